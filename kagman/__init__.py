@@ -1,0 +1,62 @@
+"""kagman: a Kaggle dataset manager for notebooks and terminals.
+
+``import kagman`` is cheap: it touches no network and no disk, and imports
+neither pandas nor the Kaggle client. Public functions are loaded on first use
+through module ``__getattr__`` (PEP 562). The modules behind ``pull`` and
+``index`` are named ``datasets`` and ``images`` on purpose: a submodule named
+``kagman.pull`` would shadow the function ``kagman.pull`` once imported.
+
+Examples
+--------
+>>> import kagman
+>>> path = kagman.pull("owner/dataset")          # doctest: +SKIP
+>>> idx = kagman.index(path)                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from kagman.errors import *  # noqa: F403  (the hierarchy is small and import-free)
+from kagman.errors import __all__ as _error_names
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "init": "kagman.credentials",
+    "credentials_status": "kagman.credentials",
+    "CredentialsStatus": "kagman.credentials",
+    "whoami": "kagman.kaggle_api",
+    "DatasetRef": "kagman.handle",
+    "parse_ref": "kagman.handle",
+    "pull": "kagman.datasets",
+    "cache_dir": "kagman.cache",
+    "index": "kagman.images",
+    "ImageIndex": "kagman.images",
+}
+
+__all__ = ["__version__", *_LAZY, *_error_names]  # noqa: PLE0604
+
+if TYPE_CHECKING:
+    from kagman.cache import cache_dir
+    from kagman.credentials import CredentialsStatus, credentials_status, init
+    from kagman.handle import DatasetRef, parse_ref
+    from kagman.images import ImageIndex, index
+    from kagman.kaggle_api import whoami
+    from kagman.datasets import pull
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        msg = f"module 'kagman' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
