@@ -28,6 +28,8 @@ _SCRUBBED = (
     "KAGGLEHUB_CACHE",
     "KAGMAN_CACHE",
     "KAGMAN_OFFLINE",
+    "KAGMAN_RETRIES",
+    "KAGMAN_RETRY_BACKOFF",
     "XDG_CONFIG_HOME",
     "XDG_CACHE_HOME",
     "XDG_DOWNLOAD_DIR",
@@ -49,6 +51,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "kaggle-config"))
     monkeypatch.setenv("KAGMAN_CACHE", str(tmp_path / "kagman-cache"))
+    # Real retry code, short waits: a Retry-After from the server still wins.
+    monkeypatch.setenv("KAGMAN_RETRY_BACKOFF", "0.01")
     old_cwd = Path.cwd()
     work = tmp_path / "work"
     work.mkdir()

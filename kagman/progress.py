@@ -1,0 +1,85 @@
+"""Progress bars that appear only where a person is watching.
+
+Bars go to stderr, and only when stderr is a terminal or the code runs in a
+Jupyter kernel (where ``tqdm.auto`` draws a widget). ``progress=True/False``
+forces them on or off. stdout is never touched, so ``$(kagman pull ...)`` sees
+only the path.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+from typing import Any
+
+__all__ = ["ByteProgress", "progress_enabled"]
+
+
+def in_jupyter() -> bool:
+    """Whether we run inside a Jupyter (ZMQ) kernel."""
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    get_ipython = getattr(shell, "get_ipython", None)
+    ip = get_ipython() if get_ipython is not None else None
+    return type(ip).__name__ == "ZMQInteractiveShell"
+
+
+def progress_enabled(progress: bool | None) -> bool:
+    """Resolve the ``progress`` argument: ``None`` means "if someone can see it"."""
+    if progress is not None:
+        return progress
+    if in_jupyter():
+        return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class ByteProgress:
+    """A byte-count bar created on first update, when the total is known.
+
+    Use as a context manager; call it as ``bar(n_new, total, already_have)``.
+    """
+
+    def __init__(self, description: str, *, enabled: bool) -> None:
+        self.description = description
+        self.enabled = enabled
+        self._bar: Any = None
+
+    def __call__(self, n: int, total: int | None = None, initial: int = 0) -> None:
+        if not self.enabled:
+            return
+        if self._bar is None:
+            self._bar = self._make(total, initial)
+        self._bar.update(n)
+
+    def _make(self, total: int | None, initial: int) -> Any:
+        if in_jupyter():
+            from tqdm.auto import tqdm as bar_class
+        else:
+            from tqdm import tqdm as bar_class  # type: ignore[assignment]
+        return bar_class(
+            total=total,
+            initial=initial,
+            desc=self.description,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            file=sys.stderr,
+            leave=False,
+        )
+
+    def __enter__(self) -> ByteProgress:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

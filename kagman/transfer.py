@@ -1,0 +1,270 @@
+"""Resumable, retrying download of one blob into a partial file.
+
+A partial download lives at ``<part>`` with its validator (ETag or
+Last-Modified), URL and expected size in ``<part>.json``. The next attempt,
+in this process or a later one, asks only for the missing bytes with
+``Range: bytes=N-`` guarded by ``If-Range: <validator>``: if the remote object
+changed, the server sends the whole new object (200) and the partial file is
+started over, so two versions are never spliced together. Dropped connections,
+timeouts, 429 and 5xx are retried with backoff (see :mod:`kagman.retrying`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kagman.errors import DiskFullError, NetworkError, ServerError
+from kagman.fsutil import atomic_write_bytes, ensure_free_space
+from kagman.retrying import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["DownloadResult", "PartialInfo", "discard_partial", "download_to"]
+
+logger = logging.getLogger(__name__)
+CHUNK = 1024 * 1024
+TIMEOUT = (15, 60)  # connect, read (seconds)
+
+
+@dataclass(frozen=True)
+class PartialInfo:
+    """What we know about the object a partial file is a prefix of."""
+
+    url: str
+    validator: str  # ETag, else Last-Modified, else ""
+    total: int | None
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """A finished download."""
+
+    path: Path
+    size: int
+    url: str
+    validator: str
+    resumed_from: int
+
+
+def _info_path(part: Path) -> Path:
+    return part.with_name(part.name + ".json")
+
+
+def _read_info(part: Path) -> PartialInfo | None:
+    try:
+        data = json.loads(_info_path(part).read_bytes())
+        return PartialInfo(str(data["url"]), str(data["validator"]), data.get("total"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _validator(response: requests.Response) -> str:
+    return str(response.headers.get("ETag") or response.headers.get("Last-Modified") or "")
+
+
+def _total(response: requests.Response) -> int | None:
+    length = response.headers.get("Content-Length")
+    return int(length) if length and length.isdigit() else None
+
+
+def discard_partial(part: Path) -> None:
+    """Forget a partial download (e.g. after a corrupt archive)."""
+    for path in (part, _info_path(part)):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def download_to(
+    part: Path,
+    open_response: Callable[[], requests.Response],
+    *,
+    progress: Callable[[int, int | None, int], None] | None = None,
+) -> DownloadResult:
+    """Download into ``part``, resuming what a previous attempt left there.
+
+    Parameters
+    ----------
+    part
+        The partial file (in the cache's ``.incomplete`` folder).
+    open_response
+        Returns a fresh streamed response for the whole object (it asks Kaggle
+        for a new blob URL each time, since signed URLs expire).
+    progress
+        Called as ``progress(n_new_bytes, total, already_have)``.
+
+    Raises
+    ------
+    NetworkError, ServerError, RateLimitedError
+        When retries are exhausted; the partial file is kept for the next run.
+    DiskFullError
+        When the disk fills up; the partial file is removed to give the space back.
+    """
+    import requests
+    from urllib3.exceptions import HTTPError as Urllib3Error
+
+    dropped = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+    policy = RetryPolicy.from_env()
+    attempt = 0
+    while True:
+        try:
+            return _attempt(part, open_response, progress)
+        except (*dropped, Urllib3Error, _RetryableStatus) as err:
+            if attempt >= policy.retries:
+                have = part.stat().st_size if part.exists() else 0
+                if isinstance(err, _RetryableStatus):
+                    msg = (
+                        f"The download server kept failing ({err.status}) after {attempt} retries; "
+                        f"{have} bytes are saved and the next pull resumes from there."
+                    )
+                    raise ServerError(msg, status=err.status) from err
+                msg = (
+                    f"The download kept failing ({type(err).__name__}) after {attempt} retries; "
+                    f"{have} bytes are saved. Check your connection and run the same pull again: "
+                    "it resumes where it stopped."
+                )
+                raise NetworkError(msg) from err
+            retry_after = err.retry_after if isinstance(err, _RetryableStatus) else None
+            wait = policy.delay(attempt, retry_after)
+            logger.info("Download interrupted (%s); retrying in %.1f s", type(err).__name__, wait)
+            time.sleep(wait)
+            attempt += 1
+
+
+class _RetryableStatus(Exception):  # noqa: N818 - internal signal, never escapes
+    def __init__(self, status: int, retry_after: float | None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _attempt(
+    part: Path,
+    open_response: Callable[[], requests.Response],
+    progress: Callable[[int, int | None, int], None] | None,
+) -> DownloadResult:
+    import requests
+
+    response = open_response()
+    url = response.url
+    validator = _validator(response)
+    total = _total(response)
+    have = _usable_prefix(part, validator, total)
+    resumed_from = 0
+    if have and total is not None and have >= total:
+        response.close()
+        return DownloadResult(part, have, url, validator, have)
+    if have and response.headers.get("Accept-Ranges", "").lower() == "bytes" and validator:
+        response.close()
+        headers = {"Range": f"bytes={have}-", "If-Range": validator}
+        response = requests.get(url, headers=headers, stream=True, timeout=TIMEOUT)
+        if response.status_code == 416:  # our offset is past the end: the object shrank
+            response.close()
+            discard_partial(part)
+            return _attempt(part, open_response, progress)
+        if response.status_code in RETRYABLE_STATUSES:
+            after = parse_retry_after(response.headers.get("Retry-After"))
+            response.close()
+            raise _RetryableStatus(response.status_code, after)
+        response.raise_for_status()
+        if response.status_code == 206 and _range_start(response) == have:
+            resumed_from = have
+            logger.info("Resuming download at %d of %s bytes", have, total)
+        else:
+            # If-Range failed: the object changed. Start over with what was sent.
+            logger.info("The remote file changed since the partial download; starting over.")
+            have = 0
+            validator = _validator(response)
+            total = _total(response)
+    else:
+        have = 0
+    if total is not None:
+        ensure_free_space(part.parent, total - have, what=f"the download of {part.name}")
+    if have == 0:
+        discard_partial(part)
+    atomic_write_bytes(
+        _info_path(part), json.dumps(asdict(PartialInfo(url, validator, total))).encode()
+    )
+    written = _stream(response, part, append=have > 0, progress=progress, total=total, have=have)
+    size = have + written
+    if total is not None and size != total:
+        # The connection ended early without an exception; treat as a drop and resume.
+        msg = f"got {size} of {total} bytes"
+        raise requests.exceptions.ChunkedEncodingError(msg)
+    if total is None:
+        _write_final_size(part, url, validator, size)
+    return DownloadResult(part, size, url, validator, resumed_from)
+
+
+def _write_final_size(part: Path, url: str, validator: str, size: int) -> None:
+    atomic_write_bytes(
+        _info_path(part), json.dumps(asdict(PartialInfo(url, validator, size))).encode()
+    )
+
+
+def _usable_prefix(part: Path, validator: str, total: int | None) -> int:
+    """Bytes of ``part`` that belong to the object now on offer (0 if none or changed)."""
+    info = _read_info(part)
+    if info is None or not part.exists():
+        return 0
+    if not validator or info.validator != validator or info.total != total:
+        logger.info("Discarding a partial download of a different remote file.")
+        return 0
+    return part.stat().st_size
+
+
+def _range_start(response: requests.Response) -> int | None:
+    value = response.headers.get("Content-Range", "")  # "bytes 100-999/1000"
+    try:
+        return int(value.split()[1].split("-")[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def _stream(
+    response: requests.Response,
+    part: Path,
+    *,
+    append: bool,
+    progress: Callable[[int, int | None, int], None] | None,
+    total: int | None,
+    have: int,
+) -> int:
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    fd = os.open(part, flags, 0o644)
+    written = 0
+    full: OSError | None = None
+    try:
+        with response:
+            for chunk in response.iter_content(CHUNK):
+                view = memoryview(chunk)
+                while view:
+                    n = os.write(fd, view)
+                    view = view[n:]
+                written += len(chunk)
+                if progress is not None and chunk:
+                    progress(len(chunk), total, have)
+        os.fsync(fd)
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        full = err
+    finally:
+        os.close(fd)
+    if full is not None:
+        discard_partial(part)
+        msg = (
+            f"The disk filled up while downloading to {part.parent}. The partial file was "
+            "removed. Free some space (or set KAGMAN_CACHE to a bigger disk) and pull again."
+        )
+        raise DiskFullError(msg, path=part.parent) from full
+    return written
