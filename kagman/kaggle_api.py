@@ -251,15 +251,17 @@ def list_files(ref: DatasetRef, credentials: Credentials | None = None) -> list[
             return files
 
 
+@contextlib.contextmanager
 def open_download(
     ref: DatasetRef, *, file: str | None = None, credentials: Credentials | None = None
-) -> requests.Response:
-    """Ask Kaggle for the archive (or one file) of a version; return the streamed blob response.
+) -> Iterator[requests.Response]:
+    """Ask Kaggle for the archive (or one file) of a version; yield the streamed blob response.
 
     ``DownloadDataset`` answers with a redirect to a blob URL; ``requests``
     follows it, so the response is the blob itself with its headers read and
     its body not yet. ``response.url`` is the blob URL, which
-    :mod:`kagman.transfer` uses for Range requests when resuming.
+    :mod:`kagman.transfer` uses for Range requests when resuming. The client's
+    connections are closed when the ``with`` block ends.
     """
     from kagglesdk.datasets.types.dataset_api_service import ApiDownloadDatasetRequest
 
@@ -272,21 +274,26 @@ def open_download(
     if file is not None:
         request.file_name = file
 
-    def call() -> requests.Response:
-        client = _client(creds)
-        response: requests.Response = client.datasets.dataset_api_client.download_dataset(request)
-        return response
+    with _client(creds) as client:
 
-    try:
-        return _call(call, ref, creds)
-    except DatasetNotFoundError as err:
-        if file is None:
-            raise
-        msg = (
-            f"Kaggle has no file {file!r} in {ref}. List the dataset's files on "
-            f"{ref.url} and check the name (it is case-sensitive and may include folders)."
-        )
-        raise DatasetNotFoundError(msg, ref=ref.name, status=404) from err
+        def call() -> requests.Response:
+            response: requests.Response = client.datasets.dataset_api_client.download_dataset(
+                request
+            )
+            return response
+
+        try:
+            response = _call(call, ref, creds)
+        except DatasetNotFoundError as err:
+            if file is None:
+                raise
+            msg = (
+                f"Kaggle has no file {file!r} in {ref}. List the dataset's files on "
+                f"{ref.url} and check the name (it is case-sensitive and may include folders)."
+            )
+            raise DatasetNotFoundError(msg, ref=ref.name, status=404) from err
+        with response:
+            yield response
 
 
 def whoami(credentials: Credentials | None = None) -> str:

@@ -17,7 +17,8 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,7 +87,7 @@ def discard_partial(part: Path) -> None:
 
 def download_to(
     part: Path,
-    open_response: Callable[[], requests.Response],
+    open_response: Callable[[], AbstractContextManager[requests.Response]],
     *,
     progress: Callable[[int, int | None, int], None] | None = None,
 ) -> DownloadResult:
@@ -97,8 +98,9 @@ def download_to(
     part
         The partial file (in the cache's ``.incomplete`` folder).
     open_response
-        Returns a fresh streamed response for the whole object (it asks Kaggle
-        for a new blob URL each time, since signed URLs expire).
+        Returns a context manager giving a fresh streamed response for the whole
+        object (it asks Kaggle for a new blob URL each time, since signed URLs
+        expire) and closing its connections on exit.
     progress
         Called as ``progress(n_new_bytes, total, already_have)``.
 
@@ -149,52 +151,54 @@ class _RetryableStatus(Exception):  # noqa: N818 - internal signal, never escape
 
 def _attempt(
     part: Path,
-    open_response: Callable[[], requests.Response],
+    open_response: Callable[[], AbstractContextManager[requests.Response]],
     progress: Callable[[int, int | None, int], None] | None,
 ) -> DownloadResult:
     import requests
 
-    response = open_response()
-    url = response.url
-    validator = _validator(response)
-    total = _total(response)
-    have = _usable_prefix(part, validator, total)
-    resumed_from = 0
-    if have and total is not None and have >= total:
-        response.close()
-        return DownloadResult(part, have, url, validator, have)
-    if have and response.headers.get("Accept-Ranges", "").lower() == "bytes" and validator:
-        response.close()
-        headers = {"Range": f"bytes={have}-", "If-Range": validator}
-        response = requests.get(url, headers=headers, stream=True, timeout=TIMEOUT)
-        if response.status_code == 416:  # our offset is past the end: the object shrank
+    with contextlib.ExitStack() as stack:
+        response = stack.enter_context(open_response())
+        url = response.url
+        validator = _validator(response)
+        total = _total(response)
+        have = _usable_prefix(part, validator, total)
+        resumed_from = 0
+        if have and total is not None and have >= total:
+            return DownloadResult(part, have, url, validator, have)
+        if have and response.headers.get("Accept-Ranges", "").lower() == "bytes" and validator:
             response.close()
-            discard_partial(part)
-            return _attempt(part, open_response, progress)
-        if response.status_code in RETRYABLE_STATUSES:
-            after = parse_retry_after(response.headers.get("Retry-After"))
-            response.close()
-            raise _RetryableStatus(response.status_code, after)
-        response.raise_for_status()
-        if response.status_code == 206 and _range_start(response) == have:
-            resumed_from = have
-            logger.info("Resuming download at %d of %s bytes", have, total)
+            headers = {"Range": f"bytes={have}-", "If-Range": validator}
+            response = stack.enter_context(
+                requests.get(url, headers=headers, stream=True, timeout=TIMEOUT)
+            )
+            if response.status_code == 416:  # our offset is past the end: the object shrank
+                discard_partial(part)
+                have = 0
+                response = stack.enter_context(requests.get(url, stream=True, timeout=TIMEOUT))
+            if response.status_code in RETRYABLE_STATUSES:
+                after = parse_retry_after(response.headers.get("Retry-After"))
+                raise _RetryableStatus(response.status_code, after)
+            response.raise_for_status()
+            if have and response.status_code == 206 and _range_start(response) == have:
+                resumed_from = have
+                logger.info("Resuming download at %d of %s bytes", have, total)
+            else:
+                # If-Range failed: the object changed. Start over with what was sent.
+                logger.info("The remote file changed since the partial download; starting over.")
+                have = 0
+                validator = _validator(response)
+                total = _total(response)
         else:
-            # If-Range failed: the object changed. Start over with what was sent.
-            logger.info("The remote file changed since the partial download; starting over.")
             have = 0
-            validator = _validator(response)
-            total = _total(response)
-    else:
-        have = 0
-    if total is not None:
-        ensure_free_space(part.parent, total - have, what=f"the download of {part.name}")
-    if have == 0:
-        discard_partial(part)
-    atomic_write_bytes(
-        _info_path(part), json.dumps(asdict(PartialInfo(url, validator, total))).encode()
-    )
-    written = _stream(response, part, append=have > 0, progress=progress, total=total, have=have)
+        if total is not None:
+            ensure_free_space(part.parent, total - have, what=f"the download of {part.name}")
+        if have == 0:
+            discard_partial(part)
+        info = PartialInfo(url, validator, total)
+        atomic_write_bytes(_info_path(part), json.dumps(asdict(info)).encode())
+        written = _stream(
+            response, part, append=have > 0, progress=progress, total=total, have=have
+        )
     size = have + written
     if total is not None and size != total:
         # The connection ended early without an exception; treat as a drop and resume.
@@ -230,6 +234,25 @@ def _range_start(response: requests.Response) -> int | None:
         return None
 
 
+def _chunks(response: requests.Response) -> Iterator[bytes]:
+    """Yield body bytes as they arrive.
+
+    ``iter_content(n)`` waits for ``n`` bytes and drops what it holds when the
+    connection breaks; urllib3 2's ``read1`` hands over what has arrived, so a
+    dropped download keeps every byte it received.
+    """
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:  # pragma: no cover - urllib3 1.x
+        yield from response.iter_content(64 * 1024)
+        return
+    while True:
+        chunk = read1(CHUNK)
+        if not chunk:
+            return
+        yield chunk
+
+
 def _stream(
     response: requests.Response,
     part: Path,
@@ -245,7 +268,7 @@ def _stream(
     full: OSError | None = None
     try:
         with response:
-            for chunk in response.iter_content(CHUNK):
+            for chunk in _chunks(response):
                 view = memoryview(chunk)
                 while view:
                     n = os.write(fd, view)

@@ -15,7 +15,7 @@ import pytest
 
 # The fake Kaggle server fixture lives with the server; importing it here
 # makes it available to every test module.
-from kaggle_server import fake_kaggle  # noqa: F401
+from kaggle_server import fake_kaggle, fake_kaggle_localhost  # noqa: F401
 
 _SCRUBBED = (
     "KAGGLE_USERNAME",
