@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import zipfile
@@ -187,7 +188,7 @@ def test_bad_file_names_are_refused_locally(kaggle: FakeKaggle, name: str) -> No
 
 def test_missing_file_is_a_clear_404(kaggle: FakeKaggle) -> None:
     kaggle.add_dataset("owner/pets", FILES)
-    with pytest.raises(DatasetNotFoundError, match="no file 'nope.csv'"):
+    with pytest.raises(DatasetNotFoundError, match=r"no file 'nope\.csv'"):
         kagman.pull("owner/pets", file="nope.csv")
 
 
@@ -253,7 +254,9 @@ def test_wrong_key_is_rejected_and_masked(
 
 def test_terms_not_accepted_gives_the_dataset_url(kaggle: FakeKaggle) -> None:
     kaggle.add_dataset("owner/rules", FILES, terms=True)
-    with pytest.raises(TermsNotAcceptedError, match="https://www.kaggle.com/datasets/owner/rules"):
+    with pytest.raises(
+        TermsNotAcceptedError, match=re.escape("https://www.kaggle.com/datasets/owner/rules")
+    ):
         kagman.pull("owner/rules")
 
 
@@ -287,13 +290,32 @@ def test_429_after_retries_is_rate_limited(
 
 
 def test_network_down_is_a_network_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    # LOCALHOST means http://localhost:80, where nothing listens in this test.
-    monkeypatch.setenv("KAGGLE_API_ENVIRONMENT", "LOCALHOST")
+    # Every request goes through a proxy on a closed port: the network is "down",
+    # whatever else this test session has listening on loopback.
+    monkeypatch.setenv("KAGGLE_API_ENVIRONMENT", "TEST")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "")
     monkeypatch.setenv("KAGGLE_USERNAME", TEST_USERNAME)
     monkeypatch.setenv("KAGGLE_KEY", TEST_KEY)
-    with pytest.raises(NetworkError, match="Could not reach Kaggle at http://localhost") as info:
+    with pytest.raises(
+        NetworkError, match="Could not reach Kaggle at http://localhost:7777"
+    ) as info:
         kagman.pull("owner/pets")
     assert isinstance(info.value, ConnectionError)
+
+
+@pytest.mark.usefixtures("fake_kaggle")
+def test_network_drop_during_download_is_a_network_error_that_keeps_bytes(
+    kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAGMAN_RETRIES", "1")
+    kaggle.add_dataset("owner/big", big_files(10))
+    kaggle.drop_connection_after(100_000, times=5)
+    with pytest.raises(NetworkError, match="run the same pull again") as info:
+        kagman.pull("owner/big")
+    assert "Traceback" not in str(info.value)
+    part = cache_root() / "datasets/owner/big/.incomplete/v1.zip"
+    assert part.stat().st_size >= 100_000
 
 
 def test_localhost_environment_is_honoured(
@@ -309,12 +331,10 @@ def test_localhost_environment_is_honoured(
 def test_disk_full_before_download(kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch) -> None:
     kaggle.add_dataset("owner/pets", FILES)
     usage = namedtuple("usage", "total used free")
-    with (
-        monkeypatch.context() as patch,
-        pytest.raises(DiskFullError, match="Not enough disk space") as info,
-    ):
+    with monkeypatch.context() as patch:
         patch.setattr(shutil, "disk_usage", lambda _path: usage(10**9, 10**9 - 10, 10))
-        kagman.pull("owner/pets")
+        with pytest.raises(DiskFullError, match="Not enough disk space") as info:
+            kagman.pull("owner/pets")
     assert info.value.free == 10
     entry = cache_root() / "datasets/owner/pets/versions/1"
     assert not entry.exists()
