@@ -176,7 +176,9 @@ class ArchiveError(KagmanError, ValueError):
 
     exit_code = 7
 
-    def __init__(self, message: str, *, path: Path | None = None, member: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: Path | None = None, member: str | None = None
+    ) -> None:
         super().__init__(message)
         self.path = path
         self.member = member

@@ -82,7 +82,7 @@ def parse_ref(text: str, *, version: int | None = None) -> DatasetRef:
         msg = f"A dataset reference must be a string like {_FORM}, not {type(text).__name__}."
         raise InvalidRefError(msg)
     raw = text
-    cleaned = _URL_PREFIX_RE.sub("", text.strip()).split("?", 1)[0].split("#", 1)[0].strip("/")
+    cleaned = _URL_PREFIX_RE.sub("", text.strip()).split("?", 1)[0].split("#", 1)[0].rstrip("/")
     parts = cleaned.split("/")
     if len(parts) not in (2, 4) or (len(parts) == 4 and parts[2].lower() != "versions"):
         msg = f"Invalid dataset reference {raw!r}: expected {_FORM}."
