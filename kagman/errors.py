@@ -98,8 +98,8 @@ class UnsafeDestinationError(CredentialsError):
 # --- talking to Kaggle ------------------------------------------------------
 
 
-class RemoteError(KagmanError):
-    """Kaggle answered with an error status."""
+class RemoteError(KagmanError, OSError):
+    """Kaggle answered with an error status (an OSError, like urllib's HTTPError)."""
 
     exit_code = 4
 
