@@ -37,15 +37,28 @@ _LAZY: dict[str, str] = {
     "ImageIndex": "kagman.images",
 }
 
-__all__ = ["__version__", *_LAZY, *_error_names]  # noqa: PLE0604
+__all__ = [
+    "CredentialsStatus",
+    "DatasetRef",
+    "ImageIndex",
+    "__version__",
+    "cache_dir",
+    "credentials_status",
+    "index",
+    "init",
+    "parse_ref",
+    "pull",
+    "whoami",
+]
+__all__ += _error_names  # noqa: PLE0605 - the error names, kept in one place
 
 if TYPE_CHECKING:
     from kagman.cache import cache_dir
     from kagman.credentials import CredentialsStatus, credentials_status, init
+    from kagman.datasets import pull
     from kagman.handle import DatasetRef, parse_ref
     from kagman.images import ImageIndex, index
     from kagman.kaggle_api import whoami
-    from kagman.datasets import pull
 
 
 def __getattr__(name: str) -> Any:

@@ -54,7 +54,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        tmp.replace(path)
     except OSError as err:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
