@@ -8,9 +8,11 @@ through module ``__getattr__`` (PEP 562). The modules behind ``pull`` and
 
 Examples
 --------
->>> import kagman
->>> path = kagman.pull("owner/dataset")          # doctest: +SKIP
->>> idx = kagman.index(path)                     # doctest: +SKIP
+In a notebook (these need Kaggle, so they are shown, not doctested)::
+
+    import kagman
+    path = kagman.pull("owner/dataset")
+    idx = kagman.index(path)
 """
 
 from __future__ import annotations

@@ -413,9 +413,10 @@ def init(
 
     Examples
     --------
-    >>> import kagman
-    >>> kagman.init("~/Downloads/kaggle.json", move=True)  # doctest: +SKIP
-    PosixPath('/home/ada/.kaggle/kaggle.json')
+    Shown, not doctested (it writes to ``~/.kaggle``)::
+
+        kagman.init("~/Downloads/kaggle.json", move=True)
+        # PosixPath('/home/ada/.kaggle/kaggle.json')
     """
     from kagman.credentials_install import install, log_report
 

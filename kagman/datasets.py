@@ -94,8 +94,10 @@ def pull(
 
     Examples
     --------
-    >>> path = kagman.pull("owner/dataset")                 # doctest: +SKIP
-    >>> path = kagman.pull("owner/dataset", version=3, link="data")  # doctest: +SKIP
+    These need Kaggle, so they are shown, not doctested::
+
+        path = kagman.pull("owner/dataset")
+        path = kagman.pull("owner/dataset", version=3, link="data")
     """
     dref = ref.with_version(version) if isinstance(ref, DatasetRef) and version else ref
     dref = dref if isinstance(dref, DatasetRef) else parse_ref(dref, version=version)
