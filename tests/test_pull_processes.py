@@ -84,3 +84,26 @@ def test_concurrent_pulls_download_once(kaggle: FakeKaggle) -> None:
     assert read_tree(path) == files
     assert kaggle.count("DownloadDataset") == 1
     assert kaggle.count("blob") == 1
+
+
+@pytest.mark.slow
+def test_sigkill_during_extraction_leaves_nothing_complete(kaggle: FakeKaggle) -> None:
+    files = {f"d{i % 50:02}/f{i:05}.bin": os.urandom(64) for i in range(20_000)}
+    kaggle.add_dataset("owner/many", files)
+    base = Path(os.environ["KAGMAN_CACHE"]) / "datasets/owner/many"
+    proc = spawn_pull("owner/many")
+    deadline = time.monotonic() + 60
+    while not list((base / ".incomplete").glob("v1.extract-*/d*")) if base.exists() else True:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "extraction never started"
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    time.sleep(0.2)  # forked extraction workers notice the dead parent at their next write
+    assert not (base / "versions/1.manifest.json").exists()
+    with pytest.raises(kagman.NotCachedError):
+        kagman.pull("owner/many", offline=True)
+    path = kagman.pull("owner/many")
+    assert read_tree(path) == files
+    assert list((base / ".incomplete").iterdir()) == []
