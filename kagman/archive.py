@@ -38,6 +38,7 @@ from kagman._zipformat import (
     unsafe,
 )
 from kagman.errors import ArchiveError
+from kagman.fsutil import ensure_free_space
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -166,7 +167,8 @@ def extract_zip(
     CorruptArchiveError
         Not a zip, truncated, bad CRC, encrypted or unsupported compression.
     DiskFullError
-        The disk filled up.
+        The declared sizes do not fit on ``dest``'s disk (checked before writing),
+        or the disk filled up anyway.
     """
     limits = ExtractLimits.from_env() if limits is None else limits
     with os.scandir(dest) as listing:
@@ -179,6 +181,8 @@ def extract_zip(
     try:
         entries, start_dir = read_central(archive, fd, os.fstat(fd).st_size, limits.max_members)
         plan = _plan(archive, entries, os.fstat(fd).st_size, limits)
+        declared = sum(entry[5] for entry in plan.files.values())
+        ensure_free_space(dest, declared, what=f"extracting {archive.name}")
         members, fallback = _layout(archive, plan.files, start_dir)
         for folder in sorted(plan.folders):
             try:

@@ -98,7 +98,8 @@ def is_complete(entry: Path) -> bool:
 def write_manifest(entry: Path, data: dict[str, Any]) -> None:
     """Mark ``entry`` complete by writing its manifest atomically."""
     body = {"format": MANIFEST_FORMAT, **data}
-    atomic_write_bytes(manifest_path(entry), json.dumps(body, indent=1).encode())
+    # compact: with `indent`, json falls back to its pure-Python encoder (0.3 s for 30k files)
+    atomic_write_bytes(manifest_path(entry), json.dumps(body, separators=(",", ":")).encode())
 
 
 def read_manifest(entry: Path) -> dict[str, Any]:

@@ -37,8 +37,14 @@ from kagman.cache import (
     manifest_path,
     write_manifest,
 )
-from kagman.errors import ArchiveError, CorruptArchiveError, KagmanError, NotCachedError
-from kagman.fsutil import ensure_free_space, remove_tree
+from kagman.errors import (
+    ArchiveError,
+    CorruptArchiveError,
+    DiskFullError,
+    KagmanError,
+    NotCachedError,
+)
+from kagman.fsutil import remove_tree
 from kagman.handle import DatasetRef, parse_ref
 from kagman.progress import ByteProgress, progress_enabled
 
@@ -197,7 +203,7 @@ def _download(ref: DatasetRef, part: Path, creds: Credentials, file: str | None,
 
 
 def _fetch_dataset(ref: DatasetRef, creds: Credentials, *, show: bool, force: bool) -> Path:
-    from kagman.archive import ExtractLimits, extract_zip, is_zip, total_uncompressed_size
+    from kagman.archive import ExtractLimits, extract_zip, is_zip
     from kagman.transfer import discard_partial
 
     work = _incomplete_dir(ref)
@@ -219,15 +225,19 @@ def _fetch_dataset(ref: DatasetRef, creds: Credentials, *, show: bool, force: bo
         raise CorruptArchiveError(msg, path=part)
     tmp = work / f"v{ref.version}.extract-{os.getpid()}"
     try:
-        ensure_free_space(work, total_uncompressed_size(part), what=f"extracting {ref}")
         tmp.mkdir()
         with ByteProgress(f"Extracting {ref}", enabled=show) as bar:
             report = extract_zip(part, tmp, limits=ExtractLimits.from_env(), progress=bar)
-    except ArchiveError as err:
+    except ArchiveError as err:  # the free-space check before writing is in extract_zip
         remove_tree(tmp)
         discard_partial(part)
         msg = f"{err} The downloaded archive was removed."
         raise type(err)(msg, path=part) from err
+    except DiskFullError as err:
+        remove_tree(tmp)
+        discard_partial(part)
+        msg = f"{err} The downloaded archive was removed to give the space back."
+        raise DiskFullError(msg, path=err.path, needed=err.needed, free=err.free) from err
     except BaseException:
         remove_tree(tmp)
         raise

@@ -417,3 +417,26 @@ def test_entry_files_are_not_world_writable(kaggle: FakeKaggle) -> None:
     path = kagman.pull("owner/pets")
     for file in path.rglob("*"):
         assert not file.stat().st_mode & stat.S_IWOTH
+
+
+def test_disk_full_before_extraction_removes_everything(
+    kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The archive fits, its extracted contents do not: nothing is left behind."""
+    files = {"zeros.bin": os.urandom(1000) * 5000}  # 5 MB that compresses ~80:1
+    kaggle.add_dataset("owner/zeros", files)
+    real = shutil.disk_usage
+    usage = namedtuple("usage", "total used free")
+
+    def small_disk(path: str | os.PathLike[str]) -> object:
+        total, used, _ = real(path)
+        return usage(total, used, 1_000_000)  # room for the archive, not for 5 MB
+
+    with monkeypatch.context() as patch:
+        patch.setattr(shutil, "disk_usage", small_disk)
+        with pytest.raises(DiskFullError, match="archive was removed") as info:
+            kagman.pull("owner/zeros")
+    assert info.value.needed == 5_000_000
+    base = cache_root() / "datasets/owner/zeros"
+    assert list((base / ".incomplete").iterdir()) == []
+    assert not (base / "versions/1").exists()
