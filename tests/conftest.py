@@ -8,6 +8,8 @@ leaks into a test.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,15 @@ import pytest
 # The fake Kaggle server fixture lives with the server; importing it here
 # makes it available to every test module.
 from kaggle_server import fake_kaggle, fake_kaggle_localhost  # noqa: F401
+
+
+def kagman_executable() -> str:
+    """The installed ``kagman`` console script, as a user runs it."""
+    exe = Path(sys.executable).parent / "kagman"
+    found = str(exe) if exe.exists() else shutil.which("kagman")
+    assert found, "the kagman console script is not installed"
+    return found
+
 
 _SCRUBBED = (
     "KAGGLE_USERNAME",

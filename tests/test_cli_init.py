@@ -12,7 +12,6 @@ import json
 import os
 import pty
 import select
-import shutil
 import stat
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import kagman_executable
 from kaggle_server import TEST_KEY, TEST_TOKEN, TEST_USERNAME, FakeKaggle
 
 from kagman.cli import cli
@@ -51,13 +51,6 @@ def run(args: Sequence[str], input: str | bytes | None = None) -> Result:  # noq
     result = CliRunner().invoke(cli, list(args), input=input)
     assert_secretless(result.stdout + result.stderr + repr(result.exception))
     return result
-
-
-def kagman_exe() -> str:
-    exe = Path(sys.executable).parent / "kagman"
-    found = str(exe) if exe.exists() else shutil.which("kagman")
-    assert found, "the kagman console script is not installed"
-    return found
 
 
 def write(path: Path, data: dict[str, str] | str, mode: int = 0o644) -> Path:
@@ -303,7 +296,7 @@ def test_installed_executable_then_kaggles_own_reader(tmp_path: Path) -> None:
     source = write(home / "Downloads" / "kaggle.json", GOOD)
     env = _user_env(home)
     proc = subprocess.run(
-        [kagman_exe(), "init", str(source)],
+        [kagman_executable(), "init", str(source)],
         env=env,
         capture_output=True,
         text=True,
@@ -341,7 +334,7 @@ def test_installed_executable_without_source_and_terminal(tmp_path: Path) -> Non
     home = tmp_path / "userhome"
     home.mkdir()
     proc = subprocess.run(
-        [kagman_exe(), "init"],
+        [kagman_executable(), "init"],
         env=_user_env(home),
         capture_output=True,
         text=True,
@@ -378,7 +371,7 @@ def test_hidden_prompt_on_a_real_terminal(tmp_path: Path) -> None:
     home.mkdir()
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [kagman_exe(), "init"],
+        [kagman_executable(), "init"],
         env=_user_env(home),
         stdin=slave,
         stdout=slave,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import kagman_executable
 from kaggle_server import TEST_KEY, TEST_USERNAME, FakeKaggle
 from PIL import Image
 
@@ -23,13 +22,6 @@ def kaggle(fake_kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch) -> FakeKagg
     monkeypatch.setenv("KAGGLE_USERNAME", TEST_USERNAME)
     monkeypatch.setenv("KAGGLE_KEY", TEST_KEY)
     return fake_kaggle
-
-
-def kagman_executable() -> str:
-    exe = Path(sys.executable).parent / "kagman"
-    found = str(exe) if exe.exists() else shutil.which("kagman")
-    assert found, "the kagman console script must be installed"
-    return found
 
 
 def image_dataset(n: int) -> dict[str, bytes]:

@@ -7,12 +7,12 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from kaggle_server import TEST_KEY, TEST_USERNAME, FakeKaggle, make_zip
+from kaggle_server import FakeKaggle, make_zip
+from test_kaggle_server import blob_url
 
 FILES = {"train.csv": b"a,b\n1,2\n", "images/cat.png": b"\x89PNG" + bytes(range(256)) * 40}
 
@@ -24,21 +24,6 @@ with requests.get(sys.argv[1], stream=True, timeout=10) as r:
     print("reading", flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 """
-
-
-def blob_url(ref: str, **kwargs: Any) -> str:
-    """The blob URL DownloadDataset redirects to, without following it."""
-    owner, slug = ref.split("/")
-    body = {"ownerSlug": owner, "datasetSlug": slug, **kwargs}
-    with requests.post(
-        "http://localhost:7777/api/v1/datasets.DatasetApiService/DownloadDataset",
-        json=body,
-        auth=(TEST_USERNAME, TEST_KEY),
-        allow_redirects=False,
-        timeout=10,
-    ) as response:
-        assert response.status_code == 302
-        return response.headers["Location"]
 
 
 def test_blob_ranges(fake_kaggle: FakeKaggle) -> None:
