@@ -139,6 +139,7 @@ def extract_zip(
     limits: ExtractLimits | None = None,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> ExtractReport:
     """Extract ``archive`` into the existing, empty folder ``dest``.
 
@@ -157,6 +158,8 @@ def extract_zip(
         ``None`` picks 1 for small archives, else the CPU count (at most 4).
     progress
         Called in this thread with the number of bytes just written.
+    on_total
+        Called once, before writing, with the total the archive declares.
 
     Raises
     ------
@@ -183,6 +186,8 @@ def extract_zip(
         plan = _plan(archive, entries, os.fstat(fd).st_size, limits)
         declared = sum(entry[5] for entry in plan.files.values())
         ensure_free_space(dest, declared, what=f"extracting {archive.name}")
+        if on_total is not None:
+            on_total(declared)  # lets a progress bar show a total before the first byte
         members, fallback = _layout(archive, plan.files, start_dir)
         for folder in sorted(plan.folders):
             try:

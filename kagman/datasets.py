@@ -227,7 +227,9 @@ def _fetch_dataset(ref: DatasetRef, creds: Credentials, *, show: bool, force: bo
     try:
         tmp.mkdir()
         with ByteProgress(f"Extracting {ref}", enabled=show) as bar:
-            report = extract_zip(part, tmp, limits=ExtractLimits.from_env(), progress=bar)
+            report = extract_zip(
+                part, tmp, limits=ExtractLimits.from_env(), progress=bar, on_total=bar.set_total
+            )
     except ArchiveError as err:  # the free-space check before writing is in extract_zip
         remove_tree(tmp)
         discard_partial(part)

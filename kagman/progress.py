@@ -55,6 +55,11 @@ class ByteProgress:
             self._bar = self._make(total, initial)
         self._bar.update(n)
 
+    def set_total(self, total: int) -> None:
+        """Declare the total up front (the bar then shows a percentage from the start)."""
+        if self.enabled and self._bar is None:
+            self._bar = self._make(total, 0)
+
     def _make(self, total: int | None, initial: int) -> Any:
         if in_jupyter():
             from tqdm.auto import tqdm as bar_class

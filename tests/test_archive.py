@@ -698,3 +698,21 @@ def test_empty_archive_and_folders_only(tmp_path: Path, dest: Path) -> None:
     report = extract_zip(folders, dest)
     assert report.skipped == {"directory entry": 2}
     assert (dest / "a" / "b").is_dir()
+
+
+def test_on_total_reports_the_declared_size_before_writing(tmp_path: Path) -> None:
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.txt", b"a" * 1000)
+        zf.writestr("b/c.txt", b"c" * 24)
+    events: list[tuple[str, int]] = []
+    dest = tmp_path / "out"
+    dest.mkdir()
+    extract_zip(
+        archive,
+        dest,
+        progress=lambda n: events.append(("bytes", n)),
+        on_total=lambda n: events.append(("total", n)),
+    )
+    assert events[0] == ("total", 1024)
+    assert sum(n for kind, n in events if kind == "bytes") == 1024
