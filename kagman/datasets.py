@@ -105,8 +105,10 @@ def pull(
         path = kagman.pull("owner/dataset")
         path = kagman.pull("owner/dataset", version=3, link="data")
     """
-    dref = ref.with_version(version) if isinstance(ref, DatasetRef) and version else ref
-    dref = dref if isinstance(dref, DatasetRef) else parse_ref(dref, version=version)
+    if isinstance(ref, DatasetRef) and version is None:
+        dref = ref
+    else:  # parse_ref also checks that a version in the ref agrees with `version`
+        dref = parse_ref(str(ref), version=version)
     name = _check_file_name(file) if file is not None else None
     offline = offline or os.environ.get(OFFLINE_ENV, "").strip().lower() in _TRUTHY
     if offline and force:

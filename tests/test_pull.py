@@ -440,3 +440,13 @@ def test_disk_full_before_extraction_removes_everything(
     base = cache_root() / "datasets/owner/zeros"
     assert list((base / ".incomplete").iterdir()) == []
     assert not (base / "versions/1").exists()
+
+
+def test_a_dataset_ref_object_and_version_keyword(kaggle: FakeKaggle) -> None:
+    kaggle.add_dataset("owner/pets", FILES)
+    kaggle.add_dataset("owner/pets", {"v2.txt": b"2"})
+    ref = parse_ref("owner/pets")
+    assert kagman.pull(ref, version=1).name == "1"
+    assert kagman.pull(ref).name == "2"
+    with pytest.raises(InvalidRefError, match="Conflicting versions"):
+        kagman.pull(parse_ref("owner/pets/versions/2"), version=1)
