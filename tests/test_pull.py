@@ -450,3 +450,21 @@ def test_a_dataset_ref_object_and_version_keyword(kaggle: FakeKaggle) -> None:
     assert kagman.pull(ref).name == "2"
     with pytest.raises(InvalidRefError, match="Conflicting versions"):
         kagman.pull(parse_ref("owner/pets/versions/2"), version=1)
+
+
+def test_cache_entries_list_only_complete_pulls(kaggle: FakeKaggle) -> None:
+    """What future `ls`/`prune`/`verify` build on: complete entries and their manifests."""
+    from kagman.cache import iter_entries, read_manifest
+
+    kaggle.add_dataset("owner/pets", FILES)
+    kaggle.add_dataset("owner/tables", {"t.csv": b"x\n1\n"})
+    pets = kagman.pull("owner/pets")
+    table = kagman.pull("owner/tables", file="t.csv")
+    (cache_root() / "datasets/owner/pets/versions/7").mkdir()  # debris: no manifest
+    entries = list(iter_entries())
+    assert [(str(e.ref), e.kind, e.path) for e in entries] == [
+        ("owner/pets/versions/1", "dataset", pets),
+        ("owner/tables/versions/1", "file", table),
+    ]
+    assert read_manifest(pets)["files"] == [[name, len(FILES[name])] for name in sorted(FILES)]
+    assert read_manifest(table)["file"] == "t.csv"
