@@ -17,7 +17,49 @@ import pytest
 
 # The fake Kaggle server fixture lives with the server; importing it here
 # makes it available to every test module.
-from kaggle_server import fake_kaggle, fake_kaggle_localhost  # noqa: F401
+from kaggle_server import (  # noqa: F401
+    TEST_KEY,
+    TEST_TOKEN,
+    TEST_USERNAME,
+    FakeKaggle,
+    fake_kaggle,
+    fake_kaggle_localhost,
+)
+
+# Every key or token any test uses; test modules add theirs with register_secrets().
+SECRETS: set[str] = {TEST_KEY, TEST_TOKEN}
+
+
+def register_secrets(*secrets: str) -> tuple[str, ...]:
+    """Add test secrets that must never appear in any output of the suite."""
+    SECRETS.update(secrets)
+    return secrets
+
+
+def assert_secretless(text: str) -> None:
+    """Fail if any test secret, or its hidden middle, appears in ``text``.
+
+    The failure message never repeats the secret (pytest would print it).
+    """
+    for secret in SECRETS:
+        if secret in text or secret[4:-4] in text:
+            pytest.fail(f"a test secret ({secret[:4]}…) leaked into the output", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def no_secret_leaks(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
+    """Whatever a test prints (this process and its children's inherited fds), no secret."""
+    yield
+    out, err = capfd.readouterr()
+    assert_secretless(out + err)
+
+
+@pytest.fixture
+def kaggle(fake_kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch) -> FakeKaggle:  # noqa: F811
+    """The fake Kaggle server plus valid credentials in the environment."""
+    monkeypatch.setenv("KAGGLE_USERNAME", TEST_USERNAME)
+    monkeypatch.setenv("KAGGLE_KEY", TEST_KEY)
+    return fake_kaggle
 
 
 def kagman_executable() -> str:

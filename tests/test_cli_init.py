@@ -16,12 +16,12 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import kagman_executable
+from conftest import assert_secretless, kagman_executable, register_secrets
 from kaggle_server import TEST_KEY, TEST_TOKEN, TEST_USERNAME, FakeKaggle
 
 from kagman.cli import cli
@@ -29,21 +29,8 @@ from kagman.cli import cli
 KEY = "3f2a5b6c7d8e9f0a1b2c3d4e5f609c1d"
 OTHER_KEY = "aa11bb22cc33dd44ee55ff6600778899"
 WRONG_KEY = "00000000000000000000000000000bad"
-SECRETS = (KEY, OTHER_KEY, WRONG_KEY, TEST_KEY, TEST_TOKEN)
+register_secrets(KEY, OTHER_KEY, WRONG_KEY)
 GOOD = {"username": "ada", "key": KEY}
-
-
-def assert_secretless(text: str) -> None:
-    for secret in SECRETS:
-        assert secret not in text
-        assert secret[4:-4] not in text
-
-
-@pytest.fixture(autouse=True)
-def no_secret_leaks(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
-    yield
-    out, err = capfd.readouterr()
-    assert_secretless(out + err)
 
 
 def run(args: Sequence[str], input: str | bytes | None = None) -> Result:  # noqa: A002

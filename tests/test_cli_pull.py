@@ -10,18 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import kagman_executable
-from kaggle_server import TEST_KEY, TEST_USERNAME, FakeKaggle
+from kaggle_server import FakeKaggle
 from PIL import Image
 
 import kagman
 from kagman.cli import cli
-
-
-@pytest.fixture
-def kaggle(fake_kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch) -> FakeKaggle:
-    monkeypatch.setenv("KAGGLE_USERNAME", TEST_USERNAME)
-    monkeypatch.setenv("KAGGLE_KEY", TEST_KEY)
-    return fake_kaggle
 
 
 def image_dataset(n: int) -> dict[str, bytes]:

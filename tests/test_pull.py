@@ -39,14 +39,6 @@ FILES = {
 }
 
 
-@pytest.fixture
-def kaggle(fake_kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch) -> FakeKaggle:
-    """The fake server plus valid credentials in the environment."""
-    monkeypatch.setenv("KAGGLE_USERNAME", TEST_USERNAME)
-    monkeypatch.setenv("KAGGLE_KEY", TEST_KEY)
-    return fake_kaggle
-
-
 def read_tree(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()

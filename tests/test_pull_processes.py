@@ -10,16 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from kaggle_server import TEST_KEY, TEST_USERNAME, FakeKaggle
+from kaggle_server import FakeKaggle
 
 import kagman
-
-
-@pytest.fixture
-def kaggle(fake_kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch) -> FakeKaggle:
-    monkeypatch.setenv("KAGGLE_USERNAME", TEST_USERNAME)
-    monkeypatch.setenv("KAGGLE_KEY", TEST_KEY)
-    return fake_kaggle
 
 
 def spawn_pull(ref: str) -> subprocess.Popen[str]:
