@@ -166,8 +166,9 @@ def _http_error(
         return CredentialsRejectedError(msg)
     if status == 403 and ref is not None:
         msg = (
-            f"Kaggle refused access to {name}: you must accept the dataset's rules first. "
-            f"Open {ref.url}, accept them (sign in as the same user), then pull again."
+            f"Kaggle refused access to {name} (403): you must accept the dataset's rules "
+            f"first. Open {ref.url}, accept them (signed in as the same user as your key), "
+            "then pull again. If the dataset is private, ask its owner to share it with you."
         )
         return TermsNotAcceptedError(msg, ref=name, status=status)
     if status == 404 and ref is not None:
