@@ -194,8 +194,7 @@ def _attempt(
             ensure_free_space(part.parent, total - have, what=f"the download of {part.name}")
         if have == 0:
             discard_partial(part)
-        info = PartialInfo(url, validator, total)
-        atomic_write_bytes(_info_path(part), json.dumps(asdict(info)).encode())
+        _write_info(part, PartialInfo(url, validator, total))
         written = _stream(
             response, part, append=have > 0, progress=progress, total=total, have=have
         )
@@ -205,14 +204,13 @@ def _attempt(
         msg = f"got {size} of {total} bytes"
         raise requests.exceptions.ChunkedEncodingError(msg)
     if total is None:
-        _write_final_size(part, url, validator, size)
+        _write_info(part, PartialInfo(url, validator, size))  # now the size is known
     return DownloadResult(part, size, url, validator, resumed_from)
 
 
-def _write_final_size(part: Path, url: str, validator: str, size: int) -> None:
-    atomic_write_bytes(
-        _info_path(part), json.dumps(asdict(PartialInfo(url, validator, size))).encode()
-    )
+def _write_info(part: Path, info: PartialInfo) -> None:
+    """Record what ``part`` is a prefix of, before any of its bytes are written."""
+    atomic_write_bytes(_info_path(part), json.dumps(asdict(info)).encode())
 
 
 def _usable_prefix(part: Path, validator: str, total: int | None) -> int:
