@@ -97,7 +97,7 @@ def main() -> int:
     print(f"tree: {tree} ({args.files} files; ready in {time.perf_counter() - start:.1f} s)")
 
     import kagman
-    from kagman.imagecheck import check_many
+    from kagman.images.check import check_many
 
     idx = kagman.index(tree, check="fast")  # warm the page cache and imports
     assert len(idx) == args.files, (len(idx), idx.problems.head())

@@ -2,9 +2,17 @@
 
 ``import kagman`` is cheap: it touches no network and no disk, and imports
 neither pandas nor the Kaggle client. Public functions are loaded on first use
-through module ``__getattr__`` (PEP 562). The modules behind ``pull`` and
-``index`` are named ``datasets`` and ``images`` on purpose: a submodule named
-``kagman.pull`` would shadow the function ``kagman.pull`` once imported.
+through module ``__getattr__`` (PEP 562). No submodule is named like a public
+function (``kagman.pull`` lives in :mod:`kagman.api`): a submodule ``kagman.pull``
+would shadow the function once imported.
+
+The packages, from the top down (imports run one way)::
+
+    cli          the ``kagman`` command: a thin layer over the API
+    api          pull(), index(): user input into requests for the domain
+    resolvers    the pull flow (cache, download) | images: folders into ImageIndex
+    remote       Kaggle: refs, client, retries, transfer | cache | archive | credentials
+    ui, settings, fs, errors   leaves
 
 Examples
 --------
@@ -30,12 +38,12 @@ _LAZY: dict[str, str] = {
     "init": "kagman.credentials",
     "credentials_status": "kagman.credentials",
     "CredentialsStatus": "kagman.credentials",
-    "whoami": "kagman.kaggle_api",
-    "DatasetRef": "kagman.handle",
-    "parse_ref": "kagman.handle",
-    "pull": "kagman.datasets",
-    "cache_dir": "kagman.cache",
-    "index": "kagman.images",
+    "whoami": "kagman.remote.client",
+    "DatasetRef": "kagman.remote.refs",
+    "parse_ref": "kagman.remote.refs",
+    "pull": "kagman.api",
+    "cache_dir": "kagman.cache.paths",
+    "index": "kagman.api",
     "ImageIndex": "kagman.images",
 }
 
@@ -55,12 +63,12 @@ __all__ = [
 __all__ += _error_names  # noqa: PLE0605 - the error names, kept in one place
 
 if TYPE_CHECKING:
-    from kagman.cache import cache_dir
+    from kagman.api import index, pull
+    from kagman.cache.paths import cache_dir
     from kagman.credentials import CredentialsStatus, credentials_status, init
-    from kagman.datasets import pull
-    from kagman.handle import DatasetRef, parse_ref
-    from kagman.images import ImageIndex, index
-    from kagman.kaggle_api import whoami
+    from kagman.images import ImageIndex
+    from kagman.remote.client import whoami
+    from kagman.remote.refs import DatasetRef, parse_ref
 
 
 def __getattr__(name: str) -> Any:

@@ -25,12 +25,11 @@ from conftest import assert_secretless, register_secrets
 import kagman
 from kagman.credentials import (
     Credentials,
-    config_dir,
     credentials_status,
+    install,
     mask,
     resolve_credentials,
 )
-from kagman.credentials_install import install
 from kagman.errors import (
     CredentialsConflictError,
     CredentialsError,
@@ -38,6 +37,7 @@ from kagman.errors import (
     InvalidCredentialsFileError,
     UnsafeDestinationError,
 )
+from kagman.settings import config_dir
 
 KEY = "3f2a5b6c7d8e9f0a1b2c3d4e5f609c1d"
 OTHER_KEY = "aa11bb22cc33dd44ee55ff6600778899"
@@ -180,7 +180,7 @@ def test_env_variables_are_used_when_no_source_is_given(
 def test_from_env_needs_both_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KAGGLE_USERNAME", "ada")
     with raises_secretless(CredentialsNotFoundError, "KAGGLE_KEY is not set"):
-        install(use_env=True)
+        install(from_env=True)
 
 
 def test_current_folder_kaggle_json_comes_before_downloads(

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kagman import InvalidRefError
-from kagman.handle import DatasetRef, looks_like_ref, parse_ref
+from kagman.remote.refs import DatasetRef, looks_like_ref, parse_ref
 
 
 @pytest.mark.parametrize(

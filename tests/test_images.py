@@ -260,7 +260,9 @@ def test_symlinks(tmp_path: Path) -> None:
 
 
 def test_errors_say_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(ImageFolderError, match=r"No folder .*Pass an existing folder"):
+    with pytest.raises(
+        ImageFolderError, match=r"No folder .*missing \(from the working folder .*\)"
+    ):
         kagman.index(tmp_path / "missing")
     write(tmp_path / "file.jpg", encode("JPEG"))
     with pytest.raises(ImageFolderError, match="is a file, not a folder"):

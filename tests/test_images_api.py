@@ -151,7 +151,9 @@ def test_cli_index_check_level_and_errors(tmp_path: Path) -> None:
     assert "Images: 18 in 3 split(s), 3 classes (check: none)" in result.stdout
     missing = CliRunner().invoke(cli, ["index", str(tmp_path / "missing")])
     assert missing.exit_code == 8
-    assert missing.stderr.startswith(f"Error: No folder {tmp_path / 'missing'}. Pass an existing")
+    assert missing.stderr.startswith(
+        f"Error: No folder {tmp_path / 'missing'} (from the working folder"
+    )
     bad = CliRunner().invoke(cli, ["index", str(zoo), "--check", "slow"])
     assert bad.exit_code == 2
     help_text = CliRunner().invoke(cli, ["index", "--help"]).output

@@ -29,8 +29,8 @@ from kagman import (
     TermsNotAcceptedError,
     UnsafeArchiveError,
 )
-from kagman.cache import dataset_lock
-from kagman.handle import parse_ref
+from kagman.cache.lock import dataset_lock
+from kagman.remote.refs import parse_ref
 
 FILES = {
     "train/cat/1.jpg": b"cat-one" * 100,
@@ -446,7 +446,8 @@ def test_a_dataset_ref_object_and_version_keyword(kaggle: FakeKaggle) -> None:
 
 def test_cache_entries_list_only_complete_pulls(kaggle: FakeKaggle) -> None:
     """What future `ls`/`prune`/`verify` build on: complete entries and their manifests."""
-    from kagman.cache import iter_entries, read_manifest
+    from kagman.cache.entries import iter_entries
+    from kagman.cache.manifest import read_manifest
 
     kaggle.add_dataset("owner/pets", FILES)
     kaggle.add_dataset("owner/tables", {"t.csv": b"x\n1\n"})

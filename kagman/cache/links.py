@@ -1,0 +1,30 @@
+"""Links from a project folder to cache entries (``pull --link``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from kagman.errors import KagmanError
+
+__all__ = ["make_link"]
+
+
+def make_link(target: Path, folder: Path) -> Path:
+    """Create or update ``folder/<target name>`` as a symlink to ``target``, atomically."""
+    name = target.name if target.parent.name != "versions" else target.parent.parent.name
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / name
+    if link.exists() and not link.is_symlink():
+        msg = (
+            f"{link} already exists and is not a symlink, so --link will not replace it. "
+            "Remove or rename it, or choose another --link folder."
+        )
+        raise KagmanError(msg)
+    tmp = folder / f".{name}.kagman-link-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    tmp.symlink_to(target, target_is_directory=target.is_dir())
+    tmp.replace(link)
+    return link

@@ -1,0 +1,87 @@
+"""The ``kagman`` command: a thin click layer over the Python API.
+
+One module per command group (``pull``, ``credentials``, ``index``); each
+command parses its flags, calls one API function, and formats the result. This
+module holds the group: every :class:`~kagman.errors.KagmanError` becomes
+``Error: <message>`` on stderr with the error's exit code and no traceback.
+Heavy modules are imported inside the commands so ``kagman --help`` stays fast.
+May import: the public API (:mod:`kagman`, :mod:`kagman.api`, the
+:mod:`kagman.credentials` facade, :mod:`kagman.remote.client` for ``whoami``) and
+:mod:`kagman.errors`; never the packages behind them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from kagman import __version__
+from kagman.cli.credentials import init_command, whoami_command
+from kagman.cli.index import index_command
+from kagman.cli.pull import pull
+from kagman.errors import KagmanError
+
+__all__ = ["cli", "main"]
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _KagmanGroup(click.Group):
+    """A group that turns kagman's errors into one clean line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KagmanError as err:
+            click.echo(f"Error: {err}", err=True)
+            ctx.exit(err.exit_code)
+
+
+class _StderrHandler(logging.Handler):
+    """Show kagman's log records to the person at the terminal, on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        prefix = "" if record.levelno < logging.WARNING else f"{record.levelname.capitalize()}: "
+        click.echo(f"{prefix}{record.getMessage()}", err=True)
+
+
+def _setup_logging(verbose: bool, quiet: bool) -> None:
+    logger = logging.getLogger("kagman")
+    for handler in list(logger.handlers):
+        if isinstance(handler, _StderrHandler):
+            logger.removeHandler(handler)
+    logger.addHandler(_StderrHandler())
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
+@click.group(cls=_KagmanGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="kagman")
+@click.option("-v", "--verbose", is_flag=True, help="Say more about what is happening.")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+def cli(verbose: bool, quiet: bool) -> None:
+    """kagman: Kaggle credentials, a dataset cache and image indexes, without the chores.
+
+    \b
+    Example:
+        kagman init ~/Downloads/kaggle.json
+        cd "$(kagman pull owner/dataset)"
+        kagman index owner/dataset
+    """
+    if verbose and quiet:
+        msg = "--verbose and --quiet cannot be used together."
+        raise click.UsageError(msg)
+    _setup_logging(verbose, quiet)
+
+
+for _command in (pull, init_command, whoami_command, index_command):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="kagman")
+    sys.exit(0)  # pragma: no cover - click.main exits itself

@@ -1,0 +1,78 @@
+"""``kagman index``: the layout, split x class counts and problems of an image folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["index_command"]
+
+
+@click.command("index")
+@click.argument("source", metavar="PATH | owner/slug")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also write the index, one row per image, to FILE.",
+)
+@click.option(
+    "--check",
+    type=click.Choice(["none", "fast", "header", "full"]),
+    default=None,
+    help="How hard to check each image [default: fast].",
+)
+@click.option("--labels", metavar="CSV", help="A labels CSV for flat image folders.")
+@click.option("--path-col", metavar="COLUMN", help="The labels CSV's file-name column.")
+@click.option("--label-col", metavar="COLUMN", help="The labels CSV's label column.")
+def index_command(
+    source: str,
+    csv_file: Path | None,
+    check: str | None,
+    labels: str | None,
+    path_col: str | None,
+    label_col: str | None,
+) -> None:
+    """Index the images under PATH (or a dataset's cached copy): layout, counts, problems.
+
+    Detects class folders, split folders and labels CSVs; skips junk and bad files
+    (listed by reason) without touching them. A dataset ref is pulled first if needed.
+
+    \b
+    Example:
+        kagman index data/chest_xray
+        kagman index paultimothymooney/chest-xray-pneumonia --csv index.csv
+        kagman index data/dogs --labels data/dogs/labels.csv --label-col breed
+    """
+    import warnings
+
+    from kagman.api import index as build_index
+
+    kwargs: dict[str, Any] = {"labels": labels, "path_col": path_col, "label_col": label_col}
+    if check is not None:
+        kwargs["check"] = check
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        idx = build_index(source, **kwargs)
+    for warning in caught:
+        click.echo(f"Warning: {warning.message}", err=True)
+    counts = idx.counts()
+    if counts.shape[1] > 12:  # many classes read better as rows
+        counts = counts.T
+    click.echo(f"Layout: {idx.layout}")
+    click.echo(
+        f"Images: {len(idx)} in {len(idx.splits)} split(s), {len(idx.classes)} classes "
+        f"(check: {idx.check})\n"
+    )
+    click.echo(counts.to_string())
+    reasons = idx.problems.reason.value_counts()
+    reasons = reasons[reasons > 0]
+    click.echo(f"\nProblems: {len(idx.problems)} files or folders skipped")
+    for reason, n in reasons.items():
+        click.echo(f"  {n:>7}  {reason}")
+    if csv_file is not None:
+        idx.to_csv(csv_file)
+        click.echo(f"\nWrote {csv_file} ({len(idx)} rows).")

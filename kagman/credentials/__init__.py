@@ -1,0 +1,160 @@
+"""Kaggle credentials: finding, validating, installing and reporting them.
+
+The facade other packages use. Inside, imports run one way::
+
+    core          leaf: what credentials are, validation, masking, resolve_credentials()
+    sources       where `kagman init` takes them from (path, stdin, env, downloads folder)
+    kaggle_module keeping an already-imported `kaggle` module in step after an install
+    installer     where they go and how they land (0700 folder, 0600 file, atomic)
+    report        which credentials each client (kagman, kaggle, kagglehub, kagglesdk) uses
+
+May import: :mod:`kagman.errors`, :mod:`kagman.settings`, :mod:`kagman.fs`. Never the
+Kaggle client: checking credentials against Kaggle is :func:`kagman.remote.client.whoami`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from kagman.credentials import installer
+from kagman.credentials.core import (
+    Credentials,
+    installed_credentials,
+    mask,
+    resolve_credentials,
+    ways_to_provide,
+)
+from kagman.credentials.installer import InstallReport
+from kagman.credentials.report import CredentialsStatus
+from kagman.credentials.report import credentials_status as _credentials_status
+from kagman.credentials.sources import load_token_source
+
+__all__ = [
+    "Credentials",
+    "CredentialsStatus",
+    "InstallReport",
+    "credentials_status",
+    "init",
+    "install",
+    "installed_credentials",
+    "mask",
+    "resolve_credentials",
+    "ways_to_provide",
+]
+
+logger = logging.getLogger("kagman.credentials")
+
+
+def install(
+    source: str | os.PathLike[str] | Mapping[str, str] | None = None,
+    *,
+    token: str | bool | None = None,
+    from_env: bool = False,
+    force: bool = False,
+    move: bool = False,
+    prompt: Callable[[], Mapping[str, str]] | None = None,
+    token_prompt: Callable[[], str] | None = None,
+) -> InstallReport:
+    """Install credentials and say exactly what happened (what ``kagman init`` prints).
+
+    Parameters
+    ----------
+    source
+        A kaggle.json path, ``"-"`` (stdin), a dict or the JSON text. With
+        ``token=True``, where to read the token from (a path or ``"-"``).
+    token
+        ``True``: install a new-style token from ``source``, ``KAGGLE_API_TOKEN``
+        or ``token_prompt``, in that order. A string: that token.
+    from_env
+        Install ``KAGGLE_USERNAME``/``KAGGLE_KEY`` (and fail if one is missing).
+    force, move
+        As in :func:`init`.
+    prompt, token_prompt
+        Asked when nothing else is found (the CLI passes hidden terminal prompts).
+
+    Returns
+    -------
+    InstallReport
+        Every field is safe to print: keys and tokens are masked.
+
+    Raises
+    ------
+    CredentialsError
+        See :func:`init`.
+    ValueError
+        Conflicting arguments (a source and ``from_env``; ``move`` without a file).
+    """
+    if token is True:
+        found = load_token_source(
+            None if source is None else os.fspath(source),  # type: ignore[arg-type]
+            token_prompt,
+        )
+        return installer.install(
+            token=found.token,
+            force=force,
+            move=move,
+            token_origin=found.origin,
+            token_path=found.path,
+        )
+    if isinstance(token, str):
+        return installer.install(token=token, force=force, move=move)
+    return installer.install(source, force=force, move=move, use_env=from_env, prompt=prompt)
+
+
+def init(
+    source: str | os.PathLike[str] | Mapping[str, str] | None = None,
+    *,
+    force: bool = False,
+    move: bool = False,
+    token: str | None = None,
+) -> Path:
+    """Install Kaggle credentials where kagman, the kaggle CLI and kagglehub all find them.
+
+    Parameters
+    ----------
+    source
+        A path to a kaggle.json, a dict with ``username`` and ``key``, or the
+        JSON text itself. ``None`` searches ``KAGGLE_USERNAME``/``KAGGLE_KEY``,
+        ``./kaggle.json`` and the downloads folder (newest ``kaggle (N).json``).
+    force
+        Replace different installed credentials, keeping the old file as ``.bak``.
+    move
+        Delete the source file once installed (it holds a copy of the key).
+    token
+        A new-style API token to store in ``access_token`` instead.
+
+    Returns
+    -------
+    Path
+        The installed ``kaggle.json`` (or ``access_token``), mode 0600.
+
+    Raises
+    ------
+    CredentialsError
+        Nothing found, malformed input, a conflict without ``force``, or an
+        unsafe destination (symlink, another user's folder).
+
+    Examples
+    --------
+    Shown, not doctested (it writes to ``~/.kaggle``)::
+
+        kagman.init("~/Downloads/kaggle.json", move=True)
+        # PosixPath('/home/ada/.kaggle/kaggle.json')
+    """
+    report = install(source, force=force, move=move, token=token)
+    for line in report.messages():
+        logger.info("%s", line)
+    for line in report.warnings:
+        logger.warning("%s", line)
+    return report.path
+
+
+def credentials_status() -> CredentialsStatus:
+    """Where the credentials are and which one each client (kagman, kaggle, kagglehub) will use.
+
+    Reads only; never shows a key. See :class:`CredentialsStatus`.
+    """
+    return _credentials_status()

@@ -1,0 +1,174 @@
+"""Which credentials each Kaggle client will use, given today's environment and folders.
+
+The clients disagree on where to look, which is the root of most "it works in
+the terminal but not in my notebook" reports:
+
+- kagman: ``KAGGLE_API_TOKEN``, ``<config>/access_token``, ``KAGGLE_USERNAME``/``KAGGLE_KEY``,
+  ``<config>/kaggle.json`` (``<config>`` is ``$KAGGLE_CONFIG_DIR`` or ``~/.kaggle``);
+- the kaggle CLI 2.x: ``KAGGLE_API_TOKEN``, ``~/.kaggle/access_token``, then
+  ``KAGGLE_USERNAME``/``KAGGLE_KEY`` over ``kaggle.json`` in its config folder, which is
+  ``$KAGGLE_CONFIG_DIR``, else ``~/.kaggle``, else (Linux, when ``~/.kaggle`` is
+  missing at import) ``$XDG_CONFIG_HOME/kaggle``;
+- kagglehub: the token as kagglesdk, then the variables, then
+  ``$KAGGLE_CONFIG_DIR/kaggle.json`` or ``~/.kaggle/kaggle.json``;
+- kagglesdk alone: the token, then the fixed path ``~/.kaggle/kaggle.json``.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kagman.credentials.core import resolve_credentials
+from kagman.errors import CredentialsError
+from kagman.settings import (
+    ACCESS_TOKEN_NAMES,
+    CONFIG_DIR_ENV,
+    KAGGLE_JSON,
+    KEY_ENV,
+    TOKEN_ENV,
+    USERNAME_ENV,
+    config_dir,
+    env_credentials,
+    kaggle_home,
+    xdg_kaggle_dir,
+)
+
+__all__ = ["CredentialsStatus", "credentials_status"]
+
+
+@dataclass(frozen=True)
+class CredentialsStatus:
+    """Where Kaggle credentials are and which one each client will use. Never holds a key.
+
+    Attributes
+    ----------
+    config_dir
+        ``$KAGGLE_CONFIG_DIR`` or ``~/.kaggle``: where ``kagman init`` installs.
+    files
+        Each credentials file present in ``config_dir`` and its mode (``"0600"``).
+    clients
+        Client name -> the source it will use (a path or a variable name), or
+        ``"nothing"``.
+    permissions_ok
+        No credentials file or folder is readable by other users.
+    problems
+        Sentences saying what is wrong and what to run.
+    """
+
+    config_dir: Path
+    files: dict[str, str] = field(default_factory=dict)
+    clients: dict[str, str] = field(default_factory=dict)
+    permissions_ok: bool = True
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """kagman has credentials and nothing needs fixing."""
+        return not self.problems and self.clients.get("kagman", "nothing") != "nothing"
+
+    def __str__(self) -> str:
+        lines = [f"Config folder: {self.config_dir}"]
+        lines += [f"  {name}: mode {mode}" for name, mode in self.files.items()] or [
+            "  (no credentials files)"
+        ]
+        lines.append("Each client will use:")
+        width = max(len(name) for name in self.clients) if self.clients else 0
+        lines += [f"  {name:<{width}}  {src}" for name, src in self.clients.items()]
+        lines.append(f"Permissions: {'safe' if self.permissions_ok else 'TOO OPEN'}")
+        lines += [f"Problem: {p}" for p in self.problems]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
+def _token_source() -> str | None:
+    """Where kagglesdk (so kaggle 2.x and kagglehub) gets a token: fixed ``~/.kaggle``."""
+    if os.environ.get(TOKEN_ENV):
+        return TOKEN_ENV
+    for name in ACCESS_TOKEN_NAMES:
+        path = kaggle_home() / name
+        if path.is_file() and path.read_bytes().strip():
+            return str(path)
+    return None
+
+
+def _env_pair() -> str | None:
+    if all(env_credentials()):
+        return f"{USERNAME_ENV}/{KEY_ENV}"
+    return None
+
+
+def _kaggle_cli_json() -> Path:
+    """The kaggle.json the kaggle package reads; its own value if it is imported."""
+    extended = sys.modules.get("kaggle.api.kaggle_api_extended")
+    configured = getattr(getattr(extended, "KaggleApi", None), "config", None)
+    if isinstance(configured, str):
+        return Path(configured)
+    if os.environ.get(CONFIG_DIR_ENV):
+        return config_dir() / KAGGLE_JSON
+    folder = kaggle_home()
+    if sys.platform.startswith("linux") and not folder.exists():
+        folder = xdg_kaggle_dir()
+    return folder / KAGGLE_JSON
+
+
+def _first(*candidates: str | Path | None) -> str:
+    for candidate in candidates:
+        if isinstance(candidate, Path):
+            if candidate.is_file():
+                return str(candidate)
+        elif candidate:
+            return candidate
+    return "nothing"
+
+
+def credentials_status() -> CredentialsStatus:
+    """Report where credentials are and which each client will use; reads only."""
+    folder = config_dir()
+    files: dict[str, str] = {}
+    problems: list[str] = []
+    permissions_ok = True
+    if folder.is_dir() and os.name != "nt":
+        folder_mode = stat.S_IMODE(folder.stat().st_mode)
+        if folder_mode & 0o077:
+            permissions_ok = False
+            problems.append(
+                f"{folder} is mode {folder_mode:04o}: run `kagman init` to make it 0700."
+            )
+    for name in (KAGGLE_JSON, *ACCESS_TOKEN_NAMES, KAGGLE_JSON + ".bak"):
+        path = folder / name
+        if path.is_file():
+            mode = stat.S_IMODE(path.lstat().st_mode)
+            files[name] = f"{mode:04o}"
+            if os.name != "nt" and mode & 0o077:
+                permissions_ok = False
+                problems.append(f"{path} is readable by others: run `kagman init` to make it 0600.")
+            if path.is_symlink():
+                problems.append(f"{path} is a symbolic link; kagman will not write through it.")
+
+    try:
+        kagman_source = resolve_credentials().source
+    except CredentialsError as err:
+        kagman_source = "nothing"
+        problems.append(str(err).split("\n", 1)[0])
+    token, pair = _token_source(), _env_pair()
+    hub_json = config_dir() / KAGGLE_JSON
+    clients = {
+        "kagman": kagman_source,
+        "kaggle CLI": _first(token, pair, _kaggle_cli_json()),
+        "kagglehub": _first(token, pair, hub_json),
+        "kagglesdk": _first(token, kaggle_home() / KAGGLE_JSON),
+    }
+    used = {src.split(" file ")[0] for src in clients.values() if src != "nothing"}
+    if kagman_source != "nothing" and len(used) > 1:
+        problems.append(
+            "The clients do not all use the same credentials; unset KAGGLE_CONFIG_DIR or run "
+            "`kagman init` without it so everything reads ~/.kaggle."
+        )
+    return CredentialsStatus(folder, files, clients, permissions_ok, tuple(problems))

@@ -1,0 +1,130 @@
+"""Small filesystem helpers every writer in kagman shares.
+
+Files land atomically: written to a temporary name in the destination folder,
+flushed with ``fsync``, then renamed over the target, so a reader sees either
+the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+from kagman.errors import DiskFullError
+
+__all__ = ["atomic_write_bytes", "ensure_free_space", "fsync_dir", "human_size", "remove_tree"]
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries so a rename inside it survives a crash."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows cannot open folders
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some filesystems refuse fsync on dirs
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` atomically, created with ``mode`` from the start.
+
+    The temporary file is opened with ``O_CREAT | O_EXCL`` and ``mode``, so a
+    secret written with ``mode=0o600`` is never readable by others, not even
+    for an instant. On any failure the temporary file is removed.
+
+    Raises
+    ------
+    DiskFullError
+        When the disk fills up while writing.
+    """
+    folder = path.parent
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    tmp = Path(tmp_name)
+    try:
+        os.fchmod(fd, mode)  # mkstemp creates 0600; widen only if asked
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(path)
+    except OSError as err:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            msg = f"The disk is full: could not write {path}. Free some space and try again."
+            raise DiskFullError(msg, path=path) from err
+        raise
+    fsync_dir(folder)
+
+
+def ensure_free_space(folder: Path, needed: int, *, what: str) -> None:
+    """Raise :class:`DiskFullError` unless ``folder``'s filesystem has ``needed`` bytes free."""
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        msg = (
+            f"Not enough disk space for {what}: need {human_size(needed)}, only "
+            f"{human_size(free)} free in {folder}. Free some space or set KAGMAN_CACHE to a "
+            "bigger disk."
+        )
+        raise DiskFullError(msg, path=folder, needed=needed, free=free)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a file or folder tree if it exists; never follows a symlink, never recurses.
+
+    ``shutil.rmtree`` recurses once per level (Python < 3.12) and raises
+    ``RecursionError`` on a tree a hostile archive made thousands of levels deep;
+    this walks with an explicit stack, so any depth works. Errors on single
+    entries are ignored (the caller checks what is left when it matters).
+    """
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return
+    stack: list[tuple[str, bool]] = [(os.fspath(path), False)]
+    while stack:
+        folder, listed = stack.pop()
+        if listed:
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)  # noqa: PTH106 - str paths from scandir, no Path per entry
+            continue
+        stack.append((folder, True))
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, False))
+                    else:
+                        with contextlib.suppress(OSError):
+                            os.unlink(entry.path)  # noqa: PTH108 - as above
+        except OSError:
+            continue
+
+
+def human_size(n: int) -> str:
+    """Format a byte count for people.
+
+    >>> human_size(1536)
+    '1.5 KiB'
+    >>> human_size(10)
+    '10 B'
+    """
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError  # pragma: no cover

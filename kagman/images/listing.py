@@ -1,0 +1,222 @@
+"""List image files fast, and record everything skipped with a reason.
+
+The walk uses ``os.scandir`` and the ``DirEntry`` type bits only: no per-file
+``stat``, no ``pathlib``. Directories (few) are ``stat``-ed once each, to detect
+symlink loops. Every skipped entry becomes a :class:`Problem`. Entries are
+returned in tree order: sorted by name at each level. Clutter is recognised by
+:mod:`kagman.archive.junk` (the rules extraction uses); every other hidden name
+is skipped here as ``hidden``.
+"""
+
+# Paths stay plain str with os.path here on purpose: pathlib in the listing loop
+# costs more than the listing itself.
+# ruff: noqa: PTH116, PTH118
+from __future__ import annotations
+
+import bisect
+import errno
+import itertools
+import operator
+import os
+from typing import NamedTuple
+
+from kagman.archive.junk import junk_reason
+from kagman.images.formats import IMAGE_EXTENSIONS
+
+__all__ = ["Problem", "Walker", "merge_tree", "skip_reason"]
+
+
+class Problem(NamedTuple):
+    """A skipped file or folder: one row of ``ImageIndex.problems``."""
+
+    path: str  # absolute
+    split: str  # "" when outside any split
+    reason: str  # "macos-junk", "no-label", "truncated", ...
+    detail: str  # the reason in words
+
+
+# Every upper/lower-case spelling of every extension: a set lookup without .lower().
+_EXT_SPELLINGS = frozenset(
+    "".join(chars)
+    for ext in IMAGE_EXTENSIONS
+    for chars in itertools.product(*({c.lower(), c.upper()} for c in ext))
+)
+_DOT_EXT3 = frozenset(f".{e}" for e in _EXT_SPELLINGS if len(e) == 3)
+_DOT_EXT4 = frozenset(f".{e}" for e in _EXT_SPELLINGS if len(e) == 4)
+
+
+def skip_reason(name: str) -> str:
+    """Why the index skips a file or folder name (clutter, or any hidden name), or ``""``.
+
+    >>> names = ("._a.jpg", "__MACOSX", ".ipynb_checkpoints", ".DS_Store", ".git", "a.jpg")
+    >>> [skip_reason(n) for n in names]
+    ['macos-junk', 'macos-junk', 'notebook-checkpoint', 'macos-junk', 'hidden', '']
+    """
+    reason = junk_reason(name)
+    if reason:
+        return reason
+    return "hidden" if name.startswith(".") else ""
+
+
+class Walker:
+    """Lists image files under folders, recording everything it skips."""
+
+    def __init__(self, *, follow_symlinks: bool = True) -> None:
+        self.follow_symlinks = follow_symlinks
+        self.problems: list[Problem] = []
+        self._seen: set[tuple[int, int]] = set()
+        self.ancestors: list[tuple[int, int]] = []
+
+    def problem(self, path: str, split: str, reason: str, detail: str) -> None:
+        """Record one skipped entry."""
+        self.problems.append(Problem(path, split, reason, detail))
+
+    def enter(self, path: str, split: str) -> tuple[int, int] | None:
+        """Register a folder before listing it; ``None`` if it was reached before (a loop)."""
+        try:
+            st = os.stat(path)
+        except OSError as err:
+            self.problem(path, split, "unreadable-folder", err.strerror or str(err))
+            return None
+        key = (st.st_dev, st.st_ino)
+        if key in self.ancestors:
+            self.problem(path, split, "symlink-loop", "links back to a folder that contains it")
+            return None
+        if key in self._seen:
+            self.problem(path, split, "duplicate-folder", "a link to a folder indexed already")
+            return None
+        self._seen.add(key)
+        return key
+
+    def push(self, key: tuple[int, int]) -> None:
+        """Mark a folder as an ancestor of everything listed from now on."""
+        self.ancestors.append(key)
+
+    def scan(self, folder: str, split: str) -> tuple[list[str], list[tuple[str, str]], int]:
+        """List one folder: image paths, ``(name, path)`` of sub-folders, count of other files."""
+        dirs: list[os.DirEntry[str]] = []
+        files: list[str] = []
+        odd: list[os.DirEntry[str]] = []
+        try:
+            it = os.scandir(folder)
+        except OSError as err:
+            self.problem(folder, split, "unreadable-folder", err.strerror or str(err))
+            return [], [], 0
+        with it:
+            if self.follow_symlinks:
+                # The hot loop: type bits from the listing itself, no stat per file.
+                for entry in it:
+                    if entry.is_dir():
+                        dirs.append(entry)
+                    elif entry.is_file():
+                        files.append(entry.path)
+                    else:
+                        odd.append(entry)
+            else:
+                for entry in it:
+                    if entry.is_symlink():
+                        odd.append(entry)
+                    elif entry.is_dir():
+                        dirs.append(entry)
+                    elif entry.is_file():
+                        files.append(entry.path)
+                    else:
+                        odd.append(entry)
+        prefix = os.path.join(folder, "")
+        cut = len(prefix)
+        files.sort()  # tree order; and it lets _all_images find hidden names by bisection
+        if _all_images(files, prefix):
+            images = files
+        else:
+            exts = _EXT_SPELLINGS
+            images = [p for p in files if p[cut] != "." and p[p.rfind(".") + 1 :] in exts]
+        others = 0
+        if len(images) != len(files):
+            keep = set(images)
+            for path in files:
+                if path not in keep:
+                    others += self._skip_file(path, path[cut:], split)
+        subdirs: list[tuple[str, str]] = []
+        for entry in dirs:
+            reason = skip_reason(entry.name)
+            if reason:
+                self.problem(entry.path, split, reason, "folder, not searched")
+            else:
+                subdirs.append((entry.name, entry.path))
+        for entry in odd:
+            others += self._skip_odd(entry, split)
+        return images, subdirs, others
+
+    def _skip_file(self, path: str, name: str, split: str) -> int:
+        """Record a regular file that is not an image; 1 if it counts as another file."""
+        reason = skip_reason(name)
+        if reason:
+            self.problem(path, split, reason, "file")
+            return 0
+        ext = name.rpartition(".")[2].lower() if "." in name else ""
+        detail = f"extension .{ext} is not an image format" if ext else "no file extension"
+        self.problem(path, split, "other-file", detail)
+        return 1
+
+    def _skip_odd(self, entry: os.DirEntry[str], split: str) -> int:
+        """Record a symlink that is not followed, a broken link, or a special file."""
+        reason = skip_reason(entry.name)
+        if reason:
+            self.problem(entry.path, split, reason, "file")
+            return 0
+        if entry.is_symlink():
+            try:
+                os.stat(entry.path)
+            except OSError as err:
+                loop = err.errno == errno.ELOOP
+                reason = "symlink-loop" if loop else "broken-symlink"
+                self.problem(entry.path, split, reason, err.strerror or str(err))
+                return 1
+            if not self.follow_symlinks:
+                self.problem(entry.path, split, "symlink", "not followed (follow_symlinks=False)")
+                return 1
+        self.problem(entry.path, split, "other-file", "not a regular file or folder")
+        return 1
+
+    def walk(self, folder: str, split: str) -> list[str]:
+        """Every image under ``folder``, in tree order (entries sorted by name per level)."""
+        key = self.enter(folder, split)
+        if key is None:
+            return []
+        self.ancestors.append(key)
+        try:
+            images, dirs, _ = self.scan(folder, split)
+            if not dirs:
+                return images
+            return merge_tree(folder, images, [(n, self.walk(p, split)) for n, p in dirs])
+        finally:
+            self.ancestors.pop()
+
+
+_last5 = operator.itemgetter(slice(-5, None))
+
+
+def _all_images(files: list[str], prefix: str) -> bool:
+    """Whether every path of a sorted listing has an image extension and no hidden name.
+
+    Tested without Python bytecode per file, the common case (a folder of ``.jpg``
+    files): the distinct 5-character endings are few, and hidden names, all
+    starting with ``<prefix>.``, sit together where bisection finds them.
+    """
+    endings = set(map(_last5, files))
+    if not all(e[1:] in _DOT_EXT3 or e in _DOT_EXT4 for e in endings):
+        return False
+    i = bisect.bisect_left(files, prefix + ".")
+    return i == len(files) or not files[i].startswith(prefix + ".")
+
+
+def merge_tree(folder: str, files: list[str], groups: list[tuple[str, list[str]]]) -> list[str]:
+    """Interleave a folder's files and sub-folder listings in name order."""
+    cut = len(folder) + 1
+    items: list[tuple[str, list[str]]] = [(p[cut:], [p]) for p in files]
+    items.extend(groups)
+    items.sort(key=lambda item: item[0])
+    out: list[str] = []
+    for _, paths in items:
+        out.extend(paths)
+    return out

@@ -1,0 +1,116 @@
+"""Every environment variable and fixed location kagman reads, in one place.
+
+Values are read when a function here is called, never at import time (as
+kagglehub's ``config.py`` does), so a notebook can change a variable between
+two calls and tests can set them per test. Names follow the clients they come
+from: ``KAGGLE_*`` mean what they mean to kagglesdk and the ``kaggle`` CLI,
+``KAGMAN_*`` are kagman's own.
+
+Kaggle's credentials folder::
+
+    $KAGGLE_CONFIG_DIR, else ~/.kaggle     (kagman, kagglehub; kaggle 2.x too)
+    ~/.kaggle                              (kagglesdk: fixed, whatever the variable says)
+    $XDG_CONFIG_HOME/kaggle                (kaggle 2.x on Linux when ~/.kaggle is missing)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = [
+    "ACCESS_TOKEN_NAMES",
+    "CACHE_ENV",
+    "CONFIG_DIR_ENV",
+    "KAGGLE_JSON",
+    "KEY_ENV",
+    "LOCK_TIMEOUT_ENV",
+    "MAX_EXTRACT_BYTES_ENV",
+    "MAX_RATIO_ENV",
+    "OFFLINE_ENV",
+    "RETRIES_ENV",
+    "RETRY_BACKOFF_ENV",
+    "TOKEN_ENV",
+    "USERNAME_ENV",
+    "config_dir",
+    "env_credentials",
+    "env_flag",
+    "env_number",
+    "kaggle_home",
+    "xdg_kaggle_dir",
+]
+
+# --- Kaggle's own variables (read as kagglesdk and the kaggle CLI read them) ----------------
+CONFIG_DIR_ENV = "KAGGLE_CONFIG_DIR"
+TOKEN_ENV = "KAGGLE_API_TOKEN"  # noqa: S105 - a variable name, not a secret
+USERNAME_ENV = "KAGGLE_USERNAME"
+KEY_ENV = "KAGGLE_KEY"
+
+# --- kagman's own ----------------------------------------------------------------------------
+CACHE_ENV = "KAGMAN_CACHE"
+OFFLINE_ENV = "KAGMAN_OFFLINE"
+RETRIES_ENV = "KAGMAN_RETRIES"
+RETRY_BACKOFF_ENV = "KAGMAN_RETRY_BACKOFF"
+LOCK_TIMEOUT_ENV = "KAGMAN_LOCK_TIMEOUT"
+MAX_EXTRACT_BYTES_ENV = "KAGMAN_MAX_EXTRACT_BYTES"
+MAX_RATIO_ENV = "KAGMAN_MAX_RATIO"
+
+# --- file names in the credentials folder ----------------------------------------------------
+KAGGLE_JSON = "kaggle.json"
+# kagglesdk also accepts ".txt", for Windows users whose editor adds it.
+ACCESS_TOKEN_NAMES = ("access_token", "access_token.txt")
+
+_TRUTHY = frozenset({"1", "true", "yes", "on"})
+
+
+def env_flag(name: str) -> bool:
+    """Whether the variable ``name`` is set to a true value (``1``, ``true``, ``yes``, ``on``).
+
+    >>> env_flag("KAGMAN_SURELY_UNSET_VARIABLE")
+    False
+    """
+    return os.environ.get(name, "").strip().lower() in _TRUTHY
+
+
+def env_number(name: str, default: float) -> float:
+    """The variable ``name`` as a number, or ``default`` when unset or empty.
+
+    Raises
+    ------
+    ValueError
+        When it is set to something that is not a number (the message names it).
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        msg = f"{name}={raw!r} is not a number. Fix or unset it."
+        raise ValueError(msg) from None
+
+
+def kaggle_home() -> Path:
+    """``~/.kaggle``: where kagglesdk always looks, whatever ``KAGGLE_CONFIG_DIR`` says."""
+    return Path.home() / ".kaggle"
+
+
+def config_dir() -> Path:
+    """Kaggle's credentials folder: ``$KAGGLE_CONFIG_DIR`` if set, else ``~/.kaggle``.
+
+    Never created here (``kagman init`` creates it).
+    """
+    value = os.environ.get(CONFIG_DIR_ENV)
+    if value:
+        return Path(value).expanduser()
+    return kaggle_home()
+
+
+def xdg_kaggle_dir() -> Path:
+    """``$XDG_CONFIG_HOME/kaggle``: kaggle 2.x's folder on Linux when ``~/.kaggle`` is missing."""
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "kaggle"
+
+
+def env_credentials() -> tuple[str, str]:
+    """``(KAGGLE_USERNAME, KAGGLE_KEY)`` as set now; ``""`` for a missing one."""
+    return os.environ.get(USERNAME_ENV, ""), os.environ.get(KEY_ENV, "")
