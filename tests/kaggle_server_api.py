@@ -1,9 +1,13 @@
 """What the fake Kaggle knows and answers: users, datasets, versions, blobs and the RPCs.
 
 No HTTP and no pytest here: ``kaggle_server_http`` turns requests into ``FakeCatalog.call``
-and ``FakeCatalog.blob``; ``kaggle_server.FakeKaggle`` is the public face used by tests.
+and ``BlobStore.get``; ``kaggle_server.FakeKaggle`` is the public face used by tests.
 Blob paths look like ``/blobs/datasets/<owner>/<slug>/<version>/<slug>.zip`` (whole dataset)
-and ``.../<version>/files/<name>[.zip]`` (one file).
+and ``.../<version>/files/<name>[.zip]`` (one file). Download RPCs answer 302 with a
+*relative* signed URL (``/blobs/...?X-Goog-Expires=...&X-Goog-Signature=...``);
+``FakeKaggle`` puts the storage host in front.
+
+``kaggle_server_competitions`` reuses the blob store and the listing helpers defined here.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import mimetypes
 import threading
 import time
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
@@ -34,7 +38,9 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 RPCS = frozenset(
     {
         "datasets.DatasetApiService/GetDataset",
+        "datasets.DatasetApiService/GetDatasetMetadata",
         "datasets.DatasetApiService/ListDatasetFiles",
+        "datasets.DatasetApiService/ListTreeDatasetFiles",
         "datasets.DatasetApiService/DownloadDataset",
         "api.v1.DiagnosticsService/Hello",
         "security.OAuthService/IntrospectToken",
@@ -73,8 +79,140 @@ def zip_sizes(data: bytes) -> dict[str, int]:
         return {}
 
 
-def _iso_now() -> str:
+def iso_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def signed(path: str) -> str:
+    """A relative URL that looks signed like GCS, so clients must not derive names from it."""
+    signature = hashlib.sha256(path.encode()).hexdigest()[:16]
+    return f"{quote(path)}?X-Goog-Expires=3600&X-Goog-Signature={signature}"
+
+
+def page(items: list[Any], body: dict[str, Any], cap: int | None) -> tuple[list[Any], str]:
+    """One page of ``items`` for ``pageToken``/``pageSize``; return it and the next token.
+
+    ``cap`` (``FakeKaggle.page_size``) bounds the page whatever the client asks.
+
+    >>> page(list("abcde"), {"pageSize": 2}, None)
+    (['a', 'b'], 'Mg==')
+    >>> page(list("abcde"), {"pageSize": 2, "pageToken": "NA=="}, None), page([1, 2], {}, 1)
+    ((['e'], ''), ([1], 'MQ=='))
+    """
+    token = str(body.get("pageToken") or "")
+    try:
+        start = int(base64.urlsafe_b64decode(token).decode()) if token else 0
+    except (ValueError, binascii.Error):
+        raise ApiError(400, f"Invalid page token {token!r}") from None
+    size = min(int(body.get("pageSize") or DEFAULT_PAGE_SIZE), 1000, cap or 1000)
+    more = start + size < len(items)
+    following = base64.urlsafe_b64encode(str(start + size).encode()).decode() if more else ""
+    return items[start : start + size], following
+
+
+def tree_page(
+    sizes: Mapping[str, int], created: str, body: dict[str, Any], cap: int | None
+) -> dict[str, Any]:
+    """An ``ApiDirectoryContent`` for ``body["path"]``: its folders first, then its files.
+
+    ``name`` is the last path part and ``relativeUrl`` the whole path from the root, as
+    kagglehub expects; a missing folder is an empty answer, as on Kaggle.
+    """
+    folder = str(body.get("path") or "").strip("/")
+    prefix = f"{folder}/" if folder else ""
+    dirs: dict[str, dict[str, int]] = {}
+    files: list[str] = []
+    for name in sorted(sizes):
+        if not name.startswith(prefix):
+            continue
+        head, sep, _ = name[len(prefix) :].partition("/")
+        if sep:
+            dirs.setdefault(prefix + head, {"files": 0, "dirs": 0})
+        else:
+            files.append(name)
+    for sub, counts in dirs.items():  # direct children of each sub-folder
+        inner = {n[len(sub) + 1 :].partition("/") for n in sizes if n.startswith(f"{sub}/")}
+        counts["files"] = sum(1 for _, sep, _ in inner if not sep)
+        counts["dirs"] = len({head for head, sep, _ in inner if sep})
+    entries, following = page([*dirs, *files], body, cap)
+    return {
+        "directories": [
+            {
+                "name": PurePosixPath(d).name,
+                "relativeUrl": d,
+                "totalDirectories": dirs[d]["dirs"],
+                "totalFiles": dirs[d]["files"],
+                "totalChildren": dirs[d]["dirs"] + dirs[d]["files"],
+            }
+            for d in entries
+            if d in dirs
+        ],
+        "files": [
+            {
+                "name": PurePosixPath(f).name,
+                "relativeUrl": f,
+                "totalBytes": sizes[f],
+                "creationDate": created,
+            }
+            for f in entries
+            if f not in dirs
+        ],
+        "totalDirectories": len(dirs),
+        "totalFiles": len(files),
+        "totalChildren": len(dirs) + len(files),
+        "nextPageToken": following,
+    }
+
+
+class BlobStore:
+    """Blob paths -> ``Blob``, shared by datasets and competitions, with a fake clock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._blobs: dict[str, Blob] = {}
+        # Strictly increasing past dates, so an If-Range date can tell two contents apart.
+        self._clock = int(time.time()) - 86_400
+
+    def tick(self, *, now: bool = False) -> int:
+        """The next Last-Modified; ``now`` makes it at least the wall clock plus one second."""
+        with self.lock:
+            self._clock = max(self._clock + 1, int(time.time()) + 1 if now else 0)
+            return self._clock
+
+    def put(
+        self, path: str, data: bytes, kind: str = "application/zip", *, now: bool = False
+    ) -> Blob:
+        blob = Blob(data, kind, self.tick(now=now))
+        self.set(path, blob)
+        return blob
+
+    def set(self, path: str, blob: Blob) -> None:
+        with self.lock:
+            self._blobs[path] = blob
+
+    def get(self, path: str) -> Blob | None:
+        with self.lock:
+            return self._blobs.get(path)
+
+    def file_blob(self, path: str, name: str, zipped: bool, content: Callable[[], bytes]) -> str:
+        """Create (once) the blob for one file, zipped as ``<name>.zip`` when ``zipped``."""
+        path += ".zip" if zipped else ""
+        with self.lock:
+            if path not in self._blobs:
+                if zipped:
+                    self.put(path, make_zip({PurePosixPath(name).name: content()}))
+                else:
+                    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+                    self.put(path, content(), kind)
+        return path
+
+
+def read_member(archive: bytes, name: str) -> bytes:
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+            return zf.read(name)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
+        raise ApiError(500, f"Cannot read '{name}' from the archive: {err}") from err
 
 
 @dataclass
@@ -106,21 +244,16 @@ class Dataset:
 
 
 class FakeCatalog:
-    """Thread-safe state of the fake Kaggle, and the RPC semantics on top of it."""
+    """Thread-safe users and datasets of the fake Kaggle, and the RPC semantics on top."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, blobs: BlobStore | None = None) -> None:
         self.base_url = base_url
-        self._lock = threading.RLock()
+        self.blobs = blobs or BlobStore()
+        self.page_size: int | None = None  # FakeKaggle.page_size
+        self._lock = self.blobs.lock
         self._users = {TEST_USERNAME: TEST_KEY}
         self._tokens = {TEST_TOKEN: TEST_USERNAME}
         self._datasets: dict[str, Dataset] = {}
-        self._blobs: dict[str, Blob] = {}
-        # Strictly increasing past dates, so an If-Range date can tell two contents apart.
-        self._clock = int(time.time()) - 86_400
-
-    def _tick(self) -> int:
-        self._clock += 1
-        return self._clock
 
     def add_user(self, username: str, key: str) -> None:
         with self._lock:
@@ -159,24 +292,27 @@ class FakeCatalog:
             number = max(dataset.versions, default=0) + 1
             version = Version(
                 number=number,
-                created=_iso_now(),
+                created=iso_now(),
                 sizes=sizes,
                 files=dict(files) if files is not None else None,
                 zipped=zipped,
                 archive_path=f"/blobs/datasets/{owner}/{slug}/{number}/{slug}.zip",
             )
             dataset.versions[number] = version
-            self._blobs[version.archive_path] = Blob(data, "application/zip", self._tick())
+            self.blobs.put(version.archive_path, data)
             return number
 
-    def replace_archive(self, ref: str, version: int, archive: bytes) -> None:
+    def archive_path(self, ref: str, version: int | None) -> str:
         with self._lock:
-            path = self._version(ref, version).archive_path
-            self._blobs[path] = Blob(archive, "application/zip", self._tick())
+            return self._version(ref, version).archive_path
+
+    def replace_archive(self, ref: str, version: int, archive: bytes) -> None:
+        self.blobs.put(self.archive_path(ref, version), archive)
 
     def archive_bytes(self, ref: str, version: int | None) -> bytes:
-        with self._lock:
-            return self._blobs[self._version(ref, version).archive_path].data
+        blob = self.blobs.get(self.archive_path(ref, version))
+        assert blob is not None
+        return blob.data
 
     def _version(self, ref: str, number: int | None) -> Version:
         dataset = self._datasets[ref.lower()]
@@ -196,10 +332,6 @@ class FakeCatalog:
                 return user if user in self._users and self._users[user] == key else None
         return None
 
-    def blob(self, path: str) -> Blob | None:
-        with self._lock:
-            return self._blobs.get(path)
-
     def call(self, rpc: str, user: str | None, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Run one RPC; return (status, JSON body); a 302 body carries the blob URL in "url"."""
         if rpc not in RPCS:
@@ -218,9 +350,13 @@ class FakeCatalog:
             dataset = self._find(user, body)
             if method == "GetDataset":
                 return 200, self._dataset_json(dataset)
+            if method == "GetDatasetMetadata":
+                return 200, self._metadata_json(dataset)
             version = self._find_version(dataset, body)
             if method == "ListDatasetFiles":
                 return 200, self._list_files(dataset, version, body)
+            if method == "ListTreeDatasetFiles":
+                return 200, tree_page(version.sizes, version.created, body, self.page_size)
             return 302, {"url": self._download_url(dataset, version, body)}
 
     def _find(self, user: str, body: dict[str, Any]) -> Dataset:
@@ -261,15 +397,20 @@ class FakeCatalog:
             ],
         }
 
+    def _metadata_json(self, ds: Dataset) -> dict[str, Any]:
+        """``ApiGetDatasetMetadataResponse``; the kaggle CLI reads it before a download."""
+        info = {
+            "datasetId": ds.id,
+            "datasetSlug": ds.slug,
+            "ownerUser": ds.owner,
+            "title": ds.slug.replace("-", " ").title(),
+            "isPrivate": ds.private,
+            "licenses": [{"name": "CC0-1.0"}],
+        }
+        return {"info": info, "errorMessage": ""}
+
     def _list_files(self, ds: Dataset, version: Version, body: dict[str, Any]) -> dict[str, Any]:
-        token = str(body.get("pageToken") or "")
-        try:
-            start = int(base64.urlsafe_b64decode(token).decode()) if token else 0
-        except (ValueError, binascii.Error):
-            raise ApiError(400, f"Invalid page token {token!r}") from None
-        size = min(int(body.get("pageSize") or DEFAULT_PAGE_SIZE), 1000)
-        names = sorted(version.sizes)
-        more = start + size < len(names)
+        names, following = page(sorted(version.sizes), body, self.page_size)
         return {
             "datasetFiles": [
                 {
@@ -281,11 +422,9 @@ class FakeCatalog:
                     "creationDate": version.created,
                     "fileType": PurePosixPath(name).suffix,
                 }
-                for name in names[start : start + size]
+                for name in names
             ],
-            "nextPageToken": base64.urlsafe_b64encode(str(start + size).encode()).decode()
-            if more
-            else "",
+            "nextPageToken": following,
         }
 
     def _download_url(self, ds: Dataset, version: Version, body: dict[str, Any]) -> str:
@@ -297,30 +436,18 @@ class FakeCatalog:
             raise ApiError(403, msg)
         name = body.get("fileName")
         path = self._file_blob(ds, version, str(name)) if name else version.archive_path
-        # Look like a signed GCS URL, so clients must not derive file names from the query.
-        signature = hashlib.sha256(path.encode()).hexdigest()[:16]
-        return f"{self.base_url}{quote(path)}?X-Goog-Expires=3600&X-Goog-Signature={signature}"
+        return signed(path)
 
     def _file_blob(self, ds: Dataset, version: Version, name: str) -> str:
         if name not in version.sizes:
             raise ApiError(404, f"File '{name}' not found in dataset '{ds.owner}/{ds.slug}'")
-        zipped = name in version.zipped
-        path = f"/blobs/datasets/{ds.owner}/{ds.slug}/{version.number}/files/{name}"
-        path += ".zip" if zipped else ""
-        if path not in self._blobs:
+
+        def content() -> bytes:
             if version.files is not None:
-                content = version.files[name]
-            else:
-                try:
-                    archive = self._blobs[version.archive_path].data
-                    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
-                        content = zf.read(name)
-                except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
-                    raise ApiError(500, f"Cannot read '{name}' from the archive: {err}") from err
-            if zipped:
-                data, kind = make_zip({PurePosixPath(name).name: content}), "application/zip"
-            else:
-                data = content
-                kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            self._blobs[path] = Blob(data, kind, self._tick())
-        return path
+                return version.files[name]
+            blob = self.blobs.get(version.archive_path)
+            assert blob is not None
+            return read_member(blob.data, name)
+
+        path = f"/blobs/datasets/{ds.owner}/{ds.slug}/{version.number}/files/{name}"
+        return self.blobs.file_blob(path, name, name in version.zipped, content)

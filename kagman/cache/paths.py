@@ -56,6 +56,13 @@ def dataset_dir(ref: DatasetRef) -> Path:
     return cache_dir() / "datasets" / ref.owner / ref.slug
 
 
+def _version(ref: DatasetRef) -> str:
+    if ref.version is None:
+        msg = f"a cache entry needs a pinned version, and {ref} has none"
+        raise ValueError(msg)
+    return str(ref.version)
+
+
 def entry_path(ref: DatasetRef) -> Path:
     """Folder of a pinned version's extracted dataset.
 
@@ -64,10 +71,7 @@ def entry_path(ref: DatasetRef) -> Path:
     ValueError
         ``ref`` has no version.
     """
-    if ref.version is None:
-        msg = "entry_path needs a pinned version"
-        raise ValueError(msg)
-    return dataset_dir(ref) / "versions" / str(ref.version)
+    return dataset_dir(ref) / "versions" / _version(ref)
 
 
 def file_entry_path(ref: DatasetRef, name: str) -> Path:
@@ -78,10 +82,7 @@ def file_entry_path(ref: DatasetRef, name: str) -> Path:
     ValueError
         ``ref`` has no version.
     """
-    if ref.version is None:
-        msg = "file_entry_path needs a pinned version"
-        raise ValueError(msg)
-    return dataset_dir(ref) / "files" / str(ref.version) / name
+    return dataset_dir(ref) / "files" / _version(ref) / name
 
 
 def incomplete_dir(ref: DatasetRef) -> Path:

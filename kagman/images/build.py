@@ -47,20 +47,14 @@ def index_folder(
     label_col: str | None = None,
     follow_symlinks: bool = True,
 ) -> ImageIndex:
-    """Index the images under a folder.
+    """Index the images under a folder (what :func:`kagman.index` does once it has one).
 
     Parameters
     ----------
     folder
         An existing folder (``~`` is expanded; relative to the working folder).
-    check
-        ``"none"``, ``"fast"`` (size, magic bytes, end marker; the default),
-        ``"header"`` (Pillow parses the header) or ``"full"`` (decode every image
-        in a process pool). Bad files go to ``.problems``, never into ``.paths()``.
-    labels, path_col, label_col
-        A labels CSV and its file-name and label columns, overriding detection.
-    follow_symlinks
-        Follow symlinked files and folders (loops are detected and skipped).
+    check, labels, path_col, label_col, follow_symlinks
+        As for :func:`kagman.index`.
 
     Returns
     -------
