@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fake_notebook_services import colab_runtime, colab_userdata, kaggle_notebook  # noqa: F401
 
 # The fake Kaggle server fixture lives with the server; importing it here
 # makes it available to every test module.

@@ -22,9 +22,9 @@ from kagman.archive import (
     ExtractReport,
     extract_zip,
     is_zip,
-    total_uncompressed_size,
 )
 from kagman.archive.failures import os_error
+from kagman.archive.zipformat import ZipEntry, read_central
 from kagman.errors import (
     ArchiveError,
     ArchiveTooLargeError,
@@ -279,7 +279,16 @@ def test_zip64_records_and_extra_fields(
     assert b"\xff\xff\xff\xff" in raw[raw.find(b"PK\x01\x02") :]
     report = extract_zip(archive, dest)
     assert tree(dest) == members
-    assert total_uncompressed_size(archive) == report.total_bytes == 3505
+    assert sum(e.usize for e in central(archive)) == report.total_bytes == 3505
+
+
+def central(archive: Path) -> list[ZipEntry]:
+    """The central directory as kagman reads it."""
+    fd = os.open(archive, os.O_RDONLY)
+    try:
+        return read_central(archive, fd, os.fstat(fd).st_size, 1 << 30)[0]
+    finally:
+        os.close(fd)
 
 
 def test_data_prepended_to_the_zip(tmp_path: Path, dest: Path) -> None:
@@ -316,9 +325,9 @@ def test_is_zip_and_total_size(tmp_path: Path) -> None:
     assert not is_zip(text)
     assert not is_zip(tmp_path / "missing.zip")
     assert not is_zip(tmp_path)
-    assert total_uncompressed_size(archive) == 12
+    assert sum(e.usize for e in central(archive)) == 12
     with pytest.raises(CorruptArchiveError, match="damaged"):
-        total_uncompressed_size(text)
+        central(text)
 
 
 def test_refuses_a_non_empty_destination(tmp_path: Path, dest: Path) -> None:
@@ -658,8 +667,12 @@ def test_reads_the_same_central_directory_as_zipfile(tmp_path: Path) -> None:
             zf.writestr(f"dir{n % 3}/file{n}.txt", os.urandom(n * 37))
     archive = tmp_path / "a.zip"
     archive.write_bytes(buf.getvalue())
-    expected = sum(i.file_size for i in zipfile.ZipFile(archive).infolist())
-    assert total_uncompressed_size(archive) == expected
+    expected = [
+        (i.filename.encode(), i.CRC, i.compress_size, i.file_size, i.header_offset)
+        for i in zipfile.ZipFile(archive).infolist()
+    ]
+    got = [(e.raw_name, e.crc, e.csize, e.usize, e.offset) for e in central(archive)]
+    assert got == expected
 
 
 def test_names_the_filesystem_cannot_hold(tmp_path: Path, dest: Path) -> None:

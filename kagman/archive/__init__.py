@@ -19,7 +19,6 @@ from kagman.archive.extract import (
     ExtractReport,
     extract_zip,
     is_zip,
-    total_uncompressed_size,
 )
 
-__all__ = ["ExtractLimits", "ExtractReport", "extract_zip", "is_zip", "total_uncompressed_size"]
+__all__ = ["ExtractLimits", "ExtractReport", "extract_zip", "is_zip"]

@@ -36,7 +36,6 @@ __all__ = [
     "ExtractReport",
     "extract_zip",
     "is_zip",
-    "total_uncompressed_size",
 ]
 
 _PARALLEL_MIN_MEMBERS = 250  # fewer take ~5 ms: not worth a worker (measured)
@@ -94,22 +93,6 @@ def is_zip(path: Path) -> bool:
         return zipfile.is_zipfile(path)
     except OSError:
         return False
-
-
-def total_uncompressed_size(archive: Path) -> int:
-    """Sum of the sizes the central directory declares, for a free-space check.
-
-    Raises
-    ------
-    CorruptArchiveError
-        When ``archive`` is not a readable zip.
-    """
-    fd = os.open(archive, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:
-        entries, _ = read_central(archive, fd, os.fstat(fd).st_size, 1 << 62)
-    finally:
-        os.close(fd)
-    return sum(entry.usize for entry in entries)
 
 
 def extract_zip(
