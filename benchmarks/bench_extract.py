@@ -1,9 +1,11 @@
 """Micro-benchmark: extracting a zip of 30,000 small JPEGs into tmpfs.
 
 Compares Info-ZIP ``unzip -q`` (the baseline), ``zipfile.ZipFile.extractall``
-and :func:`kagman.archive.extract_zip` (one worker and the automatic choice),
-best of N interleaved rounds, all in the same run and on the same tmpfs, so the
-ratios are comparable even when absolute times drift between machines.
+and :func:`kagman.archive.extract_zip`: one process, two processes started each
+way (``fork``, ``forkserver``, ``spawn``; see :mod:`kagman.archive.workers`),
+two threads, and the automatic choice. Best of N interleaved rounds, all in the
+same run and on the same tmpfs, so the ratios are comparable even when absolute
+times drift between machines.
 
 The archive is built once, deterministically, and cached under
 ``benchmarks/.work/`` (git-ignored)::
@@ -78,6 +80,29 @@ def best_times(
     return best
 
 
+def threaded_extract(src: Path, dest: Path, threads: int) -> None:
+    """The thread alternative the worker module was measured against (benchmark only)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kagman.archive.plan import layout, plan
+    from kagman.archive.writer import plan_batches, write_batch
+    from kagman.archive.zipformat import read_central
+
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        entries, start = read_central(src, fd, size, 1 << 30)
+        found = plan(src, entries, size, max_total_bytes=1 << 40, max_ratio=1000.0)
+        members, _ = layout(src, found.files, start)
+        for folder in sorted(found.folders):
+            (dest / folder).mkdir()
+        batches = plan_batches(members)
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda b: write_batch(src, fd, str(dest), b, lambda n: None), batches))
+    finally:
+        os.close(fd)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build (once) and time every extractor; print a small table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -117,19 +142,29 @@ def main(argv: list[str] | None = None) -> int:
             methods.append(("unzip -q", unzip))
         else:
             print("unzip not found (apt-get install -y unzip); ratios are vs workers=1")
+        def threads(dest: Path) -> None:
+            threaded_extract(src, dest, 2)
+
+        def start(method: str) -> Callable[[Path], object]:
+            return lambda d: extract_zip(src, d, workers=2, start_method=method)  # type: ignore[arg-type]
+
         methods += [
             ("zipfile.extractall", extractall),
             ("extract_zip workers=1", lambda d: extract_zip(src, d, workers=1)),
-            ("extract_zip workers=2", lambda d: extract_zip(src, d, workers=2)),
+            ("2 processes, fork", start("fork")),
+            ("2 processes, forkserver", start("forkserver")),
+            ("2 processes, spawn", start("spawn")),
+            ("2 threads", threads),
             ("extract_zip auto", lambda d: extract_zip(src, d)),
         ]
         results = list(best_times(args.runs, methods, scratch).items())
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     base = results[0][1]
-    print(f"{'method':<24} {'best s':>8} {'vs ' + results[0][0]:>16}")
+    one = dict(results).get("extract_zip workers=1", base)
+    print(f"{'method':<26} {'best s':>8} {'vs ' + results[0][0]:>16} {'vs 1 process':>13}")
     for name, secs in results:
-        print(f"{name:<24} {secs:>8.3f} {secs / base:>15.2f}x")
+        print(f"{name:<26} {secs:>8.3f} {secs / base:>15.2f}x {secs / one:>12.2f}x")
     return 0
 
 

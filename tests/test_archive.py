@@ -8,6 +8,8 @@ import os
 import stat
 import struct
 import tempfile
+import threading
+import time
 import warnings
 import zipfile
 import zlib
@@ -24,6 +26,7 @@ from kagman.archive import (
     is_zip,
 )
 from kagman.archive.failures import os_error
+from kagman.archive.workers import StartMethod, start_method, thread_count
 from kagman.archive.zipformat import ZipEntry, read_central
 from kagman.errors import (
     ArchiveError,
@@ -248,14 +251,22 @@ def test_big_members_stream_and_report_progress(tmp_path: Path, dest: Path) -> N
     assert (dest / "b/zeros.bin").read_bytes() == bytes(3 * MIB) + big
 
 
-@pytest.mark.parametrize("workers", [1, 2, 3, None])
-def test_many_members_on_several_workers_match_zipfile(tmp_path: Path, workers: int | None) -> None:
-    members = {f"d{n % 7}/f{n:04d}.bin": os.urandom(n % 300) * 3 for n in range(700)}
+START_METHODS = ["fork", "forkserver", "spawn"]
+
+
+@pytest.mark.parametrize(
+    ("workers", "method"),
+    [(1, None), (2, None), (3, None), (None, None), *[(2, m) for m in START_METHODS]],
+)
+def test_many_members_on_several_workers_match_zipfile(
+    tmp_path: Path, workers: int | None, method: StartMethod | None
+) -> None:
+    members = {f"d{n % 7}/f{n:04d}.bin": os.urandom(n % 300) * 3 for n in range(1500)}
     archive = make_zip(tmp_path / "many.zip", members)
     out = tmp_path / f"out-{workers}"
     out.mkdir()
     seen: list[int] = []
-    report = extract_zip(archive, out, workers=workers, progress=seen.append)
+    report = extract_zip(archive, out, workers=workers, start_method=method, progress=seen.append)
     assert tree(out) == members
     assert report.files == tuple(sorted((k, len(v)) for k, v in members.items()))
     assert sum(seen) == report.total_bytes == sum(map(len, members.values()))
@@ -600,13 +611,51 @@ def test_errors_in_worker_processes_reach_the_caller(
     patch(archive, member, **damage)
     before = child_pids()
     with pytest.raises(ArchiveError, match=error) as caught:
-        extract_zip(archive, dest, workers=2)
+        extract_zip(archive, dest, workers=2, start_method="fork")
     assert caught.value.member == member
     assert "was not extracted" in str(caught.value)
     assert child_pids() == before  # every worker was reaped before the error surfaced
     count = len(list(dest.iterdir()))
     assert 0 < count < 1200
     assert len(list(dest.iterdir())) == count  # and nothing writes there any more
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+@pytest.mark.parametrize("member", ["f0100.txt", "f2900.txt"])  # the pool's end, this process's
+def test_errors_in_pool_workers_reach_the_caller(
+    tmp_path: Path, dest: Path, method: StartMethod, member: str
+) -> None:
+    members = {f"f{n:04d}.txt": f"{n}".encode() * 20 for n in range(3000)}
+    archive = make_zip(tmp_path / "a.zip", members)
+    patch(archive, member, crc=12345)
+    with pytest.raises(CorruptArchiveError, match=f"'{member}' fails its CRC") as caught:
+        extract_zip(archive, dest, workers=2, start_method=method)
+    # the error crossed a process boundary with its attributes and exit code intact
+    assert (caught.value.member, caught.value.path, caught.value.exit_code) == (member, archive, 7)
+    count = len(list(dest.iterdir()))
+    time.sleep(0.2)
+    assert len(list(dest.iterdir())) == count  # nothing writes there after the error
+
+
+def test_a_process_with_threads_never_forks(tmp_path: Path, dest: Path) -> None:
+    members = {f"f{n:04d}.txt": b"x" * n for n in range(1500)}
+    archive = make_zip(tmp_path / "a.zip", members)
+    assert start_method() == "fork"  # pytest's own process has one thread here
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert thread_count() >= 2
+        assert start_method() == "forkserver"
+        forks = child_pids()
+        extract_zip(archive, dest, workers=2)
+    finally:
+        stop.set()
+        thread.join()
+    assert tree(dest) == members
+    # a forked worker would be our direct child while it runs and be reaped; a pool's
+    # workers are children of the forkserver, so none of ours appeared but the server
+    assert len(child_pids() - forks) <= 1
 
 
 def test_encrypted_and_unsupported_members(tmp_path: Path, dest: Path) -> None:

@@ -6,7 +6,8 @@
     zipformat  the central directory, read with one pread
     failures   the errors, worded with the next step
     plan       every check that needs no data, before the first byte is written
-    writer     checked members into files, in batches, on several cores
+    writer     checked members into files, in batches
+    workers    which process writes which batch: fork, forkserver or spawn, chosen safely
     fallback   bzip2/lzma members through zipfile
     extract    extract_zip(): the order of the steps, limits and the report
 

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 from kagman.archive.failures import os_error
 from kagman.archive.fallback import extract_fallback
 from kagman.archive.plan import layout, plan
-from kagman.archive.writer import Progress, plan_batches, run
+from kagman.archive.workers import StartMethod, run
+from kagman.archive.writer import Progress, plan_batches
 from kagman.archive.zipformat import read_central
 from kagman.errors import ArchiveError
 from kagman.fs import ensure_free_space
@@ -101,6 +102,7 @@ def extract_zip(
     *,
     limits: ExtractLimits | None = None,
     workers: int | None = None,
+    start_method: StartMethod | None = None,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> ExtractReport:
@@ -117,8 +119,11 @@ def extract_zip(
     limits
         Zip-bomb limits; ``ExtractLimits.from_env()`` when omitted.
     workers
-        Processes to use (this one included; Linux forks, elsewhere 1 is used);
-        ``None`` picks 1 for small archives, else the CPU count (at most 4).
+        Processes to use (this one included); ``None`` picks 1 for small
+        archives, else the CPU count (at most 4).
+    start_method
+        How worker processes start; ``None`` chooses safely for this process
+        (see :mod:`kagman.archive.workers`).
     progress
         Called in this thread with the number of bytes just written.
     on_total
@@ -168,7 +173,15 @@ def extract_zip(
             total = sum(m.usize for m in members)
             many = len(members) >= _PARALLEL_MIN_MEMBERS or total >= _PARALLEL_MIN_BYTES
             workers = min(cpus or os.cpu_count() or 1, 4) if many else 1
-        run(archive, fd, root, plan_batches(members), workers=workers, progress=report)
+        run(
+            archive,
+            fd,
+            root,
+            plan_batches(members),
+            workers=workers,
+            progress=report,
+            method=start_method,
+        )
     finally:
         os.close(fd)
     if fallback:

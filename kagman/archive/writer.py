@@ -1,37 +1,34 @@
-"""The fast writer: checked members into files, in batches, on several cores.
+"""The fast writer: checked members into files, in batches.
 
 Members are written in batches: a run of neighbouring small members is fetched
 with one ``pread``, each is inflated and CRC-checked in memory, then written
 with ``open``/``write``/``close`` (no ``chmod``/``utime``). Big members stream
-in 1 MiB chunks. On Linux the batches are split between this process and
-forked children (threads would queue on the GIL at every system call);
-children report progress and errors through a pipe.
+in 1 MiB chunks. Which process writes which batch is :mod:`kagman.archive.workers`'
+business.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import select
-import signal
 import struct
-import sys
-import warnings
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple, NoReturn
+from typing import NamedTuple
 
 from kagman.archive.failures import corrupt, os_error, too_large
 from kagman.archive.zipformat import DEFLATED, pread
-from kagman.errors import (
-    ArchiveError,
-    ArchiveTooLargeError,
-    CorruptArchiveError,
-    DiskFullError,
-    UnsafeArchiveError,
-)
+
+__all__ = [
+    "BATCH_SPAN",
+    "CHUNK",
+    "OPEN_FLAGS",
+    "Member",
+    "Progress",
+    "plan_batches",
+    "write_all",
+    "write_batch",
+]
 
 MIB = 1 << 20
 BATCH_SPAN = MIB  # archive bytes fetched by one pread for a run of small members
@@ -81,131 +78,7 @@ class Progress:
             self._callback(nbytes)
 
 
-# fork() without exec is safe here: the child only runs this module's code (os, zlib) and
-# leaves with os._exit. Threads would share one GIL, and hand it over at every system
-# call: 2 threads were ~10% faster than 1, 2 processes ~40% (benchmarks/bench_extract.py).
-CAN_FORK = sys.platform == "linux" and hasattr(os, "fork")
-
-
-def run(
-    archive: Path,
-    fd: int,
-    root: str,
-    batches: list[list[Member]],
-    *,
-    workers: int,
-    progress: Progress,
-) -> None:
-    """Write every batch, split over ``workers`` processes (this one included).
-
-    ``fd`` is the archive, open for reading; ``root`` is the target folder. The
-    first error wins; the other processes are killed and reaped before it is
-    raised, so nothing writes into ``root`` after this returns or raises.
-    """
-    workers = max(1, min(workers, len(batches))) if CAN_FORK else 1
-    shares = [batches[k::workers] for k in range(workers)]
-    mine = shares[0]
-    children: dict[int, int] = {}  # pipe read end -> pid
-    pending: dict[int, bytes] = {}
-    failed: list[Exception] = []
-    poller = select.poll()
-    try:
-        for share in shares[1:]:
-            read_end, write_end = os.pipe()
-            try:
-                with warnings.catch_warnings():  # 3.12+ warns about fork with threads: see above
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    pid = os.fork()
-            except OSError:  # no memory or process slots left: do that share here
-                os.close(read_end)
-                os.close(write_end)
-                mine = mine + share
-                continue
-            if pid == 0:  # pragma: no cover - the child; coverage cannot follow it
-                os.close(read_end)
-                _child(archive, fd, root, share, write_end)
-            os.close(write_end)
-            children[read_end], pending[read_end] = pid, b""
-            poller.register(read_end, select.POLLIN)
-
-        def poll(timeout: int | None) -> None:
-            """Pass children's progress on; keep their first error for the main loop."""
-            while pending:
-                events = poller.poll(timeout)
-                if not events:
-                    return
-                for read_end, _ in events:
-                    chunk = os.read(read_end, 65536)
-                    if not chunk:
-                        poller.unregister(read_end)
-                        del pending[read_end]
-                        continue
-                    *lines, pending[read_end] = (pending[read_end] + chunk).split(b"\n")
-                    for line in lines:
-                        if line[:1] == b"P":
-                            progress(int(line[1:]))
-                        else:
-                            failed.append(_decode_error(archive, line))
-
-        def tick(nbytes: int) -> None:
-            progress(nbytes)
-            poll(0)
-
-        for batch in mine:
-            _write_batch(archive, fd, root, batch, tick)
-            if failed:
-                raise failed[0]
-        poll(None)
-        if failed:
-            raise failed[0]
-        while children:
-            read_end, pid = children.popitem()
-            os.close(read_end)
-            _, status = os.waitpid(pid, 0)
-            if status:
-                msg = f"A worker extracting {archive.name} died ({status:#x}). Try again."
-                raise ArchiveError(msg, path=archive)
-    finally:
-        for read_end, pid in children.items():
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            os.close(read_end)
-
-
-def _child(  # pragma: no cover - runs in the forked child
-    archive: Path, fd: int, root: str, batches: list[list[Member]], out: int
-) -> NoReturn:
-    """Write ``batches``, reporting progress and the first error down the pipe ``out``."""
-    code = 0
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: just die; the parent cleans up
-        for batch in batches:
-            _write_batch(archive, fd, root, batch, lambda n: os.write(out, b"P%d\n" % n))
-    except BaseException as err:
-        code = 1
-        kind = type(err).__name__
-        fields = [kind, str(err), getattr(err, "member", None), getattr(err, "errno", None)]
-        with contextlib.suppress(BaseException):
-            os.write(out, b"E" + json.dumps(fields).encode() + b"\n")
-    finally:
-        os._exit(code)
-
-
-def _decode_error(archive: Path, line: bytes) -> Exception:
-    """Rebuild in the parent the error a child reported."""
-    kind, message, member, number = json.loads(line[1:])
-    classes = (CorruptArchiveError, UnsafeArchiveError, ArchiveTooLargeError, ArchiveError)
-    for cls in classes:
-        if cls.__name__ == kind:
-            return cls(message, path=archive, member=member)
-    if kind == DiskFullError.__name__:
-        return DiskFullError(message, path=archive)
-    if number is not None:
-        return OSError(number, message)
-    return ArchiveError(f"Extracting {archive.name} failed: {kind}: {message}", path=archive)
-
-
-def _write_batch(
+def write_batch(
     archive: Path, fd: int, root: str, batch: list[Member], progress: Callable[[int], object]
 ) -> None:
     """Read a run of neighbouring members with one pread, check and write each."""

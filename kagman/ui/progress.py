@@ -62,9 +62,15 @@ class ByteProgress:
 
     def _make(self, total: int | None, initial: int) -> Any:
         if in_jupyter():
-            from tqdm.auto import tqdm as bar_class
+            from tqdm.auto import tqdm as base
         else:
-            from tqdm import tqdm as bar_class  # type: ignore[assignment]
+            from tqdm import tqdm as base  # type: ignore[assignment]
+
+        class bar_class(base):  # type: ignore[type-arg]  # noqa: N801
+            # No TMonitor thread: a process with one thread can fork extraction workers
+            # (kagman.archive.workers), and the monitor only helps bars that update rarely.
+            monitor_interval = 0
+
         return bar_class(
             total=total,
             initial=initial,

@@ -1,0 +1,260 @@
+"""Who writes which batch: this process alone, or with worker processes on the other cores.
+
+Extraction is bound by one system call per file (``open``/``write``/``close``), so
+it scales with processes, not threads (threads queue on the GIL at every call).
+How the workers start is chosen from the figures of ``benchmarks/bench_extract.py``
+(30,000 small JPEGs on tmpfs, 2 cores, two workers; time relative to one process,
+the range over three runs):
+
+===============================  =========  =======================================
+start method                     time       safe when this process has threads?
+===============================  =========  =======================================
+``fork`` (+ this process)        0.67-0.71  no: a lock another thread held at the
+                                            fork stays held forever in the child
+``forkserver`` (+ this process)  0.75-0.81  yes: children fork from a clean server
+``spawn`` (+ this process)       0.81-0.85  yes: children are fresh interpreters
+two threads                      0.91       yes, but barely faster than one process
+===============================  =========  =======================================
+
+So: ``fork`` when this process has a single thread (the ``kagman`` command),
+``forkserver`` on Linux when it has more (a Jupyter kernel, a program with a
+progress monitor or a server thread), ``spawn`` elsewhere. Python 3.12 warns
+about ``fork`` with threads for exactly this reason; kagman never forks then.
+Pool workers take tasks from the front while this process takes them from the
+back, so the slower start of a pool costs only what this process cannot cover.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Literal, NoReturn
+
+from kagman.archive.writer import Member, Progress, write_batch
+from kagman.errors import (
+    ArchiveError,
+    ArchiveTooLargeError,
+    CorruptArchiveError,
+    DiskFullError,
+    UnsafeArchiveError,
+)
+
+__all__ = ["StartMethod", "run", "start_method"]
+
+StartMethod = Literal["fork", "forkserver", "spawn"]
+_BATCHES_PER_TASK = 2  # a pool task: <= 2 MiB or 512 members (1, 2 and 4 measured; 2 was best)
+
+
+def thread_count() -> int:
+    """Threads of this process as the OS counts them (C threads too), where it can tell."""
+    try:
+        with open("/proc/self/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return int(fields[17])  # field 20, num_threads; fields[0] is field 3
+    except (OSError, ValueError, IndexError):
+        return threading.active_count()
+
+
+def start_method() -> StartMethod:
+    """How worker processes start here and now (see the module docstring)."""
+    if sys.platform.startswith("linux") and hasattr(os, "fork"):
+        return "fork" if thread_count() == 1 else "forkserver"
+    return "spawn"
+
+
+def run(
+    archive: Path,
+    fd: int,
+    root: str,
+    batches: list[list[Member]],
+    *,
+    workers: int,
+    progress: Progress,
+    method: StartMethod | None = None,
+) -> None:
+    """Write every batch, split over ``workers`` processes (this one included).
+
+    ``fd`` is the archive, open for reading; ``root`` is the target folder;
+    ``method`` overrides :func:`start_method` (benchmarks compare them). The
+    first error wins, and nothing writes into ``root`` after this returns or
+    raises: forked children are killed and reaped, pool tasks are cancelled or
+    waited for.
+    """
+    workers = max(1, min(workers, len(batches)))
+    if workers == 1:
+        for batch in batches:
+            write_batch(archive, fd, root, batch, progress)
+        return
+    method = method or start_method()
+    if method == "fork":
+        _run_forked(archive, fd, root, batches, workers, progress)
+    else:
+        _run_pooled(archive, fd, root, batches, workers, progress, method)
+
+
+# --- a pool of fresh processes (forkserver, spawn) ---------------------------------------------
+
+
+def _job(archive: str, root: str, batches: list[list[Member]]) -> int:
+    """A pool task: write ``batches``; return the bytes written."""
+    fd = os.open(archive, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    done = 0
+
+    def count(nbytes: int) -> None:
+        nonlocal done
+        done += nbytes
+
+    try:
+        for batch in batches:
+            write_batch(Path(archive), fd, root, batch, count)
+    finally:
+        os.close(fd)
+    return done
+
+
+def _run_pooled(  # noqa: PLR0917 - private, one caller
+    archive: Path,
+    fd: int,
+    root: str,
+    batches: list[list[Member]],
+    workers: int,
+    progress: Progress,
+    method: StartMethod,
+) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    tasks = [batches[i : i + _BATCHES_PER_TASK] for i in range(0, len(batches), _BATCHES_PER_TASK)]
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
+        futures = [pool.submit(_job, os.fspath(archive), root, task) for task in tasks]
+        reported = 0  # futures before this index have had their bytes reported
+        try:
+            for i in range(len(tasks) - 1, -1, -1):
+                if not futures[i].cancel():
+                    break  # the pool has reached this task: the rest is the pool's
+                for batch in tasks[i]:
+                    write_batch(archive, fd, root, batch, progress)
+                while reported < i and futures[reported].done():
+                    progress(futures[reported].result())  # raises a worker's error
+                    reported += 1
+            for future in futures[reported:]:
+                if not future.cancelled():
+                    progress(future.result())
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+# --- forked children (only from a single-threaded process) ---------------------------------------
+
+
+def _run_forked(  # noqa: PLR0917 - private, one caller
+    archive: Path, fd: int, root: str, batches: list[list[Member]], workers: int, progress: Progress
+) -> None:
+    """Split the batches between this process and forked children talking through pipes."""
+    shares = [batches[k::workers] for k in range(workers)]
+    mine = shares[0]
+    children: dict[int, int] = {}  # pipe read end -> pid
+    pending: dict[int, bytes] = {}
+    failed: list[Exception] = []
+    poller = select.poll()
+    try:
+        for share in shares[1:]:
+            read_end, write_end = os.pipe()
+            try:
+                pid = os.fork()  # only ever from a single-threaded process: see start_method()
+            except OSError:  # no memory or process slots left: do that share here
+                os.close(read_end)
+                os.close(write_end)
+                mine = mine + share
+                continue
+            if pid == 0:  # pragma: no cover - the child; coverage cannot follow it
+                os.close(read_end)
+                _child(archive, fd, root, share, write_end)
+            os.close(write_end)
+            children[read_end], pending[read_end] = pid, b""
+            poller.register(read_end, select.POLLIN)
+
+        def poll(timeout: int | None) -> None:
+            """Pass children's progress on; keep their first error for the main loop."""
+            while pending:
+                events = poller.poll(timeout)
+                if not events:
+                    return
+                for read_end, _ in events:
+                    chunk = os.read(read_end, 65536)
+                    if not chunk:
+                        poller.unregister(read_end)
+                        del pending[read_end]
+                        continue
+                    *lines, pending[read_end] = (pending[read_end] + chunk).split(b"\n")
+                    for line in lines:
+                        if line[:1] == b"P":
+                            progress(int(line[1:]))
+                        else:
+                            failed.append(_decode_error(archive, line))
+
+        def tick(nbytes: int) -> None:
+            progress(nbytes)
+            poll(0)
+
+        for batch in mine:
+            write_batch(archive, fd, root, batch, tick)
+            if failed:
+                raise failed[0]
+        poll(None)
+        if failed:
+            raise failed[0]
+        while children:
+            read_end, pid = children.popitem()
+            os.close(read_end)
+            _, status = os.waitpid(pid, 0)
+            if status:
+                msg = f"A worker extracting {archive.name} died ({status:#x}). Try again."
+                raise ArchiveError(msg, path=archive)
+    finally:
+        for read_end, pid in children.items():
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(read_end)
+
+
+def _child(  # pragma: no cover - runs in the forked child
+    archive: Path, fd: int, root: str, batches: list[list[Member]], out: int
+) -> NoReturn:
+    """Write ``batches``, reporting progress and the first error down the pipe ``out``."""
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: just die; the parent cleans up
+        for batch in batches:
+            write_batch(archive, fd, root, batch, lambda n: os.write(out, b"P%d\n" % n))
+    except BaseException as err:
+        code = 1
+        kind = type(err).__name__
+        fields = [kind, str(err), getattr(err, "member", None), getattr(err, "errno", None)]
+        with contextlib.suppress(BaseException):
+            os.write(out, b"E" + json.dumps(fields).encode() + b"\n")
+    finally:
+        os._exit(code)
+
+
+def _decode_error(archive: Path, line: bytes) -> Exception:
+    """Rebuild in the parent the error a child reported."""
+    kind, message, member, number = json.loads(line[1:])
+    classes = (CorruptArchiveError, UnsafeArchiveError, ArchiveTooLargeError, ArchiveError)
+    for cls in classes:
+        if cls.__name__ == kind:
+            return cls(message, path=archive, member=member)
+    if kind == DiskFullError.__name__:
+        return DiskFullError(message, path=archive)
+    if number is not None:
+        return OSError(number, message)
+    return ArchiveError(f"Extracting {archive.name} failed: {kind}: {message}", path=archive)
