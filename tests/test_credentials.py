@@ -123,12 +123,18 @@ def test_config_dir_reads_the_environment_at_call_time(
 # --- sources ------------------------------------------------------------------
 
 
+# 0o000: a careless umask must not widen anything; 0o277: mkdir(mode=0o700) alone would make
+# the folder 0500 (no write for its owner), so only the explicit chmod gives 0700.
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o277], ids=["000", "022", "277"])
 def test_init_from_a_path_creates_private_folder_and_file(
-    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    isolated_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    umask: int,
 ) -> None:
     monkeypatch.delenv("KAGGLE_CONFIG_DIR")
     source = write(isolated_env / "Downloads" / "kaggle.json", GOOD)
-    old_umask = os.umask(0)  # a careless umask must not widen anything
+    old_umask = os.umask(umask)
     try:
         path = kagman.init(source)
     finally:
