@@ -4,7 +4,8 @@
 
     base      PullRequest, and the Resolver protocol every way of answering follows
     cached    complete cache entries, no network (pinned versions, offline pulls)
-    download  pin "latest", lock, download, extract, commit
+    download  pin "latest", lock, then fetch what the cache lacks
+    fetch     download, extract, commit, manifest last
 
 One resolver per way of answering, tried in order (kagglehub's ``registry.py``
 does the same): a new environment, such as a notebook platform that mounts
