@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kagman.credentials.core import resolve_credentials
+from kagman.credentials.lookup import notebook_token, resolve_credentials
 from kagman.errors import CredentialsError
 from kagman.settings import (
     ACCESS_TOKEN_NAMES,
@@ -89,6 +89,12 @@ class CredentialsStatus:
 
 def _token_source() -> str | None:
     """Where kagglesdk (so kaggle 2.x and kagglehub) gets a token: fixed ``~/.kaggle``."""
+    try:
+        v1 = notebook_token()  # kagglesdk's first choice in a Kaggle notebook
+    except CredentialsError:
+        v1 = None
+    if v1 is not None:
+        return v1.source
     if os.environ.get(TOKEN_ENV):
         return TOKEN_ENV
     for name in ACCESS_TOKEN_NAMES:
