@@ -62,13 +62,11 @@ class ColabSecrets:
             A secret's value is not a valid token or key (the message names the secret).
         """
         if self.token:
-            return Credentials(
-                None, None, parse_token(self.token, where=ORIGIN_TOKEN), ORIGIN_TOKEN
-            )
+            token = parse_token(self.token, where=f"The Colab secret {TOKEN_ENV}")
+            return Credentials(None, None, token, ORIGIN_TOKEN)
         if self.username and self.key:
-            data = parse_kaggle_json(
-                {"username": self.username, "key": self.key}, where=ORIGIN_PAIR
-            )
+            pair = {"username": self.username, "key": self.key}
+            data = parse_kaggle_json(pair, where=f"The Colab secrets {USERNAME_ENV}/{KEY_ENV}")
             return Credentials(data["username"], data["key"], None, ORIGIN_PAIR)
         return None
 

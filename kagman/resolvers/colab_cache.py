@@ -93,7 +93,7 @@ class ColabCacheResolver:
         if not wait_for_mount(folder, who="Colab", what=what, request=request):
             fall_back(
                 f"Colab mounted {what}, but {folder} did not appear within "
-                f"{mount_timeout():.0f} s ({MOUNT_TIMEOUT_ENV}).",
+                f"{mount_timeout():g} s ({MOUNT_TIMEOUT_ENV}).",
                 request,
             )
             return None

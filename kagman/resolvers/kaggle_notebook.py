@@ -82,7 +82,7 @@ class KaggleNotebookResolver:
         if not wait_for_mount(folder, who="Kaggle", what=what, request=request):
             fall_back(
                 f"Kaggle attached {what}, but {folder} did not appear within "
-                f"{mount_timeout():.0f} s ({MOUNT_TIMEOUT_ENV}).",
+                f"{mount_timeout():g} s ({MOUNT_TIMEOUT_ENV}).",
                 request,
             )
             return None

@@ -48,7 +48,7 @@ def wait_for_mount(folder: Path, *, who: str, what: str, request: PullRequest) -
     if folder.exists():
         return True
     timeout = mount_timeout()
-    logger.info("%s is mounting %s at %s; waiting up to %.0f s.", who, what, folder, timeout)
+    logger.info("%s is mounting %s at %s; waiting up to %g s.", who, what, folder, timeout)
     started = time.monotonic()
     delay = _FIRST_POLL
     show = progress_enabled(request.progress)
