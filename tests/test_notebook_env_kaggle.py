@@ -29,7 +29,7 @@ from kaggle_server import FakeKaggle
 from PIL import Image
 
 import kagman
-from kagman import CredentialsNotFoundError, DatasetNotFoundError
+from kagman import CredentialsNotFoundError, DatasetNotFoundError, NotCachedError
 from kagman.cli import cli
 
 FILES = {"train.csv": b"a,b\n1,2\n", "images/readme.txt": b"hello"}
@@ -146,8 +146,8 @@ def test_a_refused_attach_falls_back_to_a_download_with_a_warning(
         path = kagman.pull("alice/cats", progress=False)
     assert _warning_text(record) == (
         f"The Kaggle notebook's data proxy did not attach dataset alice/cats: {reason}. "
-        "kagman uses its own cache, or downloads it as it would elsewhere. "
-        "(--no-mount or mount=False skips the mount.)"
+        "Falling back to kagman's cache and a normal download; --no-mount (mount=False) skips "
+        "the mount."
     )
     assert path == cache_root() / "datasets/alice/cats/versions/1"
     assert (path / "train.csv").read_bytes() == FILES["train.csv"]
@@ -177,7 +177,7 @@ def test_a_mount_that_never_appears_times_out_and_falls_back(
     mount = notebook.mount_root / "cats-v2"
     assert _warning_text(record).startswith(
         f"Kaggle attached dataset alice/cats, but {mount} did not appear within 0.3 s "
-        "(KAGMAN_MOUNT_TIMEOUT). kagman uses its own cache, or downloads"
+        "(KAGMAN_MOUNT_TIMEOUT). Falling back to kagman's cache and a normal download"
     )
     assert path == cache_root() / "datasets/alice/cats/versions/1"
     assert len(notebook.attaches) == 1
@@ -211,6 +211,12 @@ def test_offline_still_uses_the_mount(
     notebook: FakeKaggleDataProxy, fake_kaggle: FakeKaggle
 ) -> None:
     assert kagman.pull("alice/cats", offline=True) == notebook.mount_root / "cats-v2"
+    notebook.refuse_next(message="no")
+    with (
+        pytest.warns(UserWarning, match=r"Falling back to kagman's cache \(offline\);"),
+        pytest.raises(NotCachedError, match="offline mode forbids downloading"),
+    ):
+        kagman.pull("alice/cats", offline=True)
     assert fake_kaggle.count() == 0
 
 

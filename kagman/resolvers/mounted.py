@@ -99,9 +99,5 @@ def answer_from_mount(folder: Path, request: PullRequest, *, what: str) -> Path:
 
 def fall_back(message: str, request: PullRequest) -> None:
     """Warn that the mount did not work, why, and what kagman does instead."""
-    then = (
-        "kagman uses its own cache instead (offline)."
-        if request.offline
-        else "kagman uses its own cache, or downloads it as it would elsewhere."
-    )
-    warn(f"{message} {then} (--no-mount or mount=False skips the mount.)")
+    then = "kagman's cache (offline)" if request.offline else "kagman's cache and a normal download"
+    warn(f"{message} Falling back to {then}; --no-mount (mount=False) skips the mount.")
