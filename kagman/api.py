@@ -156,8 +156,9 @@ def index(
     Parameters
     ----------
     source
-        A folder, or a dataset ref ``owner/slug[/versions/N]`` (pulled first when
-        it is not cached) when no such folder exists.
+        A folder, or a dataset ref ``owner/slug[/versions/N]`` when no such folder
+        exists: pulled first when it is not cached (in a Kaggle notebook or in Colab,
+        mounted, as :func:`pull` does; the index only reads the mount).
     check
         ``"none"``, ``"fast"`` (size, magic bytes, end marker; the default),
         ``"header"`` (Pillow parses the header) or ``"full"`` (decode every image

@@ -211,6 +211,32 @@ def test_a_secret_without_notebook_access_says_how_to_grant_it(
     assert kagman.whoami() == TEST_USERNAME
 
 
+def test_credentials_status_says_who_reads_the_secrets(colab: ColabSecrets) -> None:
+    colab.set("KAGGLE_USERNAME", TEST_USERNAME)
+    colab.set("KAGGLE_KEY", TEST_KEY, granted=False)
+    status = kagman.credentials_status()
+    assert status.clients["kagman"] == "nothing"
+    assert any("'Notebook access' for KAGGLE_KEY" in p for p in status.problems)
+    colab.set("KAGGLE_KEY", TEST_KEY)
+    status = kagman.credentials_status()
+    assert status.clients["kagman"] == "the Colab secrets KAGGLE_USERNAME/KAGGLE_KEY"
+    assert status.clients["kagglehub"] == "nothing"  # kagglehub stops at the token secret
+    (problem,) = status.problems
+    assert problem == (
+        "Only kagman read the Colab secrets KAGGLE_USERNAME/KAGGLE_KEY: run `kagman.init()` in "
+        "a cell to install them where every client (and `!kagman` shell commands) find them."
+    )
+    colab.set("KAGGLE_API_TOKEN", TEST_TOKEN)
+    status = kagman.credentials_status()
+    assert (
+        status.clients["kagman"]
+        == status.clients["kagglehub"]
+        == ("the Colab secret KAGGLE_API_TOKEN")
+    )
+    assert status.problems[0].startswith("Only kagman and kagglehub read the Colab secret")
+    assert_secretless(str(status))
+
+
 def test_half_a_pair_and_a_bad_secret(colab: ColabSecrets) -> None:
     colab.set("KAGGLE_USERNAME", TEST_USERNAME)
     with pytest.raises(CredentialsNotFoundError, match="has the secret KAGGLE_USERNAME but no"):

@@ -164,6 +164,16 @@ def test_an_unknown_dataset_falls_back_and_kaggle_says_what_is_wrong(
         kagman.pull("alice/nothing")
 
 
+def test_a_mount_slug_that_would_leave_the_mount_folder_is_refused(
+    kaggle_notebook: FakeKaggleDataProxy, kaggle: FakeKaggle
+) -> None:
+    kaggle.add_dataset("alice/cats", FILES)
+    kaggle_notebook.add_dataset("alice/cats", FILES, mount_slug="..")
+    with pytest.warns(UserWarning, match=r"answered without a usable 'mountSlug' \('\.\.'\)"):
+        path = kagman.pull("alice/cats", progress=False)
+    assert path == cache_root() / "datasets/alice/cats/versions/1"
+
+
 def test_a_mount_that_never_appears_times_out_and_falls_back(
     notebook: FakeKaggleDataProxy, kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,7 +21,13 @@ from kagman.credentials.core import Credentials, parse_kaggle_json, parse_token
 from kagman.platforms.detect import colab_secrets_available
 from kagman.settings import KEY_ENV, TOKEN_ENV, USERNAME_ENV
 
-__all__ = ["ColabSecrets", "grant_instructions", "read_colab_secrets"]
+__all__ = [
+    "ORIGIN_PAIR",
+    "ORIGIN_TOKEN",
+    "ColabSecrets",
+    "grant_instructions",
+    "read_colab_secrets",
+]
 
 ORIGIN_TOKEN = f"the Colab secret {TOKEN_ENV}"
 ORIGIN_PAIR = f"the Colab secrets {USERNAME_ENV}/{KEY_ENV}"
