@@ -10,9 +10,10 @@ The packages, from the top down (imports run one way)::
 
     cli          the ``kagman`` command: a thin layer over the API
     api          pull(), index(): user input into requests for the domain
-    resolvers    the pull flow (cache, download) | images: folders into ImageIndex
+    resolvers    the pull flow (notebook mounts, cache, download) | images: folders into ImageIndex
     remote       Kaggle: refs, client, retries, transfer | cache | archive | credentials
-    ui, settings, fs, errors   leaves
+    ui, platforms              progress and warnings; where the code runs (Kaggle, Colab, Jupyter)
+    settings, fs, errors       leaves
 
 Examples
 --------
@@ -44,16 +45,20 @@ _LAZY: dict[str, str] = {
     "pull": "kagman.api",
     "cache_dir": "kagman.cache.paths",
     "index": "kagman.api",
+    "environment": "kagman.api",
+    "Environment": "kagman.platforms",
     "ImageIndex": "kagman.images",
 }
 
 __all__ = [
     "CredentialsStatus",
     "DatasetRef",
+    "Environment",
     "ImageIndex",
     "__version__",
     "cache_dir",
     "credentials_status",
+    "environment",
     "index",
     "init",
     "parse_ref",
@@ -63,10 +68,11 @@ __all__ = [
 __all__ += _error_names  # noqa: PLE0605 - the error names, kept in one place
 
 if TYPE_CHECKING:
-    from kagman.api import index, pull
+    from kagman.api import environment, index, pull
     from kagman.cache.paths import cache_dir
     from kagman.credentials import CredentialsStatus, credentials_status, init
     from kagman.images import ImageIndex
+    from kagman.platforms import Environment
     from kagman.remote.client import whoami
     from kagman.remote.refs import DatasetRef, parse_ref
 

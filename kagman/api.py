@@ -1,10 +1,11 @@
-"""The public Python API that composes the packages: what ``kagman.pull`` and ``kagman.index`` are.
+"""The public Python API that composes the packages: ``kagman.pull``, ``index``, ``environment``.
 
 The one place that turns user input (a ref string, a URL, a folder) into the
 validated requests the domain packages take: :func:`pull` builds a
 :class:`~kagman.resolvers.PullRequest`, :func:`index` turns a ref into a
-folder before :func:`kagman.images.index_folder` sees it. The CLI calls these
-functions; nothing below this module imports it.
+folder before :func:`kagman.images.index_folder` sees it, :func:`environment`
+joins the platform (:mod:`kagman.platforms`) with the resolvers a pull tries
+there. The CLI calls these functions; nothing below this module imports it.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from kagman.settings import OFFLINE_ENV, env_flag
 
 if TYPE_CHECKING:
     from kagman.images import CheckLevel, ImageIndex
+    from kagman.platforms import Environment
 
-__all__ = ["index", "pull"]
+__all__ = ["environment", "index", "pull"]
 
 logger = logging.getLogger("kagman")
 
@@ -35,8 +37,13 @@ def pull(
     offline: bool = False,
     link: str | os.PathLike[str] | None = None,
     progress: bool | None = None,
+    mount: bool = True,
 ) -> Path:
     """Download a dataset (or one of its files) into the cache and return its path.
+
+    In a Kaggle notebook or in Colab, the platform mounts the dataset instead
+    (read-only, no download, no call to Kaggle's API), as kagglehub does; see
+    ``mount``. The same code then runs unchanged on a laptop and in both notebooks.
 
     Parameters
     ----------
@@ -47,24 +54,38 @@ def pull(
     file
         Pull only this file of the dataset; the returned path is the file.
     force
-        Download again even if the version is cached.
+        Download again even if the version is cached (and skip a notebook mount).
     offline
-        Make no network request: use the newest complete cached version
-        (also on when ``KAGMAN_OFFLINE=1``).
+        Make no request to Kaggle's API and download nothing: use the newest
+        complete cached version (also on when ``KAGMAN_OFFLINE=1``). A notebook
+        platform's mount is still used: it is the notebook's own data, and
+        Kaggle attaches it with the notebook's internet switched off.
     link
-        Also create ``<link>/<slug>`` (or ``<link>/<file name>``), a symlink to the cache entry.
+        Also create ``<link>/<name>`` (or ``<link>/<file name>``), a symlink to the
+        cache entry or to the mount.
     progress
         Show progress bars on stderr; ``None`` means only on a terminal or in Jupyter.
+    mount
+        In a Kaggle notebook (``KAGGLE_KERNEL_RUN_TYPE`` with ``KAGGLE_DATA_PROXY_URL``),
+        ask the notebook's data proxy to attach the dataset and return
+        ``$KAGGLE_CACHE_MOUNT_FOLDER/<mountSlug>`` (default ``/kaggle/input``); in a
+        managed Colab runtime (``TBE_RUNTIME_ADDR``), mount it from Colab's cache
+        when it is there. Waits up to ``KAGMAN_MOUNT_TIMEOUT`` seconds (120) for the
+        folder; a refused attach or a timeout falls back to the cache and a normal
+        download, with a warning saying why. ``False`` (``--no-mount``) skips this;
+        so do ``DISABLE_KAGGLE_CACHE`` and ``DISABLE_COLAB_CACHE``.
 
     Returns
     -------
     pathlib.Path
-        Absolute path of the extracted dataset folder (or of the file).
+        Absolute path of the extracted dataset folder (or of the file). A mounted
+        path belongs to the platform and is read-only: never write into it.
 
     Raises
     ------
     InvalidRefError, CredentialsError, DatasetNotFoundError, TermsNotAcceptedError,
     RateLimitedError, NetworkError, NotCachedError, DiskFullError, ArchiveError
+        ``DatasetNotFoundError`` also when ``file`` is not a file of a mounted dataset.
 
     Examples
     --------
@@ -85,10 +106,40 @@ def pull(
     if offline and force:
         msg = "--force downloads again, --offline forbids downloading: use one or the other."
         raise KagmanError(msg)
-    path = resolve(PullRequest(dref, name, force=force, offline=offline, progress=progress))
+    request = PullRequest(dref, name, force=force, offline=offline, progress=progress, mount=mount)
+    path = resolve(request)
     if link is not None:
         make_link(path, Path(link))
     return path
+
+
+def environment() -> Environment:
+    """Where this code runs, and how :func:`pull` will answer there.
+
+    Reads a few environment variables; no network, nothing imported unless they
+    say a platform is there. ``kagman doctor`` shows its :attr:`~Environment.summary`.
+
+    Returns
+    -------
+    Environment
+        ``platform`` (``"local"``, ``"kaggle"``, ``"colab"``, ``"jupyter"``), where
+        Kaggle or Colab mount datasets, whether Colab's secrets can be read, the
+        resolvers a pull tries in order, and notes on what is switched off and why.
+        Shows as a short table in a notebook; ``str()`` for a terminal.
+
+    Examples
+    --------
+    In a Kaggle notebook (shown, not doctested)::
+
+        kagman.environment().summary
+        # 'Kaggle notebook (Jupyter kernel); pulls try: kaggle-notebook, cache, download'
+    """
+    from dataclasses import replace
+
+    from kagman.platforms import detect
+    from kagman.resolvers import active_resolvers
+
+    return replace(detect(), resolvers=active_resolvers())
 
 
 def index(
@@ -105,8 +156,9 @@ def index(
     Parameters
     ----------
     source
-        A folder, or a dataset ref ``owner/slug[/versions/N]`` (pulled first when
-        it is not cached) when no such folder exists.
+        A folder, or a dataset ref ``owner/slug[/versions/N]`` when no such folder
+        exists: pulled first when it is not cached (in a Kaggle notebook or in Colab,
+        mounted, as :func:`pull` does; the index only reads the mount).
     check
         ``"none"``, ``"fast"`` (size, magic bytes, end marker; the default),
         ``"header"`` (Pillow parses the header) or ``"full"`` (decode every image

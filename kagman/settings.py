@@ -11,6 +11,11 @@ Kaggle's credentials folder::
     $KAGGLE_CONFIG_DIR, else ~/.kaggle     (kagman, kagglehub; kaggle 2.x too)
     ~/.kaggle                              (kagglesdk: fixed, whatever the variable says)
     $XDG_CONFIG_HOME/kaggle                (kaggle 2.x on Linux when ~/.kaggle is missing)
+
+Where notebook platforms mount datasets (as kagglehub computes it)::
+
+    ${KAGGLE_CACHE_MOUNT_FOLDER:-/kaggle/input}/<mountSlug>   Kaggle Notebooks' data proxy
+    ${COLAB_CACHE_MOUNT_FOLDER:-/kaggle/input}/<slug>         Colab's runtime service
 """
 
 from __future__ import annotations
@@ -21,12 +26,26 @@ from pathlib import Path
 __all__ = [
     "ACCESS_TOKEN_NAMES",
     "CACHE_ENV",
+    "COLAB_MARKER_ENVS",
+    "COLAB_MOUNT_ENV",
+    "COLAB_MOUNT_OFF_ENV",
+    "COLAB_RUNTIME_ENV",
+    "COLAB_SECRET_NAMES",
     "CONFIG_DIR_ENV",
+    "DEFAULT_MOUNT_FOLDER",
     "KAGGLE_JSON",
+    "KAGGLE_JWT_ENV",
+    "KAGGLE_MOUNT_ENV",
+    "KAGGLE_MOUNT_OFF_ENV",
+    "KAGGLE_PROXY_TOKEN_ENV",
+    "KAGGLE_PROXY_URL_ENV",
+    "KAGGLE_RUN_TYPE_ENV",
+    "KAGGLE_V1_TOKEN_ENV",
     "KEY_ENV",
     "LOCK_TIMEOUT_ENV",
     "MAX_EXTRACT_BYTES_ENV",
     "MAX_RATIO_ENV",
+    "MOUNT_TIMEOUT_ENV",
     "OFFLINE_ENV",
     "RETRIES_ENV",
     "RETRY_BACKOFF_ENV",
@@ -36,7 +55,9 @@ __all__ = [
     "env_credentials",
     "env_flag",
     "env_number",
+    "env_switch",
     "kaggle_home",
+    "mount_root",
     "xdg_kaggle_dir",
 ]
 
@@ -54,6 +75,26 @@ RETRY_BACKOFF_ENV = "KAGMAN_RETRY_BACKOFF"
 LOCK_TIMEOUT_ENV = "KAGMAN_LOCK_TIMEOUT"
 MAX_EXTRACT_BYTES_ENV = "KAGMAN_MAX_EXTRACT_BYTES"
 MAX_RATIO_ENV = "KAGMAN_MAX_RATIO"
+MOUNT_TIMEOUT_ENV = "KAGMAN_MOUNT_TIMEOUT"  # seconds to wait for a notebook mount (120)
+
+# --- Kaggle Notebooks (as kagglesdk's kaggle_env and kagglehub's kaggle_cache_resolver) -------
+KAGGLE_RUN_TYPE_ENV = "KAGGLE_KERNEL_RUN_TYPE"  # set in every Kaggle notebook
+KAGGLE_PROXY_URL_ENV = "KAGGLE_DATA_PROXY_URL"  # the data proxy that attaches data sources
+KAGGLE_JWT_ENV = "KAGGLE_USER_SECRETS_TOKEN"
+KAGGLE_PROXY_TOKEN_ENV = "KAGGLE_DATA_PROXY_TOKEN"  # noqa: S105 - a variable name
+KAGGLE_MOUNT_ENV = "KAGGLE_CACHE_MOUNT_FOLDER"
+KAGGLE_MOUNT_OFF_ENV = "DISABLE_KAGGLE_CACHE"
+KAGGLE_V1_TOKEN_ENV = "KAGGLE_API_V1_TOKEN"  # noqa: S105 - names a token *file* (kagglesdk)
+
+# --- Google Colab (as kagglehub's config and colab_cache_resolver) ---------------------------
+COLAB_RUNTIME_ENV = "TBE_RUNTIME_ADDR"  # host:port of the runtime service, no scheme
+COLAB_MOUNT_ENV = "COLAB_CACHE_MOUNT_FOLDER"
+COLAB_MOUNT_OFF_ENV = "DISABLE_COLAB_CACHE"
+COLAB_MARKER_ENVS = ("COLAB_RELEASE_TAG", "COLAB_BACKEND_VERSION")  # set in every runtime
+# Colab secrets kagman reads, in kagglehub's order of preference.
+COLAB_SECRET_NAMES = (TOKEN_ENV, USERNAME_ENV, KEY_ENV)
+
+DEFAULT_MOUNT_FOLDER = Path("/kaggle/input")
 
 # --- file names in the credentials folder ----------------------------------------------------
 KAGGLE_JSON = "kaggle.json"
@@ -61,6 +102,8 @@ KAGGLE_JSON = "kaggle.json"
 ACCESS_TOKEN_NAMES = ("access_token", "access_token.txt")
 
 _TRUTHY = frozenset({"1", "true", "yes", "on"})
+# kagglehub's _is_env_var_truthy accepts "1", "true", "t" for the DISABLE_* variables.
+_SWITCH_ON = _TRUTHY | {"t"}
 
 
 def env_flag(name: str) -> bool:
@@ -70,6 +113,15 @@ def env_flag(name: str) -> bool:
     False
     """
     return os.environ.get(name, "").strip().lower() in _TRUTHY
+
+
+def env_switch(name: str) -> bool:
+    """Whether a ``DISABLE_*`` variable is on: :func:`env_flag`'s values plus kagglehub's ``t``.
+
+    >>> env_switch("KAGMAN_SURELY_UNSET_VARIABLE")
+    False
+    """
+    return os.environ.get(name, "").strip().lower() in _SWITCH_ON
 
 
 def env_number(name: str, default: float) -> float:
@@ -114,3 +166,12 @@ def xdg_kaggle_dir() -> Path:
 def env_credentials() -> tuple[str, str]:
     """``(KAGGLE_USERNAME, KAGGLE_KEY)`` as set now; ``""`` for a missing one."""
     return os.environ.get(USERNAME_ENV, ""), os.environ.get(KEY_ENV, "")
+
+
+def mount_root(variable: str) -> Path:
+    """Where a notebook platform mounts datasets: ``$variable``, else ``/kaggle/input``.
+
+    ``variable`` is :data:`KAGGLE_MOUNT_ENV` or :data:`COLAB_MOUNT_ENV` (both default to
+    ``/kaggle/input`` in kagglehub).
+    """
+    return Path(os.environ.get(variable) or DEFAULT_MOUNT_FOLDER)

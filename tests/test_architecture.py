@@ -27,6 +27,7 @@ RANKS = {
     "kagman.archive": 2,
     "kagman.credentials": 2,
     "kagman.ui": 1,
+    "kagman.platforms": 1,
     "kagman.errors": 0,
     "kagman.settings": 0,
     "kagman.fs": 0,
@@ -35,6 +36,7 @@ SAME_RANK_ALLOWED = {
     ("kagman.fs", "kagman.errors"),  # errors is the leaf of the leaves
     ("kagman.remote", "kagman.credentials"),  # the client authenticates
     ("kagman.cache", "kagman.remote"),  # refs name the cache folders (refs only, see below)
+    ("kagman.ui", "kagman.platforms"),  # progress bars ask whether this is a Jupyter kernel
 }
 CACHE_MAY_USE_FROM_REMOTE = {"kagman.remote.refs"}
 

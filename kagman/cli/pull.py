@@ -40,6 +40,11 @@ __all__ = ["pull"]
     default=None,
     help="Progress bars on stderr [default: on a terminal].",
 )
+@click.option(
+    "--no-mount",
+    is_flag=True,
+    help="In a Kaggle notebook or Colab, download instead of mounting the dataset.",
+)
 def pull(
     ref: str,
     version: int | None,
@@ -48,11 +53,13 @@ def pull(
     offline: bool,
     link: Path | None,
     progress: bool | None,
+    no_mount: bool,
 ) -> None:
     """Download a dataset into the cache and print its path (only the path, on stdout).
 
     REF is owner/slug or owner/slug/versions/N, as in kaggle.com/datasets/owner/slug.
-    The working directory is never touched.
+    The working directory is never touched. In a Kaggle notebook or Colab, the
+    platform mounts the dataset (no download) and the mount's path is printed.
 
     \b
     Example:
@@ -60,12 +67,28 @@ def pull(
         cd "$(kagman pull owner/dataset --version 2)"
         kagman pull owner/dataset --file train.csv --link data
     """
+    import warnings
+
     if force and offline:
         msg = "--force and --offline cannot be used together."
         raise click.UsageError(msg)
     from kagman.api import pull as pull_dataset
 
-    path = pull_dataset(
-        ref, version=version, file=file, force=force, offline=offline, link=link, progress=progress
-    )
+    # A mount that fell back warns, and the warning must show even when the download fails.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            path = pull_dataset(
+                ref,
+                version=version,
+                file=file,
+                force=force,
+                offline=offline,
+                link=link,
+                progress=progress,
+                mount=not no_mount,
+            )
+        finally:
+            for warning in caught:
+                click.echo(f"Warning: {warning.message}", err=True)
     click.echo(str(path))

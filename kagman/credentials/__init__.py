@@ -2,13 +2,18 @@
 
 The facade other packages use. Inside, imports run one way::
 
-    core          leaf: what credentials are, validation, masking, resolve_credentials()
-    sources       where `kagman init` takes them from (path, stdin, env, downloads folder)
+    core          leaf: what credentials are, validation, masking
+    colab         Colab's secrets, each looked up on its own
+    lookup        resolve_credentials(): what kagman talks to Kaggle with (kagglesdk's order,
+                  KAGGLE_API_V1_TOKEN in a Kaggle notebook, Colab's secrets last)
+    sources       where `kagman init` takes them from (path, stdin, env, Colab's secrets,
+                  the working and downloads folders)
     kaggle_module keeping an already-imported `kaggle` module in step after an install
     installer     where they go and how they land (0700 folder, 0600 file, atomic)
     report        which credentials each client (kagman, kaggle, kagglehub, kagglesdk) uses
 
-May import: :mod:`kagman.errors`, :mod:`kagman.settings`, :mod:`kagman.fs`. Never the
+May import: :mod:`kagman.errors`, :mod:`kagman.settings`, :mod:`kagman.fs`,
+:mod:`kagman.platforms` (are we in a Kaggle notebook, in Colab?). Never the
 Kaggle client: checking credentials against Kaggle is :func:`kagman.remote.client.whoami`.
 """
 
@@ -20,14 +25,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from kagman.credentials import installer
-from kagman.credentials.core import (
-    Credentials,
-    installed_credentials,
-    mask,
-    resolve_credentials,
-    ways_to_provide,
-)
+from kagman.credentials.core import Credentials, installed_credentials, mask, ways_to_provide
 from kagman.credentials.installer import InstallReport
+from kagman.credentials.lookup import resolve_credentials
 from kagman.credentials.report import CredentialsStatus
 from kagman.credentials.report import credentials_status as _credentials_status
 from kagman.credentials.sources import load_token_source
@@ -117,8 +117,11 @@ def init(
     ----------
     source
         A path to a kaggle.json, a dict with ``username`` and ``key``, or the
-        JSON text itself. ``None`` searches ``KAGGLE_USERNAME``/``KAGGLE_KEY``,
-        ``./kaggle.json`` and the downloads folder (newest ``kaggle (N).json``).
+        JSON text itself. ``None`` searches, in Colab, the notebook's secrets
+        (``KAGGLE_API_TOKEN``, else ``KAGGLE_USERNAME``/``KAGGLE_KEY``: installed as
+        any source, 0600), then the variables ``KAGGLE_USERNAME``/``KAGGLE_KEY``, then
+        the working folder and the downloads folder (each: the newest of
+        ``kaggle.json``, ``kaggle (1).json``, ``kaggle(2).json``, ``kaggle-3.json``).
     force
         Replace different installed credentials, keeping the old file as ``.bak``.
     move
@@ -134,8 +137,9 @@ def init(
     Raises
     ------
     CredentialsError
-        Nothing found, malformed input, a conflict without ``force``, or an
-        unsafe destination (symlink, another user's folder).
+        Nothing found (in Colab, the message says how to grant the notebook access
+        to a secret it may not read), malformed input, a conflict without
+        ``force``, or an unsafe destination (symlink, another user's folder).
 
     Examples
     --------

@@ -8,10 +8,10 @@ in ``access_token``). Their home is one folder::
     ├── kaggle.json                      (0600) legacy username + key
     └── access_token                     (0600) new-style token
 
-:func:`resolve_credentials` picks what kagman talks to Kaggle with, in the
-order kagglesdk and the kaggle CLI use. This module imports nothing else of the
-package; installing (:mod:`.install`), discovering sources (:mod:`.sources`)
-and reporting (:mod:`.report`) build on it. No function here ever puts a key
+This module imports nothing else of the package; choosing what kagman talks to
+Kaggle with (:mod:`.lookup`), Colab's secrets (:mod:`.colab`), installing
+(:mod:`.installer`), discovering sources (:mod:`.sources`) and reporting
+(:mod:`.report`) build on it. No function here ever puts a key
 or token in a message: they go through :func:`mask`. Folder and variable names
 live in :mod:`kagman.settings`.
 """
@@ -27,15 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from kagman.errors import CredentialsNotFoundError, InvalidCredentialsFileError
+from kagman.platforms.detect import in_colab
 from kagman.settings import (
-    ACCESS_TOKEN_NAMES,
     KAGGLE_JSON,
-    KEY_ENV,
     TOKEN_ENV,
-    USERNAME_ENV,
-    config_dir,
-    env_credentials,
-    xdg_kaggle_dir,
 )
 
 __all__ = [
@@ -47,7 +42,6 @@ __all__ = [
     "parse_kaggle_json",
     "parse_token",
     "read_limited",
-    "resolve_credentials",
     "token_from_env",
     "ways_to_provide",
 ]
@@ -261,15 +255,21 @@ def parse_token(data: bytes | str, *, where: str = "The token", path: Path | Non
 
 
 def ways_to_provide() -> str:
-    """The ways to give kagman credentials, for error messages."""
-    return (
-        f"Get them at {SETTINGS_URL} (API > Create New Token), then run one of:\n"
-        "  kagman init PATH/kaggle.json   install a downloaded kaggle.json\n"
-        "  kagman init -                  read the kaggle.json text from stdin\n"
-        "  kagman init --from-env         use KAGGLE_USERNAME and KAGGLE_KEY\n"
-        "  kagman init --token            install a new-style API token (or set KAGGLE_API_TOKEN)\n"
-        "  kagman init                    search ./kaggle.json and your downloads folder"
-    )
+    """The ways to give kagman credentials, for error messages (with Colab's secrets in Colab)."""
+    lines = [
+        f"Get them at {SETTINGS_URL} (API > Create New Token), then run one of:",
+        "  kagman init PATH/kaggle.json   install a downloaded kaggle.json",
+        "  kagman init -                  read the kaggle.json text from stdin",
+        "  kagman init --from-env         use KAGGLE_USERNAME and KAGGLE_KEY",
+        "  kagman init --token            install a new-style API token (or set KAGGLE_API_TOKEN)",
+        "  kagman init                    search ./kaggle.json and your downloads folder",
+    ]
+    if in_colab():
+        lines.append(
+            "In Colab: add KAGGLE_USERNAME and KAGGLE_KEY (or KAGGLE_API_TOKEN) as secrets (the "
+            "key icon in the left sidebar) with 'Notebook access' on; kagman reads them."
+        )
+    return "\n".join(lines)
 
 
 def token_from_env() -> Credentials | None:
@@ -288,18 +288,6 @@ def token_from_env() -> Credentials | None:
     return Credentials(None, None, parse_token(value, where=TOKEN_ENV), TOKEN_ENV)
 
 
-def _token_from_folder(folder: Path) -> Credentials | None:
-    for name in ACCESS_TOKEN_NAMES:
-        path = folder / name
-        if path.is_file():
-            data = read_limited(path)
-            if data.strip():  # kagglesdk skips an empty token file; so do we
-                return Credentials(
-                    None, None, parse_token(data, where=str(path), path=path), str(path)
-                )
-    return None
-
-
 def installed_credentials(path: Path) -> Credentials:
     """Read one installed file: a kaggle.json, or a token file (``access_token``).
 
@@ -313,45 +301,3 @@ def installed_credentials(path: Path) -> Credentials:
         obj = parse_kaggle_json(data, where=str(path), path=path)
         return Credentials(obj["username"], obj["key"], None, str(path))
     return Credentials(None, None, parse_token(data, where=str(path), path=path), str(path))
-
-
-def resolve_credentials() -> Credentials:
-    """The credentials kagman uses to talk to Kaggle, found in kagglesdk's order.
-
-    1. ``KAGGLE_API_TOKEN`` (the token, or a path to a file holding it);
-    2. ``<config_dir>/access_token`` (or ``access_token.txt``);
-    3. ``KAGGLE_USERNAME`` and ``KAGGLE_KEY``;
-    4. ``<config_dir>/kaggle.json``.
-
-    Raises
-    ------
-    CredentialsNotFoundError
-        None of these exist; the message lists how to provide them.
-    InvalidCredentialsFileError
-        The file found is malformed.
-    """
-    folder = config_dir()
-    found = token_from_env() or _token_from_folder(folder)
-    if found is not None:
-        return found
-    username, key = env_credentials()
-    if username and key:
-        return Credentials(username, key, None, f"{USERNAME_ENV}/{KEY_ENV}")
-    path = folder / KAGGLE_JSON
-    if path.is_file():
-        obj = parse_kaggle_json(read_limited(path), where=str(path), path=path)
-        return Credentials(obj["username"], obj["key"], None, str(path))
-    notes = []
-    if bool(username) != bool(key):
-        have, missing = (USERNAME_ENV, KEY_ENV) if username else (KEY_ENV, USERNAME_ENV)
-        notes.append(f"{have} is set but {missing} is not.")
-    xdg = xdg_kaggle_dir() / KAGGLE_JSON
-    if xdg.is_file() and xdg != path:
-        notes.append(f"Found {xdg} (the kaggle CLI's fallback folder): `kagman init {xdg}`.")
-    extra = "".join(f"\n{note}" for note in notes)
-    msg = (
-        f"No Kaggle credentials found (looked at {TOKEN_ENV}, {folder / ACCESS_TOKEN_NAMES[0]}, "
-        f"{USERNAME_ENV}/{KEY_ENV} and {path}). Run `kagman init` to set them up.{extra}\n"
-        f"{ways_to_provide()}"
-    )
-    raise CredentialsNotFoundError(msg, path=path)

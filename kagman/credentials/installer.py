@@ -29,7 +29,7 @@ from kagman.credentials.core import (
     ways_to_provide,
 )
 from kagman.credentials.kaggle_module import refresh_kaggle_module
-from kagman.credentials.sources import Found, discover, from_env, load_source
+from kagman.credentials.sources import Found, colab_notes, discover, from_env, load_source
 from kagman.errors import (
     CredentialsConflictError,
     CredentialsNotFoundError,
@@ -343,6 +343,7 @@ def install(
     folder = config_dir()
     installed = [folder / n for n in (KAGGLE_JSON, *ACCESS_TOKEN_NAMES)]
     found: Found | None = None
+    token_notes: tuple[str, ...] = ()
     if token is None:
         if use_env:
             found = from_env(required=True)
@@ -359,9 +360,12 @@ def install(
                 typed = parse_kaggle_json(prompt(), where="What was typed")
                 found = Found(typed, "the prompt", None, ())
         if found is None:
-            msg = f"No Kaggle credentials found to install.\n{ways_to_provide()}"
+            why = "".join(f"\n{note}" for note in colab_notes())
+            msg = f"No Kaggle credentials found to install.{why}\n{ways_to_provide()}"
             raise CredentialsNotFoundError(msg, path=folder / KAGGLE_JSON)
         source_path = found.path
+        if found.token is not None:  # Colab's KAGGLE_API_TOKEN secret: install it as a token
+            token, token_origin, token_notes, found = found.token, found.origin, found.notes, None
     else:
         token = parse_token(token, where=f"The token from {token_origin}")
         source_path = token_path
@@ -385,7 +389,7 @@ def install(
         assert token is not None  # noqa: S101 - narrowed above for mypy
         path = folder / ACCESS_TOKEN_NAMES[0]
         action, backup = _install_token(token, folder, force)
-        username, secret, origin, notes = None, mask(token), token_origin, []
+        username, secret, origin, notes = None, mask(token), token_origin, list(token_notes)
     fix = _fix_file_mode(path)
     if fix:
         fixes.append(fix)

@@ -10,8 +10,12 @@ the terminal but not in my notebook" reports:
   ``$KAGGLE_CONFIG_DIR``, else ``~/.kaggle``, else (Linux, when ``~/.kaggle`` is
   missing at import) ``$XDG_CONFIG_HOME/kaggle``;
 - kagglehub: the token as kagglesdk, then the variables, then
-  ``$KAGGLE_CONFIG_DIR/kaggle.json`` or ``~/.kaggle/kaggle.json``;
+  ``$KAGGLE_CONFIG_DIR/kaggle.json`` or ``~/.kaggle/kaggle.json``, then in Colab the
+  ``KAGGLE_API_TOKEN`` secret (it never gets to the ``KAGGLE_USERNAME``/``KAGGLE_KEY`` ones);
 - kagglesdk alone: the token, then the fixed path ``~/.kaggle/kaggle.json``.
+
+In a Kaggle notebook, kagglesdk (so all but kagman's own order) takes the token file
+named by ``KAGGLE_API_V1_TOKEN`` first; kagman does too.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kagman.credentials.core import resolve_credentials
+from kagman.credentials.colab import ORIGIN_TOKEN, read_colab_secrets
+from kagman.credentials.lookup import notebook_token, resolve_credentials
 from kagman.errors import CredentialsError
 from kagman.settings import (
     ACCESS_TOKEN_NAMES,
@@ -89,6 +94,12 @@ class CredentialsStatus:
 
 def _token_source() -> str | None:
     """Where kagglesdk (so kaggle 2.x and kagglehub) gets a token: fixed ``~/.kaggle``."""
+    try:
+        v1 = notebook_token()  # kagglesdk's first choice in a Kaggle notebook
+    except CredentialsError:
+        v1 = None
+    if v1 is not None:
+        return v1.source
     if os.environ.get(TOKEN_ENV):
         return TOKEN_ENV
     for name in ACCESS_TOKEN_NAMES:
@@ -156,15 +167,25 @@ def credentials_status() -> CredentialsStatus:
         kagman_source = resolve_credentials().source
     except CredentialsError as err:
         kagman_source = "nothing"
-        problems.append(str(err).split("\n", 1)[0])
+        first, *rest = str(err).split("\n")
+        problems.append(first)
+        problems += [line for line in rest if line.startswith("Colab")]  # e.g. grant access
     token, pair = _token_source(), _env_pair()
     hub_json = config_dir() / KAGGLE_JSON
+    secrets = read_colab_secrets()
+    hub_secret = ORIGIN_TOKEN if secrets is not None and secrets.token else None
     clients = {
         "kagman": kagman_source,
         "kaggle CLI": _first(token, pair, _kaggle_cli_json()),
-        "kagglehub": _first(token, pair, hub_json),
+        "kagglehub": _first(token, pair, hub_json, hub_secret),
         "kagglesdk": _first(token, kaggle_home() / KAGGLE_JSON),
     }
+    if kagman_source.startswith("the Colab secret"):
+        problems.append(
+            f"Only kagman{' and kagglehub' if hub_secret else ''} read {kagman_source}: run "
+            "`kagman.init()` in a cell to install them where every client (and `!kagman` "
+            "shell commands) find them."
+        )
     used = {src.split(" file ")[0] for src in clients.values() if src != "nothing"}
     if kagman_source != "nothing" and len(used) > 1:
         problems.append(

@@ -3,11 +3,13 @@
 An explicit source (a path, ``-`` for stdin, a dict, JSON text) wins. With none,
 :func:`discover` tries, first match wins:
 
-1. ``KAGGLE_USERNAME`` + ``KAGGLE_KEY`` in the environment;
-2. ``./kaggle.json``;
-3. the downloads folder (``platformdirs.user_downloads_dir()``), taking the
-   newest of ``kaggle.json``, ``kaggle (1).json``, ``kaggle(2).json``,
-   ``kaggle-3.json`` ... (browsers number repeated downloads);
+1. in Colab, the notebook's secrets (a Colab user has no downloads folder):
+   ``KAGGLE_API_TOKEN``, else ``KAGGLE_USERNAME`` + ``KAGGLE_KEY``;
+2. ``KAGGLE_USERNAME`` + ``KAGGLE_KEY`` in the environment;
+3. the working folder, then the downloads folder
+   (``platformdirs.user_downloads_dir()``), each taking the newest of
+   ``kaggle.json``, ``kaggle (1).json``, ``kaggle(2).json``, ``kaggle-3.json`` ...
+   (browsers number repeated downloads, and Colab numbers repeated uploads);
 4. ``$XDG_CONFIG_HOME/kaggle/kaggle.json``, where kaggle 2.x keeps it when
    ``~/.kaggle`` did not exist.
 """
@@ -23,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kagman.credentials.colab import read_colab_secrets
 from kagman.credentials.core import (
     MAX_CREDENTIALS_BYTES,
     parse_kaggle_json,
@@ -36,8 +39,10 @@ from kagman.settings import KAGGLE_JSON, KEY_ENV, USERNAME_ENV, env_credentials,
 __all__ = [
     "Found",
     "TokenFound",
+    "colab_notes",
     "discover",
     "downloads_candidates",
+    "from_colab",
     "from_env",
     "load_source",
     "load_token_source",
@@ -47,14 +52,18 @@ __all__ = [
 _DUPLICATE = re.compile(r"kaggle(?: ?\(\d+\)|[ _-]\d+)?\.json", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Found:
-    """Validated kaggle.json content and where it came from."""
+    """Validated kaggle.json content (or a token) and where it came from."""
 
-    data: dict[str, Any]
+    data: dict[str, Any]  # {"username", "key", ...}; empty when ``token`` is set
     origin: str  # for messages: a path, "stdin", "KAGGLE_USERNAME/KAGGLE_KEY", ...
     path: Path | None  # the file, when it came from one (for --move and reminders)
     notes: tuple[str, ...] = ()
+    token: str | None = None  # a validated API token (Colab's KAGGLE_API_TOKEN secret)
+
+    def __repr__(self) -> str:  # never the key or the token
+        return f"Found(origin={self.origin!r}, path={self.path!r})"
 
 
 @dataclass(frozen=True)
@@ -168,23 +177,48 @@ def downloads_candidates(folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
 
 
-def _from_downloads() -> Found | None:
-    folder = downloads_folder()
+def _newest_in(folder: Path, where: str, kind: str) -> Found | None:
+    """The newest kaggle.json (or numbered copy) in ``folder``, saying which when several."""
     candidates = downloads_candidates(folder)
     if not candidates:
         return None
     newest = candidates[0]
-    notes = [f"Using {newest} from your downloads folder."]
+    notes = [f"Using {newest} from {where}."]
     if len(candidates) > 1:
         when = datetime.fromtimestamp(newest.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
         others = ", ".join(p.name for p in candidates[1:])
         notes = [
             (
-                f"Found {len(candidates)} kaggle.json downloads in {folder}; using the newest, "
+                f"Found {len(candidates)} kaggle.json {kind} in {folder}; using the newest, "
                 f"{newest.name} (modified {when}). Older: {others}."
             )
         ]
     return _from_file(newest, tuple(notes))
+
+
+def from_colab() -> Found | None:
+    """Colab's secrets as a source, or None (outside Colab, or no usable secrets there).
+
+    Raises
+    ------
+    InvalidCredentialsFileError
+        A secret's value is not a valid token or key.
+    """
+    secrets = read_colab_secrets()
+    creds = None if secrets is None else secrets.credentials()
+    if creds is None:
+        return None
+    note = f"Using {creds.source} (the notebook's secrets)."
+    if creds.token is not None:
+        return Found({}, creds.source, None, (note,), token=creds.token)
+    data = {"username": creds.username, "key": creds.key}
+    return Found(data, creds.source, None, (note,))
+
+
+def colab_notes() -> list[str]:
+    """Why Colab's secrets gave nothing (e.g. how to grant access); empty outside Colab."""
+    secrets = read_colab_secrets()
+    return [] if secrets is None else secrets.notes()
 
 
 def discover() -> Found | None:
@@ -193,15 +227,14 @@ def discover() -> Found | None:
     Raises
     ------
     InvalidCredentialsFileError
-        The first file found is malformed: better to say so than silently skip it.
+        The first file (or secret) found is malformed: better to say so than silently skip it.
     """
-    found = from_env(required=False)
+    found = from_colab() or from_env(required=False)
     if found is not None:
         return found
-    local = Path.cwd() / KAGGLE_JSON
-    if local.is_file():
-        return _from_file(local, (f"Using {local} from the current folder.",))
-    found = _from_downloads()
+    found = _newest_in(Path.cwd(), "the current folder", "files") or _newest_in(
+        downloads_folder(), "your downloads folder", "downloads"
+    )
     if found is not None:
         return found
     xdg = xdg_kaggle_dir()

@@ -20,6 +20,7 @@ class PullRequest:
     force: bool = False  # download again even if cached
     offline: bool = False  # make no network request
     progress: bool | None = None  # bars on stderr; None: only where someone watches
+    mount: bool = True  # a notebook platform may mount it (False: --no-mount)
 
 
 class Resolver(Protocol):
@@ -30,6 +31,10 @@ class Resolver(Protocol):
     """
 
     name: str
+
+    def available(self) -> bool:
+        """Whether this resolver can answer anything in this environment (cheap: no network)."""
+        ...
 
     def is_supported(self, request: PullRequest) -> bool:
         """Whether this resolver may answer ``request`` at all (cheap: no network)."""

@@ -21,6 +21,10 @@ class CacheResolver:
 
     name = "cache"
 
+    def available(self) -> bool:
+        """Always: the cache needs nothing from the environment."""
+        return True
+
     def is_supported(self, request: PullRequest) -> bool:
         """Everything but ``force`` (which must download)."""
         return not request.force

@@ -15,6 +15,7 @@ from pathlib import Path
 from kagman.cache.entries import cached_path
 from kagman.cache.lock import dataset_lock
 from kagman.resolvers.base import PullRequest
+from kagman.settings import OFFLINE_ENV, env_flag
 from kagman.ui.progress import progress_enabled
 
 __all__ = ["DownloadResolver"]
@@ -24,6 +25,10 @@ class DownloadResolver:
     """Downloads what the cache does not have (never used offline)."""
 
     name = "download"
+
+    def available(self) -> bool:
+        """Unless ``KAGMAN_OFFLINE`` is on."""
+        return not env_flag(OFFLINE_ENV)
 
     def is_supported(self, request: PullRequest) -> bool:
         """Any pull that may use the network."""

@@ -5,6 +5,6 @@
     progress  byte and count bars on stderr, only where someone is watching
     warn      warnings.warn at the first frame outside kagman (the user's line or cell)
 
-May import: :mod:`kagman.errors`, :mod:`kagman.settings`. Leaf of the tree: the domain
-packages use it, it uses none of them.
+May import: :mod:`kagman.errors`, :mod:`kagman.settings`, :mod:`kagman.platforms` (is this
+a Jupyter kernel?). Near the leaves: the domain packages use it, it uses none of them.
 """

@@ -12,17 +12,9 @@ import sys
 from types import TracebackType
 from typing import Any
 
-__all__ = ["ByteProgress", "progress_enabled"]
+from kagman.platforms.detect import in_jupyter
 
-
-def in_jupyter() -> bool:
-    """Whether we run inside a Jupyter (ZMQ) kernel."""
-    shell = sys.modules.get("IPython")
-    if shell is None:
-        return False
-    get_ipython = getattr(shell, "get_ipython", None)
-    ip = get_ipython() if get_ipython is not None else None
-    return type(ip).__name__ == "ZMQInteractiveShell"
+__all__ = ["ByteProgress", "WaitProgress", "progress_enabled"]
 
 
 def progress_enabled(progress: bool | None) -> bool:
@@ -35,6 +27,20 @@ def progress_enabled(progress: bool | None) -> bool:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def _bar_class() -> Any:
+    if in_jupyter():
+        from tqdm.auto import tqdm as base
+    else:
+        from tqdm import tqdm as base  # type: ignore[assignment]
+
+    class bar_class(base):  # type: ignore[type-arg]  # noqa: N801
+        # No TMonitor thread: a process with one thread can fork extraction workers
+        # (kagman.archive.workers), and the monitor only helps bars that update rarely.
+        monitor_interval = 0
+
+    return bar_class
 
 
 class ByteProgress:
@@ -61,17 +67,7 @@ class ByteProgress:
             self._bar = self._make(total, 0)
 
     def _make(self, total: int | None, initial: int) -> Any:
-        if in_jupyter():
-            from tqdm.auto import tqdm as base
-        else:
-            from tqdm import tqdm as base  # type: ignore[assignment]
-
-        class bar_class(base):  # type: ignore[type-arg]  # noqa: N801
-            # No TMonitor thread: a process with one thread can fork extraction workers
-            # (kagman.archive.workers), and the monitor only helps bars that update rarely.
-            monitor_interval = 0
-
-        return bar_class(
+        return _bar_class()(
             total=total,
             initial=initial,
             desc=self.description,
@@ -83,6 +79,48 @@ class ByteProgress:
         )
 
     def __enter__(self) -> ByteProgress:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class WaitProgress:
+    """Seconds spent waiting for something (a notebook platform's mount), out of a timeout.
+
+    Use as a context manager; call it with the seconds waited so far. The bar
+    appears on the first call, so a wait that ends at once shows nothing.
+    """
+
+    def __init__(self, description: str, *, timeout: float, enabled: bool) -> None:
+        self.description = description
+        self.timeout = timeout
+        self.enabled = enabled
+        self._bar: Any = None
+
+    def __call__(self, waited: float) -> None:
+        if not self.enabled:
+            return
+        if self._bar is None:
+            self._bar = _bar_class()(
+                total=round(self.timeout),
+                desc=self.description,
+                unit="s",
+                bar_format="{desc}: {n:.0f}/{total:.0f} s",
+                file=sys.stderr,
+                leave=False,
+            )
+        self._bar.n = min(round(waited), self._bar.total)
+        self._bar.refresh()
+
+    def __enter__(self) -> WaitProgress:
         return self
 
     def __exit__(

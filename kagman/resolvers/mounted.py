@@ -1,0 +1,103 @@
+"""What the notebook-mount resolvers share: waiting for the mount, and answering from it.
+
+A notebook platform answers "mount it" at once and makes the folder appear a little
+later. kagglehub polls for it every 5 s with no end; kagman polls at 0.05 s, doubling
+up to 0.5 s, for at most ``KAGMAN_MOUNT_TIMEOUT`` seconds (120), with a progress bar
+where someone watches, and then falls back to its cache and a normal download. A
+mount is the platform's folder, read-only: it is returned as it is and nothing is
+written into it (no manifest, no lock, no link inside it).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from kagman.errors import DatasetNotFoundError
+from kagman.resolvers.base import PullRequest
+from kagman.settings import MOUNT_TIMEOUT_ENV, env_number
+from kagman.ui.progress import WaitProgress, progress_enabled
+from kagman.ui.warn import warn
+
+__all__ = [
+    "DEFAULT_MOUNT_TIMEOUT",
+    "answer_from_mount",
+    "fall_back",
+    "mount_timeout",
+    "wait_for_mount",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MOUNT_TIMEOUT = 120.0  # seconds
+_FIRST_POLL, _LONGEST_POLL = 0.05, 0.5  # seconds
+
+
+def mount_timeout() -> float:
+    """``KAGMAN_MOUNT_TIMEOUT`` in seconds (default 120; 0 means do not wait)."""
+    return max(0.0, env_number(MOUNT_TIMEOUT_ENV, DEFAULT_MOUNT_TIMEOUT))
+
+
+def wait_for_mount(folder: Path, *, who: str, what: str, request: PullRequest) -> bool:
+    """Wait until ``folder`` exists; False when ``KAGMAN_MOUNT_TIMEOUT`` passed first.
+
+    ``who`` mounts (``"Kaggle"``), ``what`` is mounted (``"dataset owner/slug"``);
+    both only word the progress message and the log.
+    """
+    if folder.exists():
+        return True
+    timeout = mount_timeout()
+    logger.info("%s is mounting %s at %s; waiting up to %g s.", who, what, folder, timeout)
+    started = time.monotonic()
+    delay = _FIRST_POLL
+    show = progress_enabled(request.progress)
+    with WaitProgress(f"Waiting for {who} to mount {what}", timeout=timeout, enabled=show) as bar:
+        while True:
+            waited = time.monotonic() - started
+            if folder.exists():
+                logger.info("Mounted %s after %.1f s.", what, waited)
+                return True
+            if waited >= timeout:
+                return False
+            bar(waited)
+            time.sleep(min(delay, timeout - waited))
+            delay = min(delay * 2, _LONGEST_POLL)
+
+
+def answer_from_mount(folder: Path, request: PullRequest, *, what: str) -> Path:
+    """The mounted folder, or the file ``request.file`` inside it.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        ``request.file`` is not a file of the mounted data (the message lists what is
+        there, and says when the name is a folder).
+    """
+    if request.file is None:
+        return folder
+    target = folder.joinpath(*request.file.split("/"))
+    if target.is_file():
+        return target
+    if target.is_dir():
+        msg = (
+            f"{request.file!r} is a folder of the {what} mounted at {folder}, not a file. "
+            f"Use the folder itself: {target}"
+        )
+    else:
+        try:
+            names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir())
+        except OSError:
+            names = []
+        shown = ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10 else "")
+        msg = (
+            f"{request.file!r} is not in the {what} mounted at {folder} (it holds: "
+            f"{shown or 'nothing'}). Check the name; paths are relative to the dataset's root."
+        )
+    raise DatasetNotFoundError(msg, ref=str(request.ref))
+
+
+def fall_back(message: str, request: PullRequest) -> None:
+    """Warn that the mount did not work, why, and what kagman does instead."""
+    then = "kagman's cache (offline)" if request.offline else "kagman's cache and a normal download"
+    warn(f"{message} Falling back to {then}; --no-mount (mount=False) skips the mount.")
