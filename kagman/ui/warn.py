@@ -34,4 +34,4 @@ def user_stacklevel() -> int:
 
 def warn(message: str, category: type[Warning] = UserWarning) -> None:
     """``warnings.warn(message, category)`` attributed to the first frame outside kagman."""
-    warnings.warn(message, category, stacklevel=user_stacklevel() + 1)
+    warnings.warn(message, category, stacklevel=user_stacklevel())
