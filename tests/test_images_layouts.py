@@ -93,8 +93,10 @@ def test_chest_xray_nested_copy_is_indexed_once(tmp_path: Path) -> None:
         "  train: class folders (2 classes)",
         "  val: class folders (2 classes)",
         "  test: class folders (2 classes)",
-        "  'chest_xray' is a copy of 'test', 'train', 'val' beside it (11 images, same names "
-        "and sizes): skipped as duplicate-tree",
+        (
+            "  'chest_xray' is a copy of 'test', 'train', 'val' beside it (11 images, same names "
+            "and sizes): skipped as duplicate-tree"
+        ),
     ]
 
 
@@ -210,8 +212,10 @@ def test_labels_csv_beside_split_folders(tmp_path: Path) -> None:
         ("train-jpg/train_3.jpg", "train", "no-label"),
     ]
     assert idx.layout.splitlines()[1:3] == [
-        "  train: folder 'train-jpg', images labelled by train_v2.csv (file names from column "
-        "'image_name', labels from 'breed'; 2 classes, 1 images without a row)",
+        (
+            "  train: folder 'train-jpg', images labelled by train_v2.csv (file names from column "
+            "'image_name', labels from 'breed'; 2 classes, 1 images without a row)"
+        ),
         "  test: folder 'test-jpg', flat images, unlabeled",
     ]
 

@@ -39,23 +39,29 @@ class Duplicate(NamedTuple):
 
 
 def drop_duplicates(root: Node) -> list[Duplicate]:
-    """Remove every duplicate copy from the tree; return them in path order."""
+    """Remove every duplicate copy from the tree; return them in path order.
+
+    Bottom-up, so that a copy holding a copy of its own is recognised once the
+    inner one is gone. Keeps every folder's ``total`` up to date.
+    """
     found: list[Duplicate] = []
-    todo = [root]
-    while todo:
-        node = todo.pop()
-        if node.dirs and (len(node.dirs) > 1 or node.images):
-            for child in list(node.dirs):
-                inner = _matching_copy(node, child)
-                if inner is not None:
-                    node.drop(child)
-                    copied = tuple(d.name for d in inner.dirs if d.total)
-                    copied += ("the images beside it",) if inner.images else ()
-                    found.append(
-                        Duplicate(child.path, inner.path, node.path, child.total, copied)
-                    )
-        todo.extend(node.dirs)
+    _drop_below(root, found)
     return sorted(found)
+
+
+def _drop_below(node: Node, found: list[Duplicate]) -> None:
+    for child in node.dirs:
+        _drop_below(child, found)
+    node.total = len(node.images) + sum(d.total for d in node.dirs)
+    if not node.dirs or (len(node.dirs) == 1 and not node.images):
+        return
+    for child in list(node.dirs):
+        inner = _matching_copy(node, child)
+        if inner is not None:
+            node.drop(child)
+            copied = tuple(d.name for d in inner.dirs if d.total)
+            copied += ("the images beside it",) if inner.images else ()
+            found.append(Duplicate(child.path, inner.path, node.path, child.total, copied))
 
 
 def _matching_copy(parent: Node, child: Node) -> Node | None:

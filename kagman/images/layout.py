@@ -55,7 +55,6 @@ def detect(
         msg = f"Cannot read the folder {source}. Check its permissions."
         raise ImageFolderError(msg)
     duplicates = drop_duplicates(tree)
-    tree.recount()
     masks = find_masks(tree)
     node = tree
     wrappers: list[str] = []

@@ -123,21 +123,29 @@ def iterative_split(tag_ids: Sequence[Sequence[int]], fraction: float, seed: int
 def _cover_every_tag(
     tag_ids: Sequence[Sequence[int]], part_of: list[int], by_tag: dict[int, list[int]]
 ) -> None:
-    """Move single images so that each tag with 2+ images is in both parts, where possible."""
+    """Move single images so that each tag with 2+ images is in both parts, where possible.
+
+    A move never takes a part's last image of any tag, so each move only adds
+    presence; passes repeat until none is possible.
+    """
     per_part: list[Counter[int]] = [Counter(), Counter()]
     for i, ids in enumerate(tag_ids):
         per_part[part_of[i]].update(ids)
-    for tag in sorted(by_tag):
-        if len(by_tag[tag]) < 2:
-            continue
-        for missing in (0, 1):
-            if per_part[missing][tag]:
+    moved = True
+    while moved:
+        moved = False
+        for tag in sorted(by_tag):
+            if len(by_tag[tag]) < 2:
                 continue
-            donor = 1 - missing
-            for i in by_tag[tag]:
-                ids = tag_ids[i]
-                if part_of[i] == donor and all(per_part[donor][t] > 1 for t in ids):
-                    part_of[i] = missing
-                    per_part[donor].subtract(ids)
-                    per_part[missing].update(ids)
-                    break
+            for missing in (0, 1):
+                if per_part[missing][tag]:
+                    continue
+                donor = 1 - missing
+                for i in by_tag[tag]:
+                    ids = tag_ids[i]
+                    if part_of[i] == donor and all(per_part[donor][t] > 1 for t in ids):
+                        part_of[i] = missing
+                        per_part[donor].subtract(ids)
+                        per_part[missing].update(ids)
+                        moved = True
+                        break
