@@ -90,6 +90,8 @@ def _same_tree(copy: Node, original: Node, original_dirs: dict[str, Node]) -> bo
                 return False
             pairs.append((path, twin))
         for sub in mine.dirs:
+            if not sub.total:
+                continue  # nothing in it to count twice
             counterpart = their_dirs.get(sub.name)
             if counterpart is None or counterpart.total < sub.total:
                 return False

@@ -76,6 +76,7 @@ def detect(
     layout.report_empty(node)
     if split_name(node.name) is None and layout.holds_splits(node):
         layout.visit(node)
+        layout.place_extras()
         top = "split folders"
     else:
         own_split = split_name(node.name) or "train"
@@ -136,6 +137,7 @@ class _Layout:
         self.lines: list[tuple[str, str]] = []  # (split, line) per indexed folder
         self.notes: list[str] = []
         self.folder_split: dict[str, str] = {}
+        self.extras: list[Node] = []  # folders beside split folders, decided last
         self._holds: dict[str, bool] = {}
 
     def rel(self, path: str) -> str:
@@ -181,10 +183,25 @@ class _Layout:
             elif self.holds_splits(d):
                 self.notes.append(f"{self.rel(d.path)!r} holds split folders: seen through")
                 self.visit(d)
-            else:  # a folder beside the split folders is a split of its own (seg_pred)
-                self.unit(d, d.name.lower())
+            else:  # a split of its own (seg_pred), unless it is named like a class
+                self.extras.append(d)
         for path in node.images:
             self.walker.problem(path, "", "outside-split", "image beside the split folders")
+
+    def place_extras(self) -> None:
+        """Folders beside the split folders: each a split of its own (``seg_pred``), but
+        one named like a class of the splits (``cat/`` beside ``train/cat/``) is in no split.
+        """
+        classes = {c.casefold() for p in self.parts.values() for c in p.classes}
+        for d in self.extras:
+            if d.name.casefold() in classes:
+                detail = (
+                    f"a folder named like the class {d.name!r} beside the split folders, so in "
+                    f"no split ({d.total} images); move it into a split folder to use it"
+                )
+                self.walker.problem(d.path, "", "outside-split", detail)
+            else:
+                self.unit(d, d.name.lower())
 
     def _classes_above(self, node: Node, kids: list[Node]) -> bool:
         """``cats/{train,test}``, ``dogs/{train,test}``: class folders above split folders.
@@ -226,7 +243,6 @@ class _Layout:
         # is a wrapper; a lone generic "images" folder is one only if it holds folders.
         while (
             not node.images
-            and not node.others
             and len(node.dirs) == 1
             and _is_split_wrapper(node.dirs[0], node, split)
         ):
@@ -330,10 +346,13 @@ def _flat_split(node: Node) -> bool:
 
 
 def _is_split_wrapper(child: Node, folder: Node, split: str) -> bool:
+    """A lone child named like its folder (or the split) wraps it, whatever files sit
+    beside it; a lone generic ``images`` folder does when it holds folders and nothing
+    else sits beside it."""
     name = child.name.lower()
     if name in {split, folder.name.lower()}:
         return True
-    return name in CONTAINERS and bool(child.dirs)
+    return name in CONTAINERS and bool(child.dirs) and not folder.others
 
 
 def _names(names: tuple[str, ...]) -> str:
