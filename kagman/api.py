@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -163,24 +162,6 @@ def index(
     )
 
 
-_KAGGLE_URL = re.compile(r"^(?:https?://)?(?:www\.)?kaggle\.com/", re.IGNORECASE)
-_MAX_REF_SLASHES = 3  # owner/slug/versions/N
-
-
-def _looks_like_path(text: str) -> bool:
-    """Whether ``text`` is a path rather than a dataset ref, by its shape alone.
-
-    >>> [_looks_like_path(t) for t in ("./d", "~/d", "/d", "a\\\\b", "a/b/c/d/e", "owner/slug")]
-    [True, True, True, True, True, False]
-    >>> _looks_like_path("https://www.kaggle.com/datasets/owner/slug/versions/2")
-    False
-    """
-    if _KAGGLE_URL.match(text):
-        return False
-    slashes = text.rstrip("/").count("/")
-    return text.startswith((".", "/", "~")) or "\\" in text or slashes > _MAX_REF_SLASHES
-
-
 def _folder_for(source: str | os.PathLike[str]) -> Path:
     """A local folder as it is; a dataset ref that is no local folder, pulled.
 
@@ -192,7 +173,10 @@ def _folder_for(source: str | os.PathLike[str]) -> Path:
     if path.exists():
         return path  # index_folder says what is wrong with it, if anything
     missing = f"No folder {path} (from the working folder {Path.cwd()})"
-    if not isinstance(source, str) or _looks_like_path(text) or not looks_like_ref(text):
+    # Kaggle's slug rules reject every path shape (a leading ".", "/" or "~", a
+    # backslash, more parts than owner/slug/versions/N), so such a string is never
+    # sent to Kaggle; a PathLike is a path whatever it spells.
+    if not isinstance(source, str) or not looks_like_ref(text):
         msg = f"{missing}. Check the path."
         raise ImageFolderError(msg, path=path)
     logger.info(

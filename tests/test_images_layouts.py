@@ -251,6 +251,8 @@ def test_split_columns_and_run_length_masks_are_never_labels(tmp_path: Path) -> 
     assert idx.labels() == [-1, -1, -1, -1]
     write(base / "meta.csv", b"img,rle_mask\n0.jpg,1 3 10 5\n1.jpg,2 2\n2.jpg,7 1\n3.jpg,1 1\n")
     assert kagman.index(base, check="none").classes == []
+    write(base / "meta.csv", b"id,group\n0,train\n1,train\n2,test\n3,valid\n")
+    assert kagman.index(base, check="none").classes == []
 
 
 # --- split folders at any depth -------------------------------------------------------------
@@ -267,6 +269,25 @@ def test_split_folders_below_a_grouping_folder(tmp_path: Path) -> None:
     assert idx.splits == ["train", "test", "extra"]
     assert idx.labels() == [0, 0, -1]
     assert "  'data' holds split folders: seen through" in idx.layout.splitlines()
+
+
+def test_a_folder_beside_the_splits_named_like_a_class_is_in_no_split(tmp_path: Path) -> None:
+    base = tmp_path / "ds"
+    for split in ("train", "test"):
+        write(base / split / "cat" / "1.jpg", JPEG)
+        write(base / split / "dog" / "2.jpg", JPEG)
+    write(base / "Cat" / "3.jpg", JPEG)  # which split? nobody knows: never one named 'Cat'
+    write(base / "seg_pred" / "4.jpg", JPEG)  # a folder of its own: a split of its own
+    idx = kagman.index(base, check="none")
+    assert idx.splits == ["train", "test", "seg_pred"]
+    assert idx.classes == ["cat", "dog"]
+    assert problem_rows(idx, base) == [("Cat", "", "outside-split")]
+    assert idx.problems.detail.tolist() == [
+        (
+            "a folder named like the class 'Cat' beside the split folders, so in no split "
+            "(1 images); move it into a split folder to use it"
+        )
+    ]
 
 
 def test_class_folders_above_split_folders(tmp_path: Path) -> None:

@@ -152,6 +152,39 @@ def test_names_that_merely_end_in_mask_are_images(tmp_path: Path) -> None:
         idx.pairs()
 
 
+def test_oxford_pets_trimaps_inside_annotations(tmp_path: Path) -> None:
+    base = tmp_path / "pets"
+    for stem in ("Abyssinian_1", "beagle_1"):
+        write(base / "images" / f"{stem}.jpg", JPEG)
+        write(base / "annotations" / "trimaps" / f"{stem}.png", MASK)
+        write(base / "annotations" / "xmls" / f"{stem}.xml", b"<annotation/>")
+    write(base / "annotations" / "list.txt", b"Abyssinian_1 1 1 1\n")
+    idx = kagman.index(base, check="none")
+    images, masks = idx.pairs()
+    assert names(masks, base) == [
+        "annotations/trimaps/Abyssinian_1.png",
+        "annotations/trimaps/beagle_1.png",
+    ]
+    assert names(images, base) == ["images/Abyssinian_1.jpg", "images/beagle_1.jpg"]
+
+
+def test_masks_pair_by_stem_when_the_folders_differ(tmp_path: Path) -> None:
+    """Images sorted into class folders, masks in one flat folder (ISIC style)."""
+    base = tmp_path / "isic"
+    write(base / "images" / "benign" / "ISIC_001.jpg", JPEG)
+    write(base / "images" / "malignant" / "ISIC_002.jpg", JPEG)
+    write(base / "masks" / "ISIC_001_segmentation.png", MASK)
+    write(base / "masks" / "ISIC_002_segmentation.png", MASK)
+    idx = kagman.index(base, check="none")
+    assert idx.classes == ["benign", "malignant"]
+    images, masks = idx.pairs()
+    assert names(images, base) == ["images/benign/ISIC_001.jpg", "images/malignant/ISIC_002.jpg"]
+    assert names(masks, base) == [
+        "masks/ISIC_001_segmentation.png",
+        "masks/ISIC_002_segmentation.png",
+    ]
+
+
 def test_camvid_label_folders_per_split(tmp_path: Path) -> None:
     base = tmp_path / "camvid"
     for split in ("train", "val", "test"):

@@ -242,9 +242,7 @@ class _Layout:
         # seg_train/seg_train/<class>: a lone child named like its parent (or the split)
         # is a wrapper; a lone generic "images" folder is one only if it holds folders.
         while (
-            not node.images
-            and len(node.dirs) == 1
-            and _is_split_wrapper(node.dirs[0], node, split)
+            not node.images and len(node.dirs) == 1 and _is_split_wrapper(node.dirs[0], node, split)
         ):
             where += f"seen through {node.dirs[0].name!r}, "
             node = node.dirs[0]

@@ -75,8 +75,10 @@ def _mask_folders(root: Node, node: Node, found: Masks) -> None:
             found.notes.append(f"{_rel(child.path, root.path)!r}: masks, but no images to pair")
             continue
         base = child
-        while not base.images and len(base.dirs) == 1:  # annotations/trimaps/*.png
-            base = base.dirs[0]
+        inner = [d for d in base.dirs if d.total]
+        while not base.images and len(inner) == 1:  # annotations/{trimaps,xmls}: trimaps
+            base = inner[0]
+            inner = [d for d in base.dirs if d.total]
         images = partner.flat()
         result = _pair(images, partner.path, masks, base.path, any_suffix=True)
         _record(found, result, masks, f"no image of the same name in {partner.name!r}")
