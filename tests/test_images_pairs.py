@@ -168,6 +168,17 @@ def test_oxford_pets_trimaps_inside_annotations(tmp_path: Path) -> None:
     assert names(images, base) == ["images/Abyssinian_1.jpg", "images/beagle_1.jpg"]
 
 
+def test_mask_folder_wrappers_are_seen_through_when_stems_repeat(tmp_path: Path) -> None:
+    base = tmp_path / "ds"
+    for split in ("train", "val"):
+        write(base / "images" / split / "1.jpg", JPEG)
+        write(base / "annotations" / "trimaps" / split / "1.png", MASK)
+    write(base / "annotations" / "xmls" / "1.xml", b"<annotation/>")
+    idx = kagman.index(base, check="none")
+    assert names(idx.pairs("val")[1], base) == ["annotations/trimaps/val/1.png"]
+    assert names(idx.pairs("train")[1], base) == ["annotations/trimaps/train/1.png"]
+
+
 def test_masks_pair_by_stem_when_the_folders_differ(tmp_path: Path) -> None:
     """Images sorted into class folders, masks in one flat folder (ISIC style)."""
     base = tmp_path / "isic"
