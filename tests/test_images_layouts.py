@@ -106,6 +106,18 @@ def test_duplicates_are_decided_by_content_not_by_name(tmp_path: Path) -> None:
     idx = kagman.index(base, check="none")
     assert len(idx) == 11
     assert ("chest_xray/backup", "", "duplicate-tree") in problem_rows(idx, base)
+    # A copy beside the only other folder: the root is that folder, the copy lies above it.
+    base = tmp_path / "above"
+    write(base / "dataset" / "train" / "cat" / "1.jpg", JPEG)
+    write(base / "dataset" / "test" / "cat" / "2.jpg", JPEG)
+    write(base / "backup" / "dataset" / "train" / "cat" / "1.jpg", JPEG)
+    idx = kagman.index(base, check="none")
+    assert idx.root == base / "dataset"
+    assert len(idx) == 2
+    assert idx.layout.splitlines()[-1] == (
+        "  'backup' is a copy of 'dataset' beside it (1 images, same names and sizes): "
+        "skipped as duplicate-tree"
+    )
     # Same names, one size differs: not a copy. Its split folders are splits (never
     # classes), and the layout says the folder was seen through.
     base = build_chest_xray(tmp_path / "changed")

@@ -58,6 +58,9 @@ def test_planet_is_a_multilabel_index(planet: ImageIndex) -> None:
     ids = planet.class_to_idx
     assert planet.labels("train") == [[ids[t] for t in cell.split()] for cell in PLANET_TAGS]
     assert planet.labels("test") == [[], [], []]  # unlabeled, never dropped
+    problems = planet.problems
+    rows = [(Path(p).name, r) for p, r in zip(problems.path, problems.reason, strict=True)]
+    assert rows == [("sample_submission_v2.csv", "other-file")]
     assert list(planet.df.columns) == ["path", "split", "labels"]
     assert planet.df["labels"].tolist()[:2] == [
         ["agriculture", "clear", "primary", "water"],

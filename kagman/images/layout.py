@@ -115,7 +115,7 @@ def detect(
     description += [f"  {note}" for note in layout.notes]
     for dup in duplicates:
         description.append(
-            f"  {layout.rel(dup.copy)!r} is a copy of {_names(dup.copied)} beside it "
+            f"  {layout.shown(dup.copy, source)!r} is a copy of {_names(dup.copied)} beside it "
             f"({dup.images} images, same names and sizes): skipped as duplicate-tree"
         )
     description += [f"  {note}" for note in masks.notes]
@@ -143,6 +143,11 @@ class _Layout:
     def rel(self, path: str) -> str:
         """``path`` relative to the root, with ``/``."""
         return os.path.relpath(path, self.root).replace(os.sep, "/")
+
+    def shown(self, path: str, source: str) -> str:
+        """``path`` relative to the root, or to ``source`` when it lies above the root."""
+        inside = path.startswith(os.path.join(self.root, ""))
+        return os.path.relpath(path, self.root if inside else source).replace(os.sep, "/")
 
     def part(self, split: str) -> Part:
         """The part of a split, created on first use."""
