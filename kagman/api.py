@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kagman.errors import ImageFolderError, KagmanError
+from kagman.errors import DatasetNotFoundError, ImageFolderError, KagmanError
 from kagman.remote.refs import DatasetRef, check_file_name, looks_like_ref, parse_ref
 from kagman.settings import OFFLINE_ENV, env_flag
 
@@ -149,6 +149,8 @@ def index(
     labels: str | os.PathLike[str] | None = None,
     path_col: str | None = None,
     label_col: str | None = None,
+    label_sep: str | None = None,
+    case_insensitive_classes: bool = False,
     follow_symlinks: bool = True,
 ) -> ImageIndex:
     """Index the images under a folder, or under a dataset's cached copy.
@@ -156,15 +158,24 @@ def index(
     Parameters
     ----------
     source
-        A folder, or a dataset ref ``owner/slug[/versions/N]`` when no such folder
-        exists: pulled first when it is not cached (in a Kaggle notebook or in Colab,
-        mounted, as :func:`pull` does; the index only reads the mount).
+        A folder, or a dataset ref ``owner/slug[/versions/N]`` (pulled first when
+        it is not cached; in a Kaggle notebook or in Colab, mounted, as :func:`pull`
+        does, and the index only reads the mount). A string that exists as a folder
+        is a folder; one that looks like a path (starts with ``.``, ``/`` or ``~``,
+        holds a backslash, or has more ``/`` than ``owner/slug/versions/N``) is never
+        sent to Kaggle; a ``pathlib.Path`` is always a path.
     check
         ``"none"``, ``"fast"`` (size, magic bytes, end marker; the default),
         ``"header"`` (Pillow parses the header) or ``"full"`` (decode every image
         in a process pool). Bad files go to ``.problems``, never into ``.paths()``.
     labels, path_col, label_col
         A labels CSV and its file-name and label columns, overriding detection.
+    label_sep
+        The tag separator of a multi-label CSV column; ``None`` decides from the
+        data, ``""`` keeps every cell whole (single-label).
+    case_insensitive_classes
+        Merge class names that differ only in case (``Cat``, ``cat``); by default
+        they stay apart with a :class:`UserWarning`.
     follow_symlinks
         Follow symlinked files and folders (loops are detected and skipped).
 
@@ -175,10 +186,10 @@ def index(
     Raises
     ------
     ImageFolderError
-        The source is neither a folder nor a dataset ref, holds no images, or the
-        labels CSV does not fit it.
+        No such folder (a path, or a ref that is neither a local folder nor a
+        Kaggle dataset), no images in it, or the labels CSV does not fit it.
     KagmanError
-        Pulling a dataset ref failed (see :func:`pull`).
+        Pulling a dataset ref failed for another reason (see :func:`pull`).
 
     Examples
     --------
@@ -197,19 +208,43 @@ def index(
         labels=labels,
         path_col=path_col,
         label_col=label_col,
+        label_sep=label_sep,
+        case_insensitive_classes=case_insensitive_classes,
         follow_symlinks=follow_symlinks,
     )
 
 
 def _folder_for(source: str | os.PathLike[str]) -> Path:
-    """A local folder as it is; a dataset ref that is no local folder, pulled."""
+    """A local folder as it is; a dataset ref that is no local folder, pulled.
+
+    The decision is made here, not in :mod:`kagman.images`, which takes folders only.
+    """
     text = os.fspath(source)
     # abspath, unlike resolve(), drops ".." but keeps the symlinks the user chose.
     path = Path(os.path.abspath(Path(text).expanduser()))  # noqa: PTH100
-    if path.exists() or not looks_like_ref(text):
+    if path.exists():
         return path  # index_folder says what is wrong with it, if anything
-    logger.info("No folder %s here; indexing the dataset %s from the cache.", text, text)
-    folder = pull(text)
+    missing = f"No folder {path} (from the working folder {Path.cwd()})"
+    # Kaggle's slug rules reject every path shape (a leading ".", "/" or "~", a
+    # backslash, more parts than owner/slug/versions/N), so such a string is never
+    # sent to Kaggle; a PathLike is a path whatever it spells.
+    if not isinstance(source, str) or not looks_like_ref(text):
+        msg = f"{missing}. Check the path."
+        raise ImageFolderError(msg, path=path)
+    logger.info(
+        "No folder %s here, so %s is taken as a Kaggle dataset: indexing its cached copy "
+        "(pulled if needed).",
+        text,
+        text,
+    )
+    try:
+        folder = pull(text)
+    except DatasetNotFoundError as err:
+        msg = (
+            f"{missing}, and no Kaggle dataset {text} ({err}). Check the path if you meant "
+            "a local folder, or the ref if you meant a dataset."
+        )
+        raise ImageFolderError(msg, path=path) from err
     if not folder.is_dir():
         msg = f"The dataset {text} is a single file ({folder}), not a folder of images."
         raise ImageFolderError(msg, path=folder)

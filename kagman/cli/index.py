@@ -28,6 +28,16 @@ __all__ = ["index_command"]
 @click.option("--labels", metavar="CSV", help="A labels CSV for flat image folders.")
 @click.option("--path-col", metavar="COLUMN", help="The labels CSV's file-name column.")
 @click.option("--label-col", metavar="COLUMN", help="The labels CSV's label column.")
+@click.option(
+    "--label-sep",
+    metavar="SEP",
+    help="Tag separator of a multi-label column ('' = never split) [default: from the data].",
+)
+@click.option(
+    "--case-insensitive-classes",
+    is_flag=True,
+    help="Merge class names that differ only in case (Cat, cat).",
+)
 def index_command(
     source: str,
     csv_file: Path | None,
@@ -35,23 +45,34 @@ def index_command(
     labels: str | None,
     path_col: str | None,
     label_col: str | None,
+    label_sep: str | None,
+    case_insensitive_classes: bool,
 ) -> None:
     """Index the images under PATH (or a dataset's cached copy): layout, counts, problems.
 
-    Detects class folders, split folders and labels CSVs; skips junk and bad files
-    (listed by reason) without touching them. A dataset ref is pulled first if needed.
+    Detects split folders (at any depth), class folders, labels CSVs (also
+    multi-label), image/mask pairs and duplicate copies of the tree; skips junk
+    and bad files (listed by reason) without touching them. A dataset ref that
+    is no local folder is pulled first if needed.
 
     \b
     Example:
         kagman index data/chest_xray
         kagman index paultimothymooney/chest-xray-pneumonia --csv index.csv
         kagman index data/dogs --labels data/dogs/labels.csv --label-col breed
+        kagman index data/planet --label-sep " "
     """
     import warnings
 
     from kagman.api import index as build_index
 
-    kwargs: dict[str, Any] = {"labels": labels, "path_col": path_col, "label_col": label_col}
+    kwargs: dict[str, Any] = {
+        "labels": labels,
+        "path_col": path_col,
+        "label_col": label_col,
+        "label_sep": label_sep,
+        "case_insensitive_classes": case_insensitive_classes,
+    }
     if check is not None:
         kwargs["check"] = check
     with warnings.catch_warnings(record=True) as caught:
@@ -63,10 +84,16 @@ def index_command(
     if counts.shape[1] > 12:  # many classes read better as rows
         counts = counts.T
     click.echo(f"Layout: {idx.layout}")
+    kind = " (multi-label)" if idx.multilabel else ""
     click.echo(
-        f"Images: {len(idx)} in {len(idx.splits)} split(s), {len(idx.classes)} classes "
-        f"(check: {idx.check})\n"
+        f"Images: {len(idx)} in {len(idx.splits)} split(s), {len(idx.classes)} classes{kind} "
+        f"(check: {idx.check})"
     )
+    if idx.paired:
+        click.echo(f"Pairs: {len(idx.pairs()[0])} images with a mask")
+    if idx.multilabel:
+        click.echo("Counts are images per tag; an image with several tags counts once for each.")
+    click.echo()
     click.echo(counts.to_string())
     reasons = idx.problems.reason.value_counts()
     reasons = reasons[reasons > 0]

@@ -3,11 +3,18 @@
 ::
 
     formats     the one list of image extensions; formats told by content
-    listing     the scandir walk; everything skipped becomes a Problem
-    labelcsv    labels CSVs joined on file names
-    layout      what the folders mean: splits, classes, CSV labels, wrappers
+    names       what folder and file names mean: splits, containers, masks
+    listing     the scandir walk into a tree of folders; everything skipped is a Problem
+    duplicates  copies of the tree inside itself, by names and sizes (no reads)
+    pairs       segmentation: mask folders and _mask files paired with their images
+    labelcsv    labels CSVs joined on file names (single- or multi-label)
+    multilabel  tag separators, multi-hot arrays, iterative stratification
+    parts       the records the detector fills: a Part per split, Detected
+    layout      what the folders mean: splits at any depth, classes, CSVs, wrappers
+    classes     one class map: case clashes, splits that lack classes
     check       integrity checks in tiers (none, fast, header, full)
-    imageindex  ImageIndex: paths, labels, counts, batches, splits
+    carve       a seeded val split carved from train
+    imageindex  ImageIndex: paths, labels, multi-hot, pairs, counts, batches, splits
     build       index_folder(): the steps, and the columns built once as arrays
 
 Takes a folder, never a ref: :func:`kagman.index` turns a ref into a folder first.

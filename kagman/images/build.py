@@ -22,8 +22,9 @@ import pandas as pd
 
 from kagman.errors import ImageFolderError
 from kagman.images.check import CHECK_LEVELS, CheckLevel, check_many
+from kagman.images.classes import fold_case, warn_missing_classes
 from kagman.images.formats import extensions_text
-from kagman.images.imageindex import ImageIndex, warn_missing_classes
+from kagman.images.imageindex import ImageIndex
 from kagman.images.layout import detect
 from kagman.images.listing import Problem
 
@@ -45,6 +46,8 @@ def index_folder(
     labels: str | os.PathLike[str] | None = None,
     path_col: str | None = None,
     label_col: str | None = None,
+    label_sep: str | None = None,
+    case_insensitive_classes: bool = False,
     follow_symlinks: bool = True,
 ) -> ImageIndex:
     """Index the images under a folder (what :func:`kagman.index` does once it has one).
@@ -53,7 +56,7 @@ def index_folder(
     ----------
     folder
         An existing folder (``~`` is expanded; relative to the working folder).
-    check, labels, path_col, label_col, follow_symlinks
+    check, labels, path_col, label_col, label_sep, case_insensitive_classes, follow_symlinks
         As for :func:`kagman.index`.
 
     Returns
@@ -78,6 +81,7 @@ def index_folder(
         labels=os.fspath(labels) if labels is not None else None,
         path_col=path_col,
         label_col=label_col,
+        label_sep=label_sep,
     )
     parts = [p for p in found.parts if p.count]
     problems = list(found.problems)
@@ -89,35 +93,51 @@ def index_folder(
             f"of the extensions {extensions_text()} (any case)."
         )
         raise ImageFolderError(msg, path=Path(found.root))
+    description = found.description + fold_case(parts, merge=case_insensitive_classes)
+    multilabel = any(isinstance(lab, tuple) for p in parts for lab, _ in p.runs)
     classes = _sorted_classes(set().union(*(p.classes for p in parts)))
     splits = [p.split for p in parts]
     sizes = [p.count for p in parts]
     # One pass from the listing's chunks straight into the column's array.
     chunks = itertools.chain.from_iterable(c for p in parts for c in p.chunks)
-    path_array = np.fromiter(chunks, dtype=object, count=sum(sizes))
+    rows: dict[str, Any] = {"path": np.fromiter(chunks, dtype=object, count=sum(sizes))}
     runs = [run for part in parts for run in part.runs]
-    # Columns are built once, as arrays, from (label, count) runs: a class folder
-    # of 10,000 images costs one lookup, not 10,000.
-    class_to_idx = {c: i for i, c in enumerate(classes)}
-    run_ids = np.array([class_to_idx.get(lab, -1) for lab, _ in runs], dtype=np.int64)  # type: ignore[arg-type]
-    label_ids = np.repeat(run_ids, [n for _, n in runs])
-    split_codes = np.repeat(np.arange(len(parts)), sizes)
-    results = check_many(path_array.tolist(), check) if check != "none" else []
+    counts = [n for _, n in runs]
+    if multilabel:
+        tags = [() if lab is None else (lab,) if isinstance(lab, str) else lab for lab, _ in runs]
+        rows["labels"] = np.repeat(np.fromiter(tags, dtype=object, count=len(tags)), counts)
+    else:
+        # Columns are built once, as arrays, from (label, count) runs: a class folder
+        # of 10,000 images costs one lookup, not 10,000.
+        class_to_idx = {c: i for i, c in enumerate(classes)}
+        run_ids = [class_to_idx.get(lab, -1) if isinstance(lab, str) else -1 for lab, _ in runs]
+        rows["label_id"] = np.repeat(np.array(run_ids, dtype=np.int64), counts)
+    rows["split"] = np.repeat(np.arange(len(parts)), sizes)
+    if found.masks:
+        rows = _pair_masks(rows, found.masks, splits, problems)
+    results = check_many(rows["path"].tolist(), check) if check != "none" else []
     if any(r.reason for r in results):
         keep = np.array([not r.reason for r in results])
         problems.extend(
             Problem(p, splits[s], r.reason, r.detail)
-            for p, s, r in zip(path_array.tolist(), split_codes.tolist(), results, strict=True)
+            for p, s, r in zip(rows["path"].tolist(), rows["split"].tolist(), results, strict=True)
             if r.reason
         )
         results = [r for r in results if not r.reason]
-        path_array, label_ids, split_codes = path_array[keep], label_ids[keep], split_codes[keep]
+        rows = {name: column[keep] for name, column in rows.items()}
     columns: dict[str, Any] = {
-        "path": pd.Series(path_array, dtype=object, copy=False),
-        "split": pd.Categorical.from_codes(split_codes, pd.Index(splits, dtype=object)),
-        "label": pd.Categorical.from_codes(label_ids, pd.Index(classes, dtype=object)),
-        "label_id": label_ids,
+        "path": pd.Series(rows["path"], dtype=object, copy=False),
+        "split": pd.Categorical.from_codes(rows["split"], pd.Index(splits, dtype=object)),
     }
+    if multilabel:
+        columns["labels"] = pd.Series([list(t) for t in rows["labels"].tolist()], dtype=object)
+    else:
+        columns["label"] = pd.Categorical.from_codes(
+            rows["label_id"], pd.Index(classes, dtype=object)
+        )
+        columns["label_id"] = rows["label_id"]
+    if "mask" in rows:
+        columns["mask"] = pd.Series(rows["mask"], dtype=object, copy=False)
     if check != "none":
         columns["format"] = pd.Categorical([r.format for r in results])
     if check in ("header", "full"):
@@ -130,13 +150,32 @@ def index_folder(
         _problem_frame(problems),
         classes,
         root=Path(found.root),
-        layout="\n".join(found.description),
+        layout="\n".join(description),
         check=check,
         unmatched_rows=found.unmatched_rows,
+        multilabel=multilabel,
     )
-    warn_missing_classes(result)
+    warn_missing_classes(df, classes, multilabel=multilabel)
     _log_notes(result)
     return result
+
+
+def _pair_masks(
+    rows: dict[str, Any], masks: dict[str, str], splits: list[str], problems: list[Problem]
+) -> dict[str, Any]:
+    """Add the ``mask`` column; in a split with masks, an image without one is skipped."""
+    paths = rows["path"].tolist()
+    mask = np.fromiter((masks.get(p) for p in paths), dtype=object, count=len(paths))
+    has = np.fromiter((m is not None for m in mask.tolist()), dtype=bool, count=len(paths))
+    paired = np.unique(rows["split"][has])
+    keep = has | ~np.isin(rows["split"], paired)
+    why = "no mask with the same name; a split with masks pairs every image"
+    problems.extend(
+        Problem(paths[i], splits[rows["split"][i]], "no-mask", why) for i in np.flatnonzero(~keep)
+    )
+    rows = {name: column[keep] for name, column in rows.items()}
+    rows["mask"] = mask[keep]
+    return rows
 
 
 def _existing_folder(folder: str | os.PathLike[str]) -> str:

@@ -1,47 +1,39 @@
-"""The index of an image folder: flat path and label lists, counts, problems, batches, splits."""
+"""The index of an image folder: flat path and label lists, counts, problems, batches, splits.
+
+One class for three kinds of index: single-label (a label id per image), multi-label
+(``.multilabel``: a list of tag ids per image, multi-hot arrays) and paired
+(``.paired``: each image with its segmentation mask).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import random
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 import pandas as pd
 
 from kagman.fs import atomic_write_bytes
+from kagman.images.carve import carve_val
 from kagman.images.check import CheckLevel
-from kagman.images.layout import SPLIT_ORDER
-from kagman.ui.warn import warn
+from kagman.images.classes import warn_missing_classes
+from kagman.images.multilabel import multi_hot
 
-__all__ = ["ImageIndex", "warn_missing_classes"]
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = ["Batch", "ImageIndex"]
 
 log = logging.getLogger("kagman.images")
 
-
-def warn_missing_classes(idx: ImageIndex) -> None:
-    """Warn once per labelled split that lacks some classes."""
-    n_classes = len(idx.classes)
-    ids = idx.df.label_id.to_numpy()
-    codes = idx.df.split.cat.codes.to_numpy()
-    labelled = ids >= 0
-    # One pass: a split x class presence table from the flat (split, class) pair codes.
-    pairs = np.bincount(codes[labelled] * n_classes + ids[labelled], minlength=0)
-    for code, split in enumerate(idx.splits):
-        row = pairs[code * n_classes : (code + 1) * n_classes]
-        if not row.any():
-            continue  # an unlabeled split lacks nothing
-        row = np.pad(row, (0, n_classes - len(row)))
-        missing = [c for c, n in zip(idx.classes, row.tolist(), strict=True) if n == 0]
-        if missing:
-            shown = ", ".join(repr(c) for c in missing[:10]) + (" ..." if len(missing) > 10 else "")
-            msg = (
-                f"Split {split!r} has no images of {len(missing)} class(es): {shown}. Label ids "
-                "come from the classes of all splits, so they do not shift."
-            )
-            warn(msg, UserWarning)
+#: What :meth:`ImageIndex.batches` yields beside the paths: label ids (single-label),
+#: a multi-hot array (multi-label), or mask paths (paired).
+Batch = tuple[list[str], Union[list[int], "NDArray[np.uint8]", list[str | None]]]
 
 
 class ImageIndex:
@@ -51,8 +43,10 @@ class ImageIndex:
     ----------
     df
         One row per image, sorted by split then path: ``path`` (absolute str),
-        ``split`` and ``label`` (categorical; label missing when unlabeled),
-        ``label_id`` (``-1`` when unlabeled); plus ``format`` (``check`` other
+        ``split`` (categorical); single-label: ``label`` (categorical, missing when
+        unlabeled) and ``label_id`` (``-1`` when unlabeled); multi-label: ``labels``
+        (a list of tag names, empty when unlabeled); paired: ``mask`` (the mask's
+        path, ``None`` in a split without masks); plus ``format`` (``check`` other
         than ``"none"``) and ``width``, ``height``, ``mode`` (``header``/``full``).
     problems
         Skipped files and folders: ``path``, ``split``, ``reason``, ``detail``.
@@ -74,6 +68,7 @@ class ImageIndex:
         layout: str,
         check: CheckLevel,
         unmatched_rows: pd.DataFrame | None = None,
+        multilabel: bool = False,
     ) -> None:
         self.df = df
         self.problems = problems
@@ -82,10 +77,11 @@ class ImageIndex:
         self.layout = layout
         self.check = check
         self.unmatched_rows = unmatched_rows
+        self._multilabel = multilabel
 
     @property
     def classes(self) -> list[str]:
-        """Sorted union of the labels of every split."""
+        """Sorted union of the labels (or tags) of every split."""
         return list(self._classes)
 
     @property
@@ -97,6 +93,16 @@ class ImageIndex:
     def splits(self) -> list[str]:
         """Split names in order: train, val, test, then others alphabetically."""
         return [str(s) for s in self.df.split.cat.categories]
+
+    @property
+    def multilabel(self) -> bool:
+        """Whether an image may carry several classes (tags), from a multi-label CSV column."""
+        return self._multilabel
+
+    @property
+    def paired(self) -> bool:
+        """Whether images come with segmentation masks (see :meth:`pairs`)."""
+        return "mask" in self.df.columns
 
     def __len__(self) -> int:
         return len(self.df)
@@ -113,20 +119,78 @@ class ImageIndex:
         """Absolute path strings, one per image, that any loader accepts."""
         return [str(p) for p in self._rows(split).path.tolist()]
 
-    def labels(self, split: str | None = None) -> list[int]:
-        """Label ids aligned with :meth:`paths`; ``-1`` for unlabeled images."""
-        return [int(i) for i in self._rows(split).label_id.tolist()]
+    def labels(self, split: str | None = None) -> list[int] | list[list[int]]:
+        """Label ids aligned with :meth:`paths`.
+
+        Single-label: one ``int`` per image, ``-1`` when unlabeled. Multi-label: a
+        list of class ids per image (empty when unlabeled).
+        """
+        rows = self._rows(split)
+        return self._tag_ids(rows) if self._multilabel else self._label_ids(rows)
+
+    def _tag_ids(self, rows: pd.DataFrame) -> list[list[int]]:
+        class_to_idx = self.class_to_idx
+        return [[class_to_idx[t] for t in tags] for tags in rows["labels"].tolist()]
+
+    @staticmethod
+    def _label_ids(rows: pd.DataFrame) -> list[int]:
+        return [int(i) for i in rows.label_id.tolist()]
+
+    def multi_hot(self, split: str | None = None) -> NDArray[np.uint8]:
+        """A ``numpy.ndarray`` of shape ``(n_images, n_classes)``, dtype ``uint8``.
+
+        Row ``i`` has a 1 for each class of image ``i`` of :meth:`paths`; a
+        single-label index gives one-hot rows (all zeros when unlabeled).
+        """
+        rows = self._rows(split)
+        if self._multilabel:
+            ids = self._tag_ids(rows)
+        else:
+            ids = [[i] if i >= 0 else [] for i in self._label_ids(rows)]
+        return multi_hot(ids, len(self._classes))
+
+    def pairs(self, split: str | None = None) -> tuple[list[str], list[str]]:
+        """``(image_paths, mask_paths)``, aligned: every image that has a mask, in order.
+
+        Raises
+        ------
+        ValueError
+            The index (or ``split``) has no masks.
+        """
+        if not self.paired:
+            msg = "This index has no masks: pairs() is for image/mask (segmentation) folders."
+            raise ValueError(msg)
+        rows = self._rows(split)
+        rows = rows[rows["mask"].notna()]
+        if split is not None and not len(rows):
+            with_masks = [str(s) for s in self.df.split[self.df["mask"].notna()].unique()]
+            msg = f"Split {split!r} has no masks; the splits with masks are {with_masks}."
+            raise ValueError(msg)
+        return [str(p) for p in rows.path.tolist()], [str(m) for m in rows["mask"].tolist()]
 
     def counts(self) -> pd.DataFrame:
-        """A split x class table of image counts, plus unlabeled and total columns."""
-        ids = self.df.label_id.to_numpy()
+        """A split x class table of image counts, plus unlabeled and total columns.
+
+        Multi-label: images per tag, so a row sums to more than its total.
+        """
         split_codes = self.df.split.cat.codes.to_numpy()
         n = len(self._classes)
         rows = []
-        for code in range(len(self.splits)):
-            mine = ids[split_codes == code]
-            row = np.bincount(mine[mine >= 0], minlength=n).tolist()
-            rows.append([*row, int((mine < 0).sum()), len(mine)])
+        if self._multilabel:
+            per_split: list[Counter[int]] = [Counter() for _ in self.splits]
+            unlabeled = [0] * len(self.splits)
+            for code, tags in zip(split_codes.tolist(), self._tag_ids(self.df), strict=True):
+                per_split[code].update(tags)
+                unlabeled[code] += not tags
+            for code, tally in enumerate(per_split):
+                total = int((split_codes == code).sum())
+                rows.append([*(tally[i] for i in range(n)), unlabeled[code], total])
+        else:
+            ids = self.df.label_id.to_numpy()
+            for code in range(len(self.splits)):
+                mine = ids[split_codes == code]
+                row = np.bincount(mine[mine >= 0], minlength=n).tolist()
+                rows.append([*row, int((mine < 0).sum()), len(mine)])
         columns = [*self._classes, "(unlabeled)", "total"]
         table = pd.DataFrame(rows, index=pd.Index(self.splits, name="split"), columns=columns)
         if not table["(unlabeled)"].any():
@@ -142,25 +206,38 @@ class ImageIndex:
         shuffle: bool = False,
         seed: int = 0,
         drop_last: bool = False,
-    ) -> Iterator[tuple[list[str], list[int]]]:
-        """Yield ``(paths, label_ids)`` mini-batches: every image exactly once per pass.
+    ) -> Iterator[Batch]:
+        """Yield mini-batches: every image exactly once per pass.
 
-        With ``drop_last=True`` the final short batch is left out.
+        Each batch is ``(paths, label_ids)`` for a single-label index,
+        ``(paths, multi_hot)`` (a ``uint8`` array, one row per image) for a
+        multi-label one, and ``(image_paths, mask_paths)`` for a paired one. With
+        ``drop_last=True`` the final short batch is left out.
         """
         if batch_size < 1:
             msg = f"batch_size must be at least 1; got {batch_size}."
             raise ValueError(msg)
-        paths, labels = self.paths(split), self.labels(split)
+        paths = self.paths(split)
+        targets: list[int] | list[list[int]] | list[str | None] | NDArray[np.uint8]
+        if self.paired:
+            targets = [None if pd.isna(m) else str(m) for m in self._rows(split)["mask"].tolist()]
+        elif self._multilabel:
+            targets = self.multi_hot(split)
+        else:
+            targets = self.labels(split)
         order = list(range(len(paths)))
         if shuffle:
             random.Random(seed).shuffle(order)  # noqa: S311 - seeded order, not security
 
-        def generate() -> Iterator[tuple[list[str], list[int]]]:
+        def generate() -> Iterator[Batch]:
             for start in range(0, len(order), batch_size):
                 chunk = order[start : start + batch_size]
                 if drop_last and len(chunk) < batch_size:
                     return
-                yield [paths[i] for i in chunk], [labels[i] for i in chunk]
+                if isinstance(targets, np.ndarray):
+                    yield [paths[i] for i in chunk], targets[chunk]
+                else:
+                    yield [paths[i] for i in chunk], [targets[i] for i in chunk]  # type: ignore[misc]
 
         return generate()
 
@@ -168,7 +245,9 @@ class ImageIndex:
         """A new index with a seeded validation split carved from ``train``.
 
         Stratified by class: each class with at least two images gives at least
-        one to ``val`` and keeps at least one in ``train``.
+        one to ``val`` and keeps at least one in ``train``. Multi-label: iterative
+        stratification keeps every tag in both parts where it can. A paired index
+        is split by image; each mask follows its image.
         """
         if not 0 < val < 1:
             msg = f"val is the fraction of train to move to val, between 0 and 1; got {val}."
@@ -179,50 +258,48 @@ class ImageIndex:
         if "train" not in self.splits:
             msg = f"No 'train' split to carve val from; the splits are {self.splits}."
             raise ValueError(msg)
-        df = self.df
-        train = np.flatnonzero((df.split == "train").to_numpy())
-        ids = df.label_id.to_numpy()[train]
-        rng = random.Random(seed)  # noqa: S311 - a reproducible split, not security
-        groups = [train[ids == i] for i in range(len(self._classes))] if stratify else []
-        if not stratify or (ids < 0).all():
-            groups = [train]
-        chosen: list[int] = []
-        for group in groups:
-            n = len(group)
-            k = min(max(round(val * n), 1), n - 1) if n >= 2 else 0
-            chosen.extend(rng.sample(group.tolist(), k))
-        split_labels = df.split.astype(str).to_numpy(copy=True)
-        split_labels[chosen] = "val"
-        cats = [s for s in (*SPLIT_ORDER, *self.splits) if s == "val" or s in self.splits]
-        new_split = pd.Categorical(split_labels, categories=list(dict.fromkeys(cats)))
-        order = np.lexsort((np.arange(len(df)), new_split.codes))
-        new_df = df.assign(split=new_split).iloc[order].reset_index(drop=True)
-        how = "stratified by class" if stratify and len(groups) > 1 else "at random"
-        carved = f"{len(chosen)} images carved from train ({val:.0%}, {how}, seed {seed})"
-        layout = f"{self.layout}\n  val: {carved}"
+        new_df, note = carve_val(
+            self.df,
+            self._classes,
+            multilabel=self._multilabel,
+            val=val,
+            seed=seed,
+            stratify=stratify,
+        )
         result = ImageIndex(
             new_df,
             self.problems,
             self._classes,
             root=self.root,
-            layout=layout,
+            layout=f"{self.layout}\n  {note}",
             check=self.check,
             unmatched_rows=self.unmatched_rows,
+            multilabel=self._multilabel,
         )
-        warn_missing_classes(result)
+        warn_missing_classes(new_df, self._classes, multilabel=self._multilabel)
         return result
 
     def to_csv(self, path: str | os.PathLike[str]) -> Path:
-        """Write :attr:`df` to ``path`` as CSV, atomically; returns the path."""
+        """Write :attr:`df` to ``path`` as CSV, atomically; returns the path.
+
+        Multi-label: the ``labels`` cell holds the tags joined by ``|``.
+        """
         target = Path(path)
-        atomic_write_bytes(target, self.df.to_csv(index=False).encode("utf-8"))
+        df = self.df
+        if self._multilabel:
+            df = df.assign(labels=["|".join(tags) for tags in df["labels"].tolist()])
+        atomic_write_bytes(target, df.to_csv(index=False).encode("utf-8"))
         return target
+
+    def _kind(self) -> str:
+        kind = " (multi-label)" if self._multilabel else ""
+        return kind + (", paired with masks" if self.paired else "")
 
     def __repr__(self) -> str:
         per_split = ", ".join(f"{s}={n}" for s, n in self.df.split.value_counts(sort=False).items())
         return (
-            f"ImageIndex({len(self.df)} images, {len(self._classes)} classes, {per_split}; "
-            f"{len(self.problems)} problems; root={str(self.root)!r})"
+            f"ImageIndex({len(self.df)} images, {len(self._classes)} classes{self._kind()}, "
+            f"{per_split}; {len(self.problems)} problems; root={str(self.root)!r})"
         )
 
     def _repr_html_(self) -> str:
@@ -230,7 +307,7 @@ class ImageIndex:
 
         head = (
             f"<p><b>ImageIndex</b> of <code>{html.escape(str(self.root))}</code>: "
-            f"{len(self.df)} images, {len(self._classes)} classes, "
+            f"{len(self.df)} images, {len(self._classes)} classes{html.escape(self._kind())}, "
             f"{len(self.problems)} problems (check={self.check!r})</p>"
         )
         return head + self.counts().to_html()

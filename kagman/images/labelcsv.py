@@ -2,9 +2,12 @@
 
 The CSV's path column is joined on the file name, with or without extension
 (``abc``, ``abc.jpg`` and ``train/abc.jpg`` all match ``.../abc.jpg``). The label
-column is the one named like a label (``label``, ``class``, ``breed``, ...), else
-the only other non-numeric column. Rows that match no image and images that
-match no row are reported, never guessed.
+column is the one named like a label (``label``, ``class``, ``breed``, ``tags``, ...),
+else the only other non-numeric column. Never a label: probabilities, a column of
+split names (``split``, ``fold``, ``Usage``: a class is never a split), ids and
+run-length masks (every value distinct, or long). A cell holding several tags makes
+a multi-label column (:mod:`kagman.images.multilabel`). Rows that match no image
+and images that match no row are reported, never guessed.
 """
 
 # Paths are the plain str paths of the listing (see kagman.images.layout).
@@ -18,6 +21,9 @@ from typing import TYPE_CHECKING
 from kagman.errors import ImageFolderError
 from kagman.images.formats import IMAGE_EXTENSIONS
 from kagman.images.listing import Problem
+from kagman.images.multilabel import detect_separator, split_tags
+from kagman.images.names import split_name
+from kagman.images.parts import Label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,8 +43,17 @@ _LABEL_NAMES = (
     "diagnosis",
     "dx",
     "y",
+    "tags",
+    "tag",
+    "finding labels",
+    "finding_labels",
 )
+# Columns that say which split a row belongs to: never labels.
+_SPLIT_COLUMNS = {"split", "subset", "fold", "set", "usage", "partition", "is_train", "is_test"}
+_ID_MIN_ROWS = 20  # below this, a column of distinct values may still be a label
+_MAX_LABEL_LENGTH = 100  # median length above this: run-length masks, captions, not labels
 _MAX_CSV_BYTES = 200 * 1024 * 1024
+_RUN_LENGTHS = re.compile(r"^\d+(?: \d+)+$")  # "1 3 10 5": a run-length encoded mask
 _FRACTION = re.compile(r"^-?\d*\.\d+(e-?\d+)?$|^-?\d+e-?\d+$", re.IGNORECASE)
 
 
@@ -72,8 +87,10 @@ class CsvFinder:
         *,
         path_col: str | None,
         label_col: str | None,
+        label_sep: str | None = None,
     ) -> None:
         self.source = source
+        self.label_sep = label_sep
         self.root = root
         self.explicit = labels is not None
         self.path_col = path_col
@@ -149,7 +166,7 @@ class CsvFinder:
                 raise ImageFolderError(msg)
             return self.label_col
         others = [c for c in columns if c != path_col]
-        cands = [c for c in others if not _is_fractional(frame[c].tolist())]
+        cands = [c for c in others if _may_be_labels(c, frame[c].tolist())]
         for name in _LABEL_NAMES:
             for c in cands:
                 if c.strip().lower() == name:
@@ -163,13 +180,18 @@ class CsvFinder:
                 return c
         return None
 
-    def label(
-        self, paths: list[str], split: str, folder: str
-    ) -> tuple[list[str | None], str] | None:
+    def _separator(self, frame: pd.DataFrame, label_col: str) -> str | None:
+        """The tag separator of a label column (``label_sep=`` wins), or ``None``."""
+        if self.label_sep is not None:
+            return self.label_sep or None
+        return detect_separator(frame[label_col].tolist())
+
+    def label(self, paths: list[str], split: str, folder: str) -> tuple[list[Label], str] | None:
         """Labels for ``paths`` from the best-matching CSV, plus a note; ``None`` if none fits.
 
-        A label of ``""`` marks an image whose rows disagree; it is already recorded
-        as a ``conflicting-labels`` problem.
+        A label is a class name, or a tuple of tags in a multi-label column. A label
+        of ``""`` marks an image whose rows disagree; it is already recorded as a
+        ``conflicting-labels`` problem.
         """
         if not paths:
             return None
@@ -210,32 +232,41 @@ class CsvFinder:
                 )
                 raise ImageFolderError(msg)
             return None
-        labels: list[str | None] = [None] * len(paths)
+        sep = self._separator(frame, label_col)
+        labels: list[Label] = [None] * len(paths)
         conflicts: dict[int, set[str]] = {}
         matched = self._matched.setdefault(csv, [False] * len(frame))
         for row, (hit, value) in enumerate(zip(hits, frame[label_col].tolist(), strict=True)):
             if not hit:
                 continue
             matched[row] = True
-            label = value.strip()
-            if not label:
+            text = value.strip()
+            if not text:
                 continue
+            label: Label = split_tags(text, sep) if sep else text
+            if not label:
+                continue  # only separators: no label
             for i in hit:
                 if labels[i] is None:
                     labels[i] = label
                 elif labels[i] != label:
-                    conflicts.setdefault(i, {str(labels[i])}).add(label)
+                    conflicts.setdefault(i, {_shown(labels[i])}).add(_shown(label))
         for i, values in conflicts.items():
             labels[i] = ""
             detail = f"rows of {os.path.basename(csv)} give {sorted(values)}"
             self.problems.append(Problem(paths[i], split, "conflicting-labels", detail))
         if csv not in self.used:
             self.used.append(csv)
-        n_classes = len({lab for lab in labels if lab})
+        if sep:
+            n_classes = len({t for lab in labels if isinstance(lab, tuple) for t in lab})
+            kind = f"multi-label, tags separated by {sep!r}; {n_classes} classes"
+        else:
+            n_classes = len({lab for lab in labels if lab})
+            kind = f"{n_classes} classes"
         missing = sum(lab is None for lab in labels)
         note = (
             f"images labelled by {os.path.relpath(csv, self.source)} (file names from column "
-            f"{path_col!r}, labels from {label_col!r}; {n_classes} classes"
+            f"{path_col!r}, labels from {label_col!r}; {kind}"
             + (f", {missing} images without a row" if missing else "")
             + ")"
         )
@@ -256,6 +287,34 @@ class CsvFinder:
             rows.insert(0, "csv", csv)
             frames.append(rows)
         return pd.concat(frames, ignore_index=True)
+
+
+def _shown(label: Label) -> str:
+    return "|".join(label) if isinstance(label, tuple) else str(label)
+
+
+def _may_be_labels(column: str, values: list[str]) -> bool:
+    """Whether a column could hold labels: not fractions, split names, ids or long codes.
+
+    >>> _may_be_labels("Usage", ["Training", "PublicTest"]), _may_be_labels("breed", ["pug"])
+    (False, True)
+    >>> _may_be_labels("rle_mask", ["1 3 10 5", "7 2"])
+    False
+    """
+    if column.strip().lower() in _SPLIT_COLUMNS or _is_fractional(values):
+        return False
+    sample = [v.strip() for v in values[:1000] if v.strip()]
+    if not sample:
+        return False
+    distinct = set(sample)
+    if all(split_name(v) is not None for v in distinct):
+        return False  # train/test/val: a class is never a split
+    if len(sample) >= _ID_MIN_ROWS and len(distinct) == len(sample):
+        return False
+    if all(_RUN_LENGTHS.match(v) for v in distinct):
+        return False
+    lengths = sorted(len(v) for v in sample)
+    return lengths[len(lengths) // 2] <= _MAX_LABEL_LENGTH
 
 
 def _lookup(

@@ -23,7 +23,7 @@ from typing import NamedTuple
 from kagman.archive.junk import junk_reason
 from kagman.images.formats import IMAGE_EXTENSIONS
 
-__all__ = ["Problem", "Walker", "merge_tree", "skip_reason"]
+__all__ = ["Node", "Problem", "Walker", "merge_tree", "skip_reason"]
 
 
 class Problem(NamedTuple):
@@ -58,6 +58,49 @@ def skip_reason(name: str) -> str:
     return "hidden" if name.startswith(".") else ""
 
 
+class Node:
+    """One listed folder: its images, its sub-folders (junk left out) and counts.
+
+    ``total`` counts the images of the whole subtree; the layout detector
+    removes duplicate copies and mask folders from ``dirs`` and keeps it in step.
+    """
+
+    __slots__ = ("dirs", "images", "mask_hint", "name", "others", "path", "total")
+
+    def __init__(
+        self, name: str, path: str, images: list[str], others: int, *, mask_hint: bool = False
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.images = images  # absolute paths, sorted by name
+        self.dirs: list[Node] = []  # sorted by name
+        self.others = others  # files that are neither images nor junk
+        self.total = len(images)
+        self.mask_hint = mask_hint  # some file names may end in _mask (cheap, from the walk)
+
+    def __repr__(self) -> str:
+        return f"Node({self.path!r}, {len(self.images)} images, {len(self.dirs)} folders)"
+
+    def flat(self) -> list[str]:
+        """Every image of the subtree, in tree order."""
+        if not self.dirs:
+            return self.images
+        return merge_tree(self.path, self.images, [(d.name, d.flat()) for d in self.dirs])
+
+    def drop(self, child: Node) -> None:
+        """Take a sub-folder out of the tree (a duplicate copy, a mask folder).
+
+        The totals of the folders above go stale: call :meth:`recount` on the root.
+        """
+        self.dirs.remove(child)
+        self.total -= child.total
+
+    def recount(self) -> int:
+        """Recompute ``total`` for this subtree; returns it."""
+        self.total = len(self.images) + sum(d.recount() for d in self.dirs)
+        return self.total
+
+
 class Walker:
     """Lists image files under folders, recording everything it skips."""
 
@@ -66,6 +109,8 @@ class Walker:
         self.problems: list[Problem] = []
         self._seen: set[tuple[int, int]] = set()
         self.ancestors: list[tuple[int, int]] = []
+        #: Whether the folder scanned last has names that may end in ``_mask`` (see pairs).
+        self.mask_hint = False
 
     def problem(self, path: str, split: str, reason: str, detail: str) -> None:
         """Record one skipped entry."""
@@ -125,7 +170,10 @@ class Walker:
         prefix = os.path.join(folder, "")
         cut = len(prefix)
         files.sort()  # tree order; and it lets _all_images find hidden names by bisection
-        if _all_images(files, prefix):
+        endings = set(map(_last5, files))
+        # "k.png" may end "_mask.png" (or "_masks.png"); ".jpeg" hides the stem: look closer.
+        self.mask_hint = any(e[0] in "kKsS." for e in endings)
+        if _all_images(files, prefix, endings):
             images = files
         else:
             exts = _EXT_SPELLINGS
@@ -178,17 +226,21 @@ class Walker:
         self.problem(entry.path, split, "other-file", "not a regular file or folder")
         return 1
 
-    def walk(self, folder: str, split: str) -> list[str]:
-        """Every image under ``folder``, in tree order (entries sorted by name per level)."""
-        key = self.enter(folder, split)
+    def tree(self, folder: str, name: str) -> Node | None:
+        """List ``folder`` and everything below it; ``None`` if it cannot be entered."""
+        key = self.enter(folder, "")
         if key is None:
-            return []
+            return None
         self.ancestors.append(key)
         try:
-            images, dirs, _ = self.scan(folder, split)
-            if not dirs:
-                return images
-            return merge_tree(folder, images, [(n, self.walk(p, split)) for n, p in dirs])
+            images, dirs, others = self.scan(folder, "")
+            node = Node(name, folder, images, others, mask_hint=self.mask_hint)
+            for child_name, child_path in sorted(dirs):
+                child = self.tree(child_path, child_name)
+                if child is not None:
+                    node.dirs.append(child)
+                    node.total += child.total
+            return node
         finally:
             self.ancestors.pop()
 
@@ -196,14 +248,13 @@ class Walker:
 _last5 = operator.itemgetter(slice(-5, None))
 
 
-def _all_images(files: list[str], prefix: str) -> bool:
+def _all_images(files: list[str], prefix: str, endings: set[str]) -> bool:
     """Whether every path of a sorted listing has an image extension and no hidden name.
 
     Tested without Python bytecode per file, the common case (a folder of ``.jpg``
     files): the distinct 5-character endings are few, and hidden names, all
     starting with ``<prefix>.``, sit together where bisection finds them.
     """
-    endings = set(map(_last5, files))
     if not all(e[1:] in _DOT_EXT3 or e in _DOT_EXT4 for e in endings):
         return False
     i = bisect.bisect_left(files, prefix + ".")
