@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kagman.errors import ImageFolderError, KagmanError
-from kagman.remote.refs import DatasetRef, check_file_name, looks_like_ref, parse_ref
+from kagman.errors import ImageFolderError, InvalidRefError, KagmanError
+from kagman.remote.refs import (
+    CompetitionRef,
+    DatasetRef,
+    Ref,
+    check_file_name,
+    looks_like_ref,
+    parse_target,
+)
 from kagman.settings import OFFLINE_ENV, env_flag
 
 if TYPE_CHECKING:
@@ -31,26 +39,36 @@ def pull(
     *,
     version: int | None = None,
     file: str | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
     force: bool = False,
     offline: bool = False,
     link: str | os.PathLike[str] | None = None,
     progress: bool | None = None,
 ) -> Path:
-    """Download a dataset (or one of its files) into the cache and return its path.
+    """Download a dataset (or part of it) into the cache and return its path.
 
     Parameters
     ----------
     ref
-        ``owner/slug`` or ``owner/slug/versions/N`` (or a kaggle.com dataset URL).
+        ``owner/slug`` or ``owner/slug/versions/N``, or a kaggle.com dataset URL as copied
+        from the browser (any tab; ``?select=FILE`` means ``file=FILE``). A competition URL
+        is pulled with :func:`pull_competition`.
     version
         Pin a version, like ``/versions/N``.
     file
-        Pull only this file of the dataset; the returned path is the file.
+        Pull only this file, or this folder (with or without a trailing ``/``); the
+        returned path is the file or folder inside the version's cache entry.
+    include, exclude
+        Gitignore-style patterns (``"train/**"``, ``"*.csv"``, ``"!*.tif"``): pull only the
+        files that match an include (all when none) and no exclude. Selected files are
+        downloaded one by one, several at a time, into the version's entry; a later pull
+        adds only the files it lacks.
     force
-        Download again even if the version is cached.
+        Download again even if cached.
     offline
-        Make no network request: use the newest complete cached version
-        (also on when ``KAGMAN_OFFLINE=1``).
+        Make no network request: use the newest cached version that holds what was asked
+        for (a whole-dataset request needs a complete one); also on when ``KAGMAN_OFFLINE=1``.
     link
         Also create ``<link>/<slug>`` (or ``<link>/<file name>``), a symlink to the cache entry.
     progress
@@ -59,12 +77,16 @@ def pull(
     Returns
     -------
     pathlib.Path
-        Absolute path of the extracted dataset folder (or of the file).
+        Absolute path of the dataset folder (or of the file or folder asked for).
 
     Raises
     ------
-    InvalidRefError, CredentialsError, DatasetNotFoundError, TermsNotAcceptedError,
-    RateLimitedError, NetworkError, NotCachedError, DiskFullError, ArchiveError
+    InvalidRefError
+        A bad ref, URL, file name or conflicting options (exit code 2).
+    EmptySelectionError
+        The patterns select no file (the message lists the top-level folders).
+    CredentialsError, DatasetNotFoundError, TermsNotAcceptedError, RateLimitedError,
+    NetworkError, NotCachedError, DiskFullError, ArchiveError
 
     Examples
     --------
@@ -72,23 +94,49 @@ def pull(
 
         path = kagman.pull("owner/dataset")
         path = kagman.pull("owner/dataset", version=3, link="data")
+        train = kagman.pull("owner/dataset", file="chest_xray/train/")
+        csvs = kagman.pull("owner/dataset", include=["*.csv"])
     """
     from kagman.cache.links import make_link
     from kagman.resolvers import PullRequest, resolve
 
     if isinstance(ref, DatasetRef) and version is None:
-        dref = ref
-    else:  # parse_ref also checks that a version in the ref agrees with `version`
-        dref = parse_ref(str(ref), version=version)
-    name = check_file_name(file) if file is not None else None
+        dref: Ref = ref
+        name = check_file_name(file) if file is not None else None
+    else:  # parse_target checks that a version or ?select= in the ref agrees with the options
+        dref, name = parse_target(str(ref), version=version, file=file)
     offline = offline or env_flag(OFFLINE_ENV)
     if offline and force:
         msg = "--force downloads again, --offline forbids downloading: use one or the other."
         raise KagmanError(msg)
-    path = resolve(PullRequest(dref, name, force=force, offline=offline, progress=progress))
+    include, exclude = _patterns(include, "include"), _patterns(exclude, "exclude")
+    if isinstance(dref, CompetitionRef):
+        msg = f"{ref!r} is the competition {dref.slug}: competitions are not supported yet."
+        raise InvalidRefError(msg, ref=str(ref))
+    request = PullRequest(
+        dref,
+        name,
+        force=force,
+        offline=offline,
+        progress=progress,
+        include=include,
+        exclude=exclude,
+    )
+    path = resolve(request)
     if link is not None:
         make_link(path, Path(link))
     return path
+
+
+def _patterns(patterns: Sequence[str], option: str) -> tuple[str, ...]:
+    """Check ``--include``/``--exclude`` patterns: non-empty strings, one per pattern."""
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    for pattern in patterns:
+        if not isinstance(pattern, str) or not pattern.strip() or "\x00" in pattern:
+            msg = f"Invalid --{option} pattern {pattern!r}: give a glob like '*.csv' or 'train/**'."
+            raise InvalidRefError(msg, ref=str(pattern))
+    return tuple(patterns)
 
 
 def index(

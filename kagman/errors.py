@@ -22,6 +22,7 @@ __all__ = [
     "CredentialsRejectedError",
     "DatasetNotFoundError",
     "DiskFullError",
+    "EmptySelectionError",
     "ImageFolderError",
     "InvalidCredentialsFileError",
     "InvalidRefError",
@@ -33,6 +34,7 @@ __all__ = [
     "RemoteChangedError",
     "RemoteError",
     "ServerError",
+    "TableError",
     "TermsNotAcceptedError",
     "UnsafeArchiveError",
     "UnsafeDestinationError",
@@ -56,6 +58,10 @@ class InvalidRefError(KagmanError, ValueError):
     def __init__(self, message: str, *, ref: str | None = None) -> None:
         super().__init__(message)
         self.ref = ref
+
+
+class EmptySelectionError(InvalidRefError, LookupError):
+    """``--file``/``--include``/``--exclude`` select no file of the dataset or competition."""
 
 
 # --- credentials ------------------------------------------------------------
@@ -196,7 +202,7 @@ class ArchiveTooLargeError(ArchiveError):
     """The archive exceeds the size or compression-ratio limits (a zip bomb)."""
 
 
-# --- images -----------------------------------------------------------------
+# --- the data itself: image folders, tables ------------------------------
 
 
 class ImageFolderError(KagmanError, FileNotFoundError):
@@ -207,3 +213,23 @@ class ImageFolderError(KagmanError, FileNotFoundError):
     def __init__(self, message: str, *, path: Path | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class TableError(KagmanError, ValueError):
+    """A table cannot be loaded: it does not parse, its format or reader is missing, or
+    the data holds no table (or several, and none was named)."""
+
+    exit_code = 8
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | None = None,
+        reader: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.reader = reader
+        self.line = line

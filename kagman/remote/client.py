@@ -22,6 +22,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kagman.credentials import Credentials, mask, resolve_credentials
@@ -69,10 +70,14 @@ class DatasetInfo:
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """One file of a dataset version, as ``ListDatasetFiles`` lists it."""
+    """One file of a dataset version (``ListDatasetFiles``) or competition (``ListDataFiles``)."""
 
-    name: str
-    size: int
+    name: str  # the path inside the data, with folders: "train/cat/1.jpg"
+    size: int  # bytes
+    modified: datetime | None = None  # Kaggle's creationDate of the file
+
+
+PAGE_SIZE = 200  # what kagglehub asks of Kaggle's listings; fewer round trips than the default 20
 
 
 def endpoint() -> str:
@@ -231,7 +236,14 @@ def get_dataset(ref: DatasetRef, credentials: Credentials | None = None) -> Data
 
 
 def list_files(ref: DatasetRef, credentials: Credentials | None = None) -> list[RemoteFile]:
-    """All files of ``ref``'s version (following pages)."""
+    """All files of ``ref``'s version: ``ListDatasetFiles``, following every page.
+
+    ``ref.version`` None lists the current version. Names carry their folders.
+
+    Raises
+    ------
+    CredentialsError, DatasetNotFoundError, RateLimitedError, ServerError, NetworkError
+    """
     from kagglesdk.datasets.types.dataset_api_service import ApiListDatasetFilesRequest
 
     creds = credentials if credentials is not None else resolve_credentials()
@@ -243,6 +255,7 @@ def list_files(ref: DatasetRef, credentials: Credentials | None = None) -> list[
         request.dataset_slug = ref.slug
         if ref.version is not None:
             request.dataset_version_number = ref.version
+        request.page_size = PAGE_SIZE
         if token:
             request.page_token = token
 
@@ -252,11 +265,21 @@ def list_files(ref: DatasetRef, credentials: Credentials | None = None) -> list[
 
         page = _call(call, ref, creds)
         files += [
-            RemoteFile(str(f.name), int(f.total_bytes or 0)) for f in page.dataset_files or []
+            RemoteFile(str(f.name), int(f.total_bytes or 0), f.creation_date)
+            for f in page.dataset_files or []
         ]
-        token = str(page.next_page_token or "")
+        token = next_page(page.next_page_token, token, ref)
         if not token:
             return files
+
+
+def next_page(token: str | None, previous: str, ref: object) -> str:
+    """The next page token, refusing one Kaggle already gave (a listing that never ends)."""
+    following = str(token or "")
+    if following and following == previous:
+        msg = f"Kaggle repeated a page token while listing the files of {ref}. Try again later."
+        raise ServerError(msg)
+    return following
 
 
 @contextlib.contextmanager

@@ -7,19 +7,27 @@ from pathlib import Path
 from typing import Protocol
 
 from kagman.remote.refs import DatasetRef
+from kagman.resolvers.selection import Selection
 
 __all__ = ["PullRequest", "Resolver"]
 
 
 @dataclass(frozen=True)
 class PullRequest:
-    """One pull, validated: a dataset (``ref.version`` None = latest), maybe one file of it."""
+    """One pull, validated: a dataset (``ref.version`` None = latest), maybe part of it."""
 
     ref: DatasetRef
-    file: str | None = None  # a checked relative path inside the dataset
+    file: str | None = None  # a checked path inside the dataset; a trailing "/": a folder
     force: bool = False  # download again even if cached
     offline: bool = False  # make no network request
     progress: bool | None = None  # bars on stderr; None: only where someone watches
+    include: tuple[str, ...] = ()  # gitignore-style patterns (--include)
+    exclude: tuple[str, ...] = ()  # gitignore-style patterns (--exclude)
+
+    @property
+    def selection(self) -> Selection:
+        """The part of the version asked for (whole when no file and no patterns)."""
+        return Selection(self.file, self.include, self.exclude)
 
 
 class Resolver(Protocol):

@@ -1,4 +1,4 @@
-"""Fetching into the cache: download an archive or one file, extract, commit, manifest last.
+"""Fetching a whole version into the cache: download the archive, extract, commit, manifest last.
 
 Called by :class:`~kagman.resolvers.download.DownloadResolver` with the dataset's lock
 held and the version pinned. The order of events is what makes a pull safe to kill at
@@ -9,15 +9,14 @@ folder beside it, which is renamed into place; the manifest is written last.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from kagman.archive import ExtractLimits, extract_zip, is_zip
 from kagman.cache.entries import discard_incomplete_entry
-from kagman.cache.manifest import build_manifest, strip_query, write_manifest
-from kagman.cache.paths import entry_path, file_entry_path, incomplete_dir, manifest_path
+from kagman.cache.manifest import build_manifest, write_manifest
+from kagman.cache.paths import entry_path, incomplete_dir, manifest_path
 from kagman.credentials import Credentials
 from kagman.errors import ArchiveError, CorruptArchiveError, DiskFullError
 from kagman.fs import remove_tree
@@ -26,7 +25,7 @@ from kagman.remote.refs import DatasetRef
 from kagman.remote.transfer import DownloadResult, discard_partial, download_to
 from kagman.ui.progress import ByteProgress
 
-__all__ = ["fetch_dataset", "fetch_file"]
+__all__ = ["fetch_dataset"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,50 +103,6 @@ def fetch_dataset(ref: DatasetRef, creds: Credentials, *, show: bool, force: boo
     if report.skipped_count:
         logger.info("Skipped %d junk file(s) (%s)", report.skipped_count, _reasons(report.skipped))
     return entry
-
-
-def fetch_file(ref: DatasetRef, name: str, creds: Credentials, *, show: bool) -> Path:
-    work = _work_dir(ref)
-    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
-    part = work / f"v{ref.version}.file-{digest}"
-    dest = file_entry_path(ref, name)
-    discard_incomplete_entry(dest)
-    result = _download(ref, part, creds, name, show)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    basename = PurePosixPath(name).name
-    served_as = PurePosixPath(strip_query(result.url)).name
-    wrapped = served_as == f"{basename}.zip" and not basename.endswith(".zip") and is_zip(part)
-    if wrapped:
-        # Kaggle wraps large single files in <name>.zip; unwrap it like `kaggle -f --unzip`.
-        tmp = work / f"v{ref.version}.extract-{os.getpid()}-{digest}"
-        remove_tree(tmp)
-        tmp.mkdir()
-        try:
-            report = extract_zip(part, tmp, limits=ExtractLimits.from_env())
-            inner = [p for p, _ in report.files if PurePosixPath(p).name == basename]
-            if len(inner) != 1:
-                msg = f"Kaggle's zip for {name!r} does not hold that file. Run the pull again."
-                raise CorruptArchiveError(msg, path=part)
-            (tmp / inner[0]).replace(dest)
-        except ArchiveError:
-            discard_partial(part)
-            raise
-        finally:
-            remove_tree(tmp)
-    else:
-        part.replace(dest)
-    manifest = build_manifest(
-        kind="file",
-        ref=ref,
-        source_url=result.url,
-        validator=result.validator,
-        total_bytes=dest.stat().st_size,
-        file=name,
-        unwrapped_zip=wrapped,
-    )
-    write_manifest(dest, manifest)
-    discard_partial(part)
-    return dest
 
 
 def _commit(tmp: Path, entry: Path) -> None:
