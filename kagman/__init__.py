@@ -9,7 +9,7 @@ would shadow the function once imported.
 The packages, from the top down (imports run one way)::
 
     cli          the ``kagman`` command: a thin layer over the API
-    api          pull(), index(): user input into requests for the domain
+    api          pull(), files(), load(), index(): user input into requests for the domain
     resolvers    the pull flow (cache, download) | images: folders into ImageIndex
     remote       Kaggle: refs, client, retries, transfer | cache | archive | credentials
     ui, settings, fs, errors   leaves
@@ -42,6 +42,8 @@ _LAZY: dict[str, str] = {
     "DatasetRef": "kagman.remote.refs",
     "parse_ref": "kagman.remote.refs",
     "pull": "kagman.api",
+    "files": "kagman.api",
+    "load": "kagman.api",
     "cache_dir": "kagman.cache.paths",
     "index": "kagman.api",
     "ImageIndex": "kagman.images",
@@ -54,8 +56,10 @@ __all__ = [
     "__version__",
     "cache_dir",
     "credentials_status",
+    "files",
     "index",
     "init",
+    "load",
     "parse_ref",
     "pull",
     "whoami",
@@ -63,7 +67,7 @@ __all__ = [
 __all__ += _error_names  # noqa: PLE0605 - the error names, kept in one place
 
 if TYPE_CHECKING:
-    from kagman.api import index, pull
+    from kagman.api import files, index, load, pull
     from kagman.cache.paths import cache_dir
     from kagman.credentials import CredentialsStatus, credentials_status, init
     from kagman.images import ImageIndex

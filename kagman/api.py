@@ -13,9 +13,9 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from kagman.errors import ImageFolderError, InvalidRefError, KagmanError
+from kagman.errors import ImageFolderError, InvalidRefError, KagmanError, TableError
 from kagman.remote.refs import (
     CompetitionRef,
     DatasetRef,
@@ -27,9 +27,11 @@ from kagman.remote.refs import (
 from kagman.settings import OFFLINE_ENV, env_flag
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from kagman.images import CheckLevel, ImageIndex
 
-__all__ = ["index", "pull"]
+__all__ = ["files", "index", "load", "pull"]
 
 logger = logging.getLogger("kagman")
 
@@ -137,6 +139,178 @@ def _patterns(patterns: Sequence[str], option: str) -> tuple[str, ...]:
             msg = f"Invalid --{option} pattern {pattern!r}: give a glob like '*.csv' or 'train/**'."
             raise InvalidRefError(msg, ref=str(pattern))
     return tuple(patterns)
+
+
+def files(
+    ref: str | DatasetRef, *, version: int | None = None, offline: bool = False
+) -> pd.DataFrame:
+    """Every file of a dataset version with its size: look before you download.
+
+    Parameters
+    ----------
+    ref
+        ``owner/slug[/versions/N]`` or a dataset URL (latest version when not pinned).
+    version
+        Pin a version, like ``/versions/N``.
+    offline
+        Make no network request: list the newest cached version (a cached subset lists
+        only the files it holds, with a warning). Also on when ``KAGMAN_OFFLINE=1``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per file, sorted by name: ``name`` (path inside the dataset, ``str``),
+        ``size`` (bytes, ``int64``), ``modified`` (Kaggle's creation date of the file,
+        UTC; ``NaT`` when listed from the cache). ``df.attrs`` holds ``ref`` (the pinned
+        version, ``str``) and ``source`` (``"cache"`` or ``"kaggle"``).
+
+    Raises
+    ------
+    InvalidRefError, CredentialsError, DatasetNotFoundError, NetworkError, NotCachedError
+
+    Notes
+    -----
+    Kaggle's paged ``ListDatasetFiles`` call (200 files a page), after one ``GetDataset``
+    for "latest"; a version cached whole is listed from its manifest with no request.
+
+    Examples
+    --------
+    ::
+
+        df = kagman.files("paultimothymooney/chest-xray-pneumonia")
+        df[df.name.str.endswith(".csv")].size.sum()
+    """
+    import pandas as pd
+
+    from kagman.resolvers.listing import list_version
+
+    dref = _dataset(ref, version)
+    listing = list_version(dref, offline=offline or env_flag(OFFLINE_ENV))
+    rows = sorted(listing.files, key=lambda f: f.name)
+    df = pd.DataFrame(
+        {
+            "name": pd.Series([f.name for f in rows], dtype="str"),
+            "size": pd.Series([f.size for f in rows], dtype="int64"),
+            "modified": pd.to_datetime(
+                pd.Series([f.modified for f in rows], dtype=object), utc=True
+            ),
+        }
+    )
+    df.attrs.update(ref=str(listing.ref), source=listing.source)
+    return df
+
+
+def _dataset(ref: str | Ref, version: int | None) -> DatasetRef:
+    """A validated dataset ref; a competition URL is refused until competitions land."""
+    if isinstance(ref, DatasetRef) and version is None:
+        return ref
+    dref = ref if isinstance(ref, CompetitionRef) else parse_target(str(ref), version=version).ref
+    if isinstance(dref, CompetitionRef):
+        msg = f"{ref!r} is the competition {dref.slug}: competitions are not supported yet."
+        raise InvalidRefError(msg, ref=str(ref))
+    return dref
+
+
+def load(
+    source: str | os.PathLike[str] | DatasetRef,
+    file: str | None = None,
+    *,
+    version: int | None = None,
+    table: str | None = None,
+    sql: str | None = None,
+    offline: bool = False,
+    **read_kwargs: Any,
+) -> pd.DataFrame:
+    """Load one table of a dataset (or a local file or folder) into a pandas DataFrame.
+
+    Parameters
+    ----------
+    source
+        A dataset ref or URL (``?select=FILE`` names the file), or a local table file or
+        folder (such as the path :func:`pull` returned).
+    file
+        The table's path inside the dataset or folder. ``None``: the only table there is
+        (several: the error lists them).
+    version
+        Pin a dataset version.
+    table, sql
+        For SQLite files (``.sqlite``, ``.db``): the table, or one read-only query.
+    offline
+        Make no network request (also ``KAGMAN_OFFLINE=1``).
+    read_kwargs
+        Passed to the pandas reader: ``usecols``, ``nrows``, ``dtype``, ``encoding``, ...
+
+    Returns
+    -------
+    pandas.DataFrame
+        What the pandas reader for the file's extension returns, uncopied.
+
+    Raises
+    ------
+    TableError
+        No table, several tables and no ``file``, a missing optional reader (openpyxl), or a
+        file that does not parse (naming the file, the reader and the line or byte offset).
+    InvalidRefError, DatasetNotFoundError, NotCachedError, ...
+        From pulling the file (see :func:`pull`).
+
+    Notes
+    -----
+    A dataset that is not cached is not downloaded whole for one table: only the file is
+    pulled (``DownloadDataset`` with a file name). CSVs are read with pandas' pyarrow
+    engine, or its C engine for arguments pyarrow refuses (``nrows``, ``skipfooter``, ...).
+
+    Examples
+    --------
+    ::
+
+        df = kagman.load("owner/dataset", "train.csv", usecols=["id", "label"])
+        df = kagman.load("https://www.kaggle.com/datasets/owner/dataset?select=train.csv")
+        df = kagman.load("owner/dataset", "data.sqlite", sql="SELECT * FROM t WHERE y > 0")
+    """
+    from kagman.tables import read_table
+
+    offline = offline or env_flag(OFFLINE_ENV)
+    path = _table_file(source, file, version=version, offline=offline)
+    return read_table(path, table=table, sql=sql, **read_kwargs)
+
+
+def _table_file(
+    source: str | os.PathLike[str] | DatasetRef,
+    file: str | None,
+    *,
+    version: int | None,
+    offline: bool,
+) -> Path:
+    """The local table file ``load`` reads: pulled (just that file) when it is remote."""
+    from kagman.tables import choose_table, find_tables
+
+    if not isinstance(source, DatasetRef):
+        text = os.fspath(source)
+        local = Path(text).expanduser()
+        if local.exists() or not looks_like_ref(text):
+            if file is not None:
+                local = local / check_file_name(file)
+            if local.is_dir():
+                local = local / choose_table(find_tables(local), str(local))
+            if not local.is_file():
+                msg = f"No table file {local}: it does not exist, and is not a dataset ref or URL."
+                raise TableError(msg, path=local)
+            return local
+    if isinstance(source, DatasetRef) and version is None:
+        ref, name = source, check_file_name(file) if file is not None else None
+    else:
+        target = parse_target(str(source), version=version, file=file)
+        ref, name = _dataset(target.ref, None), target.file
+    if name is not None and not name.endswith("/"):
+        return pull(ref, file=name, offline=offline)
+    if name is not None:  # a folder: pull it, then its one table
+        folder = pull(ref, file=name, offline=offline)
+        return folder / choose_table(find_tables(folder), f"{ref} {name}")
+    from kagman.resolvers.listing import list_version
+
+    listing = list_version(ref, offline=offline)
+    chosen = choose_table((f.name for f in listing.files), str(listing.ref))
+    return pull(listing.ref, file=chosen, offline=offline)
 
 
 def index(

@@ -21,7 +21,22 @@ __all__ = ["pull"]
     "--file",
     "file",
     metavar="NAME",
-    help="Pull only this file of the dataset; prints the file's path.",
+    help="Pull only this file or folder (train/ or train); prints its path.",
+)
+@click.option(
+    "--include",
+    "include",
+    multiple=True,
+    metavar="PATTERN",
+    help="Pull only files matching this gitignore-style glob (repeatable: '*.csv', "
+    "'train/**', '!*.tif').",
+)
+@click.option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    metavar="PATTERN",
+    help="Leave out files matching this glob (repeatable).",
 )
 @click.option("--force", is_flag=True, help="Download again even if the version is cached.")
 @click.option(
@@ -44,21 +59,27 @@ def pull(
     ref: str,
     version: int | None,
     file: str | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
     force: bool,
     offline: bool,
     link: Path | None,
     progress: bool | None,
 ) -> None:
-    """Download a dataset into the cache and print its path (only the path, on stdout).
+    """Download a dataset (or part of it) into the cache and print its path, only that.
 
-    REF is owner/slug or owner/slug/versions/N, as in kaggle.com/datasets/owner/slug.
-    The working directory is never touched.
+    REF is owner/slug or owner/slug/versions/N, or any URL of the dataset copied from
+    kaggle.com (?select=FILE means --file FILE). --file, --include and --exclude pull part
+    of the version, file by file, into its cache entry; a later pull adds only what is
+    missing. The working directory is never touched.
 
     \b
     Example:
         kagman pull paultimothymooney/chest-xray-pneumonia
         cd "$(kagman pull owner/dataset --version 2)"
         kagman pull owner/dataset --file train.csv --link data
+        kagman pull owner/dataset --file chest_xray/train/ --exclude '*.tif'
+        kagman pull owner/dataset --include '*.csv' --include 'labels/**'
     """
     if force and offline:
         msg = "--force and --offline cannot be used together."
@@ -66,6 +87,14 @@ def pull(
     from kagman.api import pull as pull_dataset
 
     path = pull_dataset(
-        ref, version=version, file=file, force=force, offline=offline, link=link, progress=progress
+        ref,
+        version=version,
+        file=file,
+        include=include,
+        exclude=exclude,
+        force=force,
+        offline=offline,
+        link=link,
+        progress=progress,
     )
     click.echo(str(path))
