@@ -287,7 +287,8 @@ def _table_file(
     if not isinstance(source, DatasetRef):
         text = os.fspath(source)
         local = Path(text).expanduser()
-        if local.exists() or not looks_like_ref(text):
+        remote = looks_like_ref(text) or "kaggle.com/" in text.lower()  # a URL says what is wrong
+        if local.exists() or not remote:
             if file is not None:
                 local = local / check_file_name(file)
             if local.is_dir():
