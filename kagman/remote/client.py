@@ -19,11 +19,13 @@ and ignore ``$KAGGLE_CONFIG_DIR``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urljoin
 
 from kagman.credentials import Credentials, mask, resolve_credentials
 from kagman.errors import (
@@ -36,7 +38,7 @@ from kagman.errors import (
     ServerError,
     TermsNotAcceptedError,
 )
-from kagman.remote.refs import DatasetRef
+from kagman.remote.refs import DatasetRef, Ref
 from kagman.remote.retry import RETRYABLE_STATUSES, Retry, parse_retry_after, with_retries
 
 if TYPE_CHECKING:
@@ -48,7 +50,9 @@ __all__ = [
     "endpoint",
     "get_dataset",
     "list_files",
+    "open_blob",
     "open_download",
+    "redirect_url",
     "translate_errors",
     "whoami",
 ]
@@ -117,7 +121,7 @@ def _client(credentials: Credentials | None, processor: Callable[[Any], None] | 
 
 @contextlib.contextmanager
 def translate_errors(
-    ref: DatasetRef | None = None, credentials: Credentials | None = None
+    ref: Ref | None = None, credentials: Credentials | None = None
 ) -> Iterator[None]:
     """Turn ``requests``/kagglesdk exceptions into kagman errors with next steps."""
     import requests
@@ -137,7 +141,7 @@ def translate_errors(
         raise ServerError(msg) from err
 
 
-def _call(fn: Callable[[], T], ref: DatasetRef | None, creds: Credentials | None) -> T:
+def _call(fn: Callable[[], T], ref: Ref | None, creds: Credentials | None) -> T:
     """Run one API call, retrying 429/5xx and dropped connections with backoff."""
     import requests
 
@@ -162,9 +166,7 @@ def _call(fn: Callable[[], T], ref: DatasetRef | None, creds: Credentials | None
     return with_retries(attempt, classify)
 
 
-def _http_error(
-    err: requests.HTTPError, ref: DatasetRef | None, creds: Credentials | None
-) -> KagmanError:
+def _http_error(err: requests.HTTPError, ref: Ref | None, creds: Credentials | None) -> KagmanError:
     response = err.response
     status = response.status_code if response is not None else None
     name = str(ref.name) if ref else None
@@ -176,14 +178,14 @@ def _http_error(
             "`kagman init` with it."
         )
         return CredentialsRejectedError(msg)
-    if status == 403 and ref is not None:
+    if status == 403 and isinstance(ref, DatasetRef):
         msg = (
             f"Kaggle refused access to {name} (403): you must accept the dataset's rules "
             f"first. Open {ref.url}, accept them (signed in as the same user as your key), "
             "then pull again. If the dataset is private, ask its owner to share it with you."
         )
         return TermsNotAcceptedError(msg, ref=name, status=status)
-    if status == 404 and ref is not None:
+    if status == 404 and isinstance(ref, DatasetRef):
         what = f"{ref}" if ref.version is None else f"version {ref.version} of {ref.name}"
         msg = (
             f"Kaggle has no dataset {what}, or it is private and your account cannot see it. "
@@ -288,11 +290,10 @@ def open_download(
 ) -> Iterator[requests.Response]:
     """Ask Kaggle for the archive (or one file) of a version; yield the streamed blob response.
 
-    ``DownloadDataset`` answers with a redirect to a blob URL; ``requests``
-    follows it, so the response is the blob itself with its headers read and
-    its body not yet. ``response.url`` is the blob URL, which
-    :mod:`kagman.remote.transfer` uses for Range requests when resuming. The client's
-    connections are closed when the ``with`` block ends.
+    ``DownloadDataset`` answers with a redirect to a signed storage URL, which
+    :func:`open_redirect` fetches itself: the response is the blob, its headers read and its
+    body not yet. ``response.url`` is the blob URL, which :mod:`kagman.remote.transfer`
+    uses for Range requests when resuming.
     """
     from kagglesdk.datasets.types.dataset_api_service import ApiDownloadDatasetRequest
 
@@ -304,27 +305,68 @@ def open_download(
         request.dataset_version_number = ref.version
     if file is not None:
         request.file_name = file
+    try:
+        url = redirect_url(
+            lambda c: c.datasets.dataset_api_client.download_dataset(request), ref, creds
+        )
+    except DatasetNotFoundError as err:
+        if file is None:
+            raise
+        msg = (
+            f"Kaggle has no file {file!r} in {ref}. List the dataset's files with "
+            f"`kagman files {ref}` and check the name (it is case-sensitive and may include "
+            "folders)."
+        )
+        raise DatasetNotFoundError(msg, ref=ref.name, status=404) from err
+    with open_blob(url, ref, creds) as response:
+        yield response
 
-    with _client(creds) as client:
 
-        def call() -> requests.Response:
-            response: requests.Response = client.datasets.dataset_api_client.download_dataset(
-                request
-            )
-            return response
+def redirect_url(call: Callable[[Any], Any], ref: Ref, creds: Credentials) -> str:
+    """Make one download call (``DownloadDataset``, ``DownloadDataFiles``...) and return the
+    signed storage URL it redirects to, without following it (one request).
 
+    kagglesdk follows redirects inside ``Session.send`` and then parses a JSON blob's body
+    itself (a ``.json`` data file arrives consumed); refusing the redirect keeps the
+    storage request ours: streamed, resumable, and sent without Kaggle's credentials.
+    """
+
+    def ask() -> str:
+        with _client(creds) as client:
+            session = client.http_client()._session  # created by KaggleClient.__enter__
+            session.send = functools.partial(session.send, allow_redirects=False)
+            response = call(client)
+            with response:
+                location = response.headers.get("Location")
+                if not response.is_redirect or not location:
+                    msg = (
+                        f"Kaggle's download call for {ref} answered {response.status_code} "
+                        "without a download link. Try again later."
+                    )
+                    raise ServerError(msg, ref=ref.name, status=response.status_code)
+                return str(urljoin(response.url, location))
+
+    return _call(ask, ref, creds)
+
+
+@contextlib.contextmanager
+def open_blob(url: str, ref: Ref, creds: Credentials | None) -> Iterator[requests.Response]:
+    """GET a signed storage URL (streamed, retried, errors translated); yield the response."""
+    import requests
+
+    from kagman.remote.transfer import TIMEOUT
+
+    def get() -> requests.Response:
+        response = requests.get(url, stream=True, timeout=TIMEOUT)
         try:
-            response = _call(call, ref, creds)
-        except DatasetNotFoundError as err:
-            if file is None:
-                raise
-            msg = (
-                f"Kaggle has no file {file!r} in {ref}. List the dataset's files on "
-                f"{ref.url} and check the name (it is case-sensitive and may include folders)."
-            )
-            raise DatasetNotFoundError(msg, ref=ref.name, status=404) from err
-        with response:
-            yield response
+            response.raise_for_status()
+        except requests.HTTPError:
+            response.close()
+            raise
+        return response
+
+    with _call(get, ref, creds) as response:
+        yield response
 
 
 def whoami(credentials: Credentials | None = None) -> str:

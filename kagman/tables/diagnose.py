@@ -13,6 +13,31 @@ from pathlib import Path
 __all__ = ["first_bad_json_line", "first_undecodable", "guess_encoding", "line_of_offset"]
 
 _CHUNK = 1 << 20
+_COMMON = frozenset(
+    {
+        "cp949",
+        "euc_kr",
+        "shift_jis",
+        "cp932",
+        "euc_jp",
+        "gb2312",
+        "gbk",
+        "gb18030",
+        "big5",
+        "cp1251",
+        "koi8_r",
+        "cp1250",
+        "cp1253",
+        "cp1254",
+        "cp1255",
+        "cp1256",
+        "cp874",
+        "utf_16",
+        "utf_16_le",
+        "utf_16_be",
+        "utf_32",
+    }
+)  # charset_normalizer's names
 
 
 def first_undecodable(path: Path, encoding: str = "utf-8") -> tuple[int, bytes] | None:
@@ -58,6 +83,12 @@ def guess_encoding(path: Path, offset: int) -> str:
     cp1252 read the sample the same way as its guess, they are named instead (Western
     single-byte encodings agree on the letters Kaggle's CSVs use, and these two are the
     ones people know).
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile(suffix=".csv") as f:
+    ...     _ = f.write("a,b\\nRené,1\\n".encode("latin-1")); f.flush()
+    ...     guess_encoding(Path(f.name), 7)
+    'latin-1'
     """
     from charset_normalizer import from_bytes
 
@@ -66,14 +97,13 @@ def guess_encoding(path: Path, offset: int) -> str:
         sample = fh.read(65_536)
     best = from_bytes(sample).best()
     guess = best.encoding if best is not None else "latin-1"
-    try:
-        text = sample.decode(guess, errors="replace")
-    except LookupError:  # pragma: no cover - the detector names codecs Python has
-        return "latin-1"
+    text = sample.decode(guess, errors="replace")
     for plain in ("latin-1", "cp1252"):
         if sample.decode(plain, errors="replace") == text:
             return plain
-    return guess
+    # On a few bytes detectors guess exotic code pages (cp1006 for "René"): trust only the
+    # encodings data is commonly written in, else say Latin-1, which decodes any byte.
+    return guess if guess in _COMMON else "latin-1"
 
 
 def first_bad_json_line(path: Path, *, lines: bool, encoding: str | None) -> int | None:

@@ -104,14 +104,18 @@ def _read_csv(path: Path, source: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
 
     engine = kwargs.pop("engine", None)
     if engine is None and _pyarrow_ok(kwargs):
+        fast: pd.DataFrame | None = None
         try:
-            fast: pd.DataFrame = pd.read_csv(source, engine="pyarrow", **kwargs)
-            return fast
+            fast = pd.read_csv(source, engine="pyarrow", **kwargs)
         except Exception as err:  # any pyarrow failure: the C engine decides
             if _is_utf8_error(err):
                 raise _encoding_error(path, kwargs, err) from err
             if hasattr(source, "seek"):
                 source.seek(0)
+        if fast is not None:
+            if _has_bytes(fast):  # pyarrow types text that is not UTF-8 as binary, silently
+                raise _encoding_error(path, kwargs, ValueError("undecodable text"))
+            return fast
     try:
         result: pd.DataFrame = pd.read_csv(source, engine=engine or "c", **kwargs)
         return result
@@ -120,6 +124,15 @@ def _read_csv(path: Path, source: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
     except (ValueError, pd.errors.ParserError, OSError, EOFError) as err:
         reader = f"pandas.read_csv (engine={engine or 'c'})"
         raise _parse_error(path, reader, err) from err
+
+
+def _has_bytes(df: pd.DataFrame) -> bool:
+    """Whether a column holds ``bytes`` (pyarrow's binary type; checked on object columns)."""
+    for name in df.columns[df.dtypes.map(lambda t: t == "object")]:
+        first = df[name].first_valid_index()
+        if first is not None and isinstance(df[name].loc[first], bytes):
+            return True
+    return False
 
 
 def _pyarrow_ok(kwargs: dict[str, Any]) -> bool:
