@@ -241,3 +241,21 @@ def test_json_records_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "t.json"
     path.write_text(json.dumps([{"a": 1}, {"a": 2}]))
     assert kagman.load(path)["a"].tolist() == [1, 2]
+
+
+def test_the_pyarrow_path_refuses_binary_text_and_falls_back_for_lines(tmp_path: Path) -> None:
+    """engine='pyarrow' (chosen by itself from 4 cores up) goes through the same checks."""
+    latin = tmp_path / "fr.csv"
+    latin.write_bytes("nom,ville\nRené,Montréal\n".encode("latin-1"))
+    with pytest.raises(TableError, match=r"byte 0xE9 at offset 13 \(line 2\).*encoding='latin-1'"):
+        kagman.load(latin, engine="pyarrow")  # pyarrow alone would return bytes objects
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"a,b\n1,2\n5,6,7\n")
+    with pytest.raises(TableError, match=r"engine=c\) at line 3"):
+        kagman.load(bad, engine="pyarrow")
+    good = tmp_path / "t.csv"
+    good.write_bytes(CSV)
+    pd.testing.assert_frame_equal(kagman.load(good, engine="pyarrow"), FRAME)
+    zipped_csv = tmp_path / "t.zip"
+    zipped_csv.write_bytes(zipped("t.csv", CSV))
+    pd.testing.assert_frame_equal(kagman.load(zipped_csv, engine="pyarrow"), FRAME)

@@ -124,7 +124,7 @@ def test_an_empty_selection_lists_the_top_level(kaggle: FakeKaggle) -> None:
     assert kaggle.count("blob") == 0
     assert not (root() / "versions/1").exists()  # no empty entry left behind
     with pytest.raises(
-        DatasetNotFoundError, match="no file 'nope'.*top level has folders test/, train/"
+        DatasetNotFoundError, match=r"no file 'nope'.*top level has folders test/, train/"
     ):
         kagman.pull("owner/pets", file="nope")
 
@@ -154,7 +154,9 @@ def test_offline_serves_what_is_there(kaggle: FakeKaggle, caplog: pytest.LogCapt
     assert "may lack others" in caplog.text  # *.jpg was never pulled as such
     with pytest.raises(NotCachedError, match=r"Only part of owner/pets is cached"):
         kagman.pull("owner/pets", offline=True)  # a whole-dataset request needs a complete entry
-    with pytest.raises(NotCachedError, match="--file labels.csv of owner/pets is not in the cache"):
+    with pytest.raises(
+        NotCachedError, match=r"--file labels\.csv of owner/pets is not in the cache"
+    ):
         kagman.pull("owner/pets", file="labels.csv", offline=True)
     assert kaggle.requests == []
 

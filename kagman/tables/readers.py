@@ -1,14 +1,18 @@
 """One file into a pandas DataFrame, by its extension, with errors that name the fix.
 
-CSV goes through pandas' ``pyarrow`` engine (multi-threaded, several times faster than the
-C engine on large files) unless an argument needs the C engine (``nrows``, ``skipfooter``,
-``comment``, ...; pandas' list of what the pyarrow engine refuses) or the caller chose an
-``engine``. When pyarrow fails to parse, the C engine reads the file again: it either
-succeeds or says which line is wrong. No copy is made of what pandas returns.
+CSV goes through pandas' ``pyarrow`` engine where it is faster: it parses on several
+threads, and from 4 cores up it beats the C engine on large files; on 2 cores the C
+engine measured faster (``benchmarks/bench_load.py``: 0.55 s against 0.68-1.15 s for 133 MB
+on a loaded 2-core machine), so there the C engine reads. The C engine also reads when an
+argument needs it (``nrows``, ``skipfooter``, ``comment``, ...: pandas' list of what the
+pyarrow engine refuses), and ``engine=`` chooses outright. When pyarrow fails to parse, the
+C engine reads the file again: it either succeeds or says which line is wrong. No copy is
+made of what pandas returns.
 """
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -55,6 +59,7 @@ _PYARROW_REFUSES = frozenset(
     }
 )
 _LINE_RE_WORDS = ("line ", "row ")
+PYARROW_MIN_CORES = 4
 
 
 def read_table(
@@ -103,7 +108,8 @@ def _read_csv(path: Path, source: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
     import pandas as pd
 
     engine = kwargs.pop("engine", None)
-    if engine is None and _pyarrow_ok(kwargs):
+    auto = engine is None and _cores() >= PYARROW_MIN_CORES and _pyarrow_ok(kwargs)
+    if auto or engine == "pyarrow":
         fast: pd.DataFrame | None = None
         try:
             fast = pd.read_csv(source, engine="pyarrow", **kwargs)
@@ -116,14 +122,24 @@ def _read_csv(path: Path, source: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
             if _has_bytes(fast):  # pyarrow types text that is not UTF-8 as binary, silently
                 raise _encoding_error(path, kwargs, ValueError("undecodable text"))
             return fast
+    engine = "c" if engine in (None, "pyarrow") else engine
+    kwargs["engine"] = engine
     try:
-        result: pd.DataFrame = pd.read_csv(source, engine=engine or "c", **kwargs)
+        result: pd.DataFrame = pd.read_csv(source, **kwargs)
         return result
     except UnicodeDecodeError as err:
         raise _encoding_error(path, kwargs, err) from err
     except (ValueError, pd.errors.ParserError, OSError, EOFError) as err:
-        reader = f"pandas.read_csv (engine={engine or 'c'})"
+        reader = f"pandas.read_csv (engine={engine})"
         raise _parse_error(path, reader, err) from err
+
+
+def _cores() -> int:
+    """CPUs this process may run on (pyarrow's threads are no use beyond them)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
 
 
 def _has_bytes(df: pd.DataFrame) -> bool:
