@@ -128,7 +128,8 @@ def main() -> int:
     size = sum(len(files[n]) for n in names) / 1e6
     total = sum(len(b) for b in files.values()) / 1e6
     print(
-        f"{len(names)}-file folder ({size:.1f} MB) of a {len(files)}-file dataset ({total:.0f} MB):"
+        f"{len(names)}-file folder ({size:.1f} MB) of a {len(files)}-file dataset "
+        f"({total:.0f} MB), {args.mbps:g} MB/s per connection:"
     )
     print(f"  kagman pull --file train/         {subset:7.2f} s (best of {args.runs})")
     print(f"  kaggle datasets download -f x{len(names):<4} {one_by_one:7.2f} s (one run)")

@@ -83,7 +83,7 @@ def test_a_folder_without_its_slash_is_found_after_one_404(kaggle: FakeKaggle) -
 
 
 def test_globs_with_negation_and_exclude(kaggle: FakeKaggle) -> None:
-    kaggle.add_dataset("owner/pets", FILES)
+    kaggle.add_dataset("owner/pets", {**FILES, "train/.DS_Store": b"x", "__MACOSX/train/._a": b""})
     path = kagman.pull("owner/pets", include=["train/**", "!*.tif", "*.csv"], exclude=["test/"])
     assert path == root() / "versions/1"
     assert blobs(kaggle) == {"train/cat/1.jpg", "train/dog/3.jpg", "labels.csv"}

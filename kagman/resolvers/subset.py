@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from kagman.archive import ExtractLimits, extract_zip, is_zip
+from kagman.archive.junk import maybe_junk, path_junk_reason
 from kagman.cache.entries import Holding, discard_incomplete_entry, holding
 from kagman.cache.manifest import build_manifest, read_manifest, strip_query, write_manifest
 from kagman.cache.paths import entry_path, incomplete_dir
@@ -123,6 +124,10 @@ def pull_subset(source: Source, selection: Selection, *, force: bool, show: bool
 def _choose(source: Source, selection: Selection, listing: list[RemoteFile]) -> list[RemoteFile]:
     by_name = {f.name: f for f in listing}
     names = selection.select(by_name, folder=True)
+    junk = [n for n in names if maybe_junk(n) and path_junk_reason(n.split("/"))]
+    if junk:  # the same clutter rules as extraction: __MACOSX/, .DS_Store, ...
+        logger.info("Skipping %d junk file(s) such as %s", len(junk), junk[0])
+        names = [n for n in names if n not in set(junk)]
     if not names:
         msg = (
             f"Nothing in {source.label} ({len(listing)} files) matches "
