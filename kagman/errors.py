@@ -13,8 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "AccessDeniedError",
     "ArchiveError",
     "ArchiveTooLargeError",
+    "CompetitionNotFoundError",
     "CorruptArchiveError",
     "CredentialsConflictError",
     "CredentialsError",
@@ -30,9 +32,11 @@ __all__ = [
     "LockTimeoutError",
     "NetworkError",
     "NotCachedError",
+    "NotFoundError",
     "RateLimitedError",
     "RemoteChangedError",
     "RemoteError",
+    "RulesNotAcceptedError",
     "ServerError",
     "TableError",
     "TermsNotAcceptedError",
@@ -115,12 +119,28 @@ class RemoteError(KagmanError, OSError):
         self.status = status
 
 
-class DatasetNotFoundError(RemoteError, LookupError):
+class NotFoundError(RemoteError, LookupError):
+    """404: Kaggle has no such dataset, competition, version or file (or hides it)."""
+
+
+class DatasetNotFoundError(NotFoundError):
     """404: no such dataset, version or file, or it is private to someone else."""
+
+
+class CompetitionNotFoundError(NotFoundError):
+    """404: no such competition or data file, or a private competition not joined."""
 
 
 class TermsNotAcceptedError(RemoteError, PermissionError):
     """403: the dataset needs its rules accepted on kaggle.com first."""
+
+
+class RulesNotAcceptedError(TermsNotAcceptedError):
+    """403: the competition's rules must be accepted on kaggle.com (the API cannot)."""
+
+
+class AccessDeniedError(RemoteError, PermissionError):
+    """403 for another reason: a private competition, or one closed to late downloads."""
 
 
 class RateLimitedError(RemoteError):

@@ -1,8 +1,10 @@
-"""The only module that imports Kaggle's client library (``kagglesdk``).
+"""The one place that builds Kaggle's client (``kagglesdk``) and translates its errors.
 
-It builds the client, makes the few calls kagman needs, retries transient
-failures, and turns the client's exceptions and HTTP statuses into kagman
-errors whose messages say what to do.
+It builds the client (:func:`kaggle_client`), runs calls with retries (:func:`call_api`),
+gets a download call's signed storage URL without following it (:func:`redirect_url`), and
+turns the client's exceptions and HTTP statuses into kagman errors whose messages say what
+to do (:func:`translate_errors`). The calls themselves live by resource:
+:mod:`kagman.remote.datasets`, :mod:`kagman.remote.competitions`; ``whoami`` lives here.
 
 Why ``kagglesdk.KaggleClient(env=None)`` and not ``kaggle.KaggleApi``:
 ``import kaggle`` authenticates, prints and creates folders at import time (and
@@ -45,13 +47,13 @@ if TYPE_CHECKING:
     import requests
 
 __all__ = [
-    "DatasetInfo",
+    "PAGE_SIZE",
     "RemoteFile",
+    "call_api",
     "endpoint",
-    "get_dataset",
-    "list_files",
+    "kaggle_client",
+    "next_page",
     "open_blob",
-    "open_download",
     "redirect_url",
     "translate_errors",
     "whoami",
@@ -59,17 +61,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What ``GetDataset`` says about a dataset."""
-
-    ref: DatasetRef
-    current_version: int
-    total_bytes: int
-    title: str
-    url: str
 
 
 @dataclass(frozen=True)
@@ -104,7 +95,9 @@ def _version() -> str:
         return "unknown"
 
 
-def _client(credentials: Credentials | None, processor: Callable[[Any], None] | None = None) -> Any:
+def kaggle_client(
+    credentials: Credentials | None, processor: Callable[[Any], None] | None = None
+) -> Any:
     from kagglesdk import KaggleClient
 
     endpoint()  # validate KAGGLE_API_ENVIRONMENT with a readable message
@@ -141,7 +134,7 @@ def translate_errors(
         raise ServerError(msg) from err
 
 
-def _call(fn: Callable[[], T], ref: Ref | None, creds: Credentials | None) -> T:
+def call_api(fn: Callable[[], T], ref: Ref | None, creds: Credentials | None) -> T:
     """Run one API call, retrying 429/5xx and dropped connections with backoff."""
     import requests
 
@@ -210,71 +203,6 @@ def _short(err: BaseException) -> str:
     return text if len(text) < 200 else text[:197] + "..."
 
 
-def get_dataset(ref: DatasetRef, credentials: Credentials | None = None) -> DatasetInfo:
-    """Look up a dataset's current version (one API call)."""
-    from kagglesdk.datasets.types.dataset_api_service import ApiGetDatasetRequest
-
-    creds = credentials if credentials is not None else resolve_credentials()
-    request = ApiGetDatasetRequest()
-    request.owner_slug = ref.owner
-    request.dataset_slug = ref.slug
-
-    def call() -> Any:
-        with _client(creds) as client:
-            return client.datasets.dataset_api_client.get_dataset(request)
-
-    dataset = _call(call, ref, creds)
-    version = int(dataset.current_version_number or 0)
-    if version < 1:
-        msg = f"Kaggle reported no ready version of {ref.name}. Try again later."
-        raise ServerError(msg, ref=ref.name)
-    return DatasetInfo(
-        ref=ref.with_version(version),
-        current_version=version,
-        total_bytes=int(dataset.total_bytes or 0),
-        title=str(dataset.title or ""),
-        url=str(dataset.url or ref.url),
-    )
-
-
-def list_files(ref: DatasetRef, credentials: Credentials | None = None) -> list[RemoteFile]:
-    """All files of ``ref``'s version: ``ListDatasetFiles``, following every page.
-
-    ``ref.version`` None lists the current version. Names carry their folders.
-
-    Raises
-    ------
-    CredentialsError, DatasetNotFoundError, RateLimitedError, ServerError, NetworkError
-    """
-    from kagglesdk.datasets.types.dataset_api_service import ApiListDatasetFilesRequest
-
-    creds = credentials if credentials is not None else resolve_credentials()
-    files: list[RemoteFile] = []
-    token = ""
-    while True:
-        request = ApiListDatasetFilesRequest()
-        request.owner_slug = ref.owner
-        request.dataset_slug = ref.slug
-        if ref.version is not None:
-            request.dataset_version_number = ref.version
-        request.page_size = PAGE_SIZE
-        if token:
-            request.page_token = token
-
-        def call(request: Any = request) -> Any:
-            with _client(creds) as client:
-                return client.datasets.dataset_api_client.list_dataset_files(request)
-
-        page = _call(call, ref, creds)
-        files += [
-            RemoteFile(str(f.name), int(f.total_bytes or 0), f.creation_date)
-            for f in page.dataset_files or []
-        ]
-        token = next_page(page.next_page_token, token, ref)
-        if not token:
-            return files
-
-
 def next_page(token: str | None, previous: str, ref: object) -> str:
     """The next page token, refusing one Kaggle already gave (a listing that never ends)."""
     following = str(token or "")
@@ -282,44 +210,6 @@ def next_page(token: str | None, previous: str, ref: object) -> str:
         msg = f"Kaggle repeated a page token while listing the files of {ref}. Try again later."
         raise ServerError(msg)
     return following
-
-
-@contextlib.contextmanager
-def open_download(
-    ref: DatasetRef, *, file: str | None = None, credentials: Credentials | None = None
-) -> Iterator[requests.Response]:
-    """Ask Kaggle for the archive (or one file) of a version; yield the streamed blob response.
-
-    ``DownloadDataset`` answers with a redirect to a signed storage URL, which
-    :func:`open_redirect` fetches itself: the response is the blob, its headers read and its
-    body not yet. ``response.url`` is the blob URL, which :mod:`kagman.remote.transfer`
-    uses for Range requests when resuming.
-    """
-    from kagglesdk.datasets.types.dataset_api_service import ApiDownloadDatasetRequest
-
-    creds = credentials if credentials is not None else resolve_credentials()
-    request = ApiDownloadDatasetRequest()
-    request.owner_slug = ref.owner
-    request.dataset_slug = ref.slug
-    if ref.version is not None:
-        request.dataset_version_number = ref.version
-    if file is not None:
-        request.file_name = file
-    try:
-        url = redirect_url(
-            lambda c: c.datasets.dataset_api_client.download_dataset(request), ref, creds
-        )
-    except DatasetNotFoundError as err:
-        if file is None:
-            raise
-        msg = (
-            f"Kaggle has no file {file!r} in {ref}. List the dataset's files with "
-            f"`kagman files {ref}` and check the name (it is case-sensitive and may include "
-            "folders)."
-        )
-        raise DatasetNotFoundError(msg, ref=ref.name, status=404) from err
-    with open_blob(url, ref, creds) as response:
-        yield response
 
 
 def redirect_url(call: Callable[[Any], Any], ref: Ref, creds: Credentials) -> str:
@@ -332,7 +222,7 @@ def redirect_url(call: Callable[[Any], Any], ref: Ref, creds: Credentials) -> st
     """
 
     def ask() -> str:
-        with _client(creds) as client:
+        with kaggle_client(creds) as client:
             session = client.http_client()._session  # created by KaggleClient.__enter__
             session.send = functools.partial(session.send, allow_redirects=False)
             response = call(client)
@@ -346,7 +236,7 @@ def redirect_url(call: Callable[[Any], Any], ref: Ref, creds: Credentials) -> st
                     raise ServerError(msg, ref=ref.name, status=response.status_code)
                 return str(urljoin(response.url, location))
 
-    return _call(ask, ref, creds)
+    return call_api(ask, ref, creds)
 
 
 @contextlib.contextmanager
@@ -365,7 +255,7 @@ def open_blob(url: str, ref: Ref, creds: Credentials | None) -> Iterator[request
             raise
         return response
 
-    with _call(get, ref, creds) as response:
+    with call_api(get, ref, creds) as response:
         yield response
 
 
@@ -396,13 +286,13 @@ def whoami(credentials: Credentials | None = None) -> str:
             seen.update(response.json())
 
     def call() -> None:
-        with _client(creds, keep_json) as client:
+        with kaggle_client(creds, keep_json) as client:
             # kagglesdk has no binding for the DiagnosticsService; kagglehub calls it the same way.
             client.http_client().call(
                 "api.v1.DiagnosticsService", "Hello", ApiGetDatasetRequest(), None
             )
 
-    _call(call, None, creds)
+    call_api(call, None, creds)
     username = seen.get("userName")
     if not username:
         msg = (
@@ -420,10 +310,10 @@ def _introspect(creds: Credentials) -> str:
     request.token = creds.token or ""
 
     def call() -> Any:
-        with _client(creds) as client:
+        with kaggle_client(creds) as client:
             return client.security.oauth_client.introspect_token(request)
 
-    response = _call(call, None, creds)
+    response = call_api(call, None, creds)
     if not response.active or not response.username:
         msg = (
             f"Kaggle says the access token {mask(creds.token or '')} from {creds.source} "

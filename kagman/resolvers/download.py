@@ -40,14 +40,14 @@ class DownloadResolver:
         EmptySelectionError
         """
         from kagman.credentials import resolve_credentials
-        from kagman.remote import client
+        from kagman.remote import datasets
         from kagman.resolvers.fetch import fetch_dataset
         from kagman.resolvers.subset import dataset_source, pull_subset
 
         creds = resolve_credentials()
         ref, selection = request.ref, request.selection
         if ref.version is None:
-            ref = client.get_dataset(ref, creds).ref
+            ref = datasets.get_dataset(ref, creds).ref
             if not request.force and (hit := cache_hit(ref, selection)):
                 return hit
         with dataset_lock(ref):

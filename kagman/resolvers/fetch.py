@@ -20,7 +20,7 @@ from kagman.cache.paths import entry_path, incomplete_dir, manifest_path
 from kagman.credentials import Credentials
 from kagman.errors import ArchiveError, CorruptArchiveError, DiskFullError
 from kagman.fs import remove_tree
-from kagman.remote import client
+from kagman.remote import client, datasets
 from kagman.remote.refs import DatasetRef
 from kagman.remote.transfer import DownloadResult, discard_partial, download_to
 from kagman.ui.progress import ByteProgress
@@ -45,7 +45,7 @@ def _download(
         client.translate_errors(ref),
     ):
         return download_to(
-            part, lambda: client.open_download(ref, file=file, credentials=creds), progress=bar
+            part, lambda: datasets.open_download(ref, file=file, credentials=creds), progress=bar
         )
 
 

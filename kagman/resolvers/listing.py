@@ -48,14 +48,14 @@ def list_version(ref: DatasetRef, *, offline: bool = False) -> Listing:
     if ref.version is not None and is_complete(entry_path(ref)):
         return Listing(ref, _from_manifest(ref), "cache")
     from kagman.credentials import resolve_credentials
-    from kagman.remote import client
+    from kagman.remote import datasets
 
     creds = resolve_credentials()
     if ref.version is None:
-        ref = client.get_dataset(ref, creds).ref
+        ref = datasets.get_dataset(ref, creds).ref
         if is_complete(entry_path(ref)):
             return Listing(ref, _from_manifest(ref), "cache")
-    return Listing(ref, client.list_files(ref, creds), "kaggle")
+    return Listing(ref, datasets.list_files(ref, creds), "kaggle")
 
 
 def _from_manifest(ref: DatasetRef) -> list[RemoteFile]:

@@ -33,11 +33,11 @@ from kagman.credentials import Credentials
 from kagman.errors import (
     ArchiveError,
     CorruptArchiveError,
-    DatasetNotFoundError,
     EmptySelectionError,
+    NotFoundError,
 )
 from kagman.fs import human_size, remove_tree
-from kagman.remote import client
+from kagman.remote import datasets
 from kagman.remote.client import RemoteFile
 from kagman.remote.refs import DatasetRef, Ref
 from kagman.remote.transfer import DownloadResult, discard_partial, download_to
@@ -77,8 +77,8 @@ def dataset_source(ref: DatasetRef, creds: Credentials) -> Source:
         entry=entry_path(ref),
         work=incomplete_dir(ref),
         prefix=f"v{ref.version}",
-        list_files=lambda: client.list_files(ref, creds),
-        open_file=lambda name: client.open_download(ref, file=name, credentials=creds),
+        list_files=lambda: datasets.list_files(ref, creds),
+        open_file=lambda name: datasets.open_download(ref, file=name, credentials=creds),
         files_command=f"kagman files {ref}",
     )
 
@@ -93,7 +93,7 @@ def pull_subset(source: Source, selection: Selection, *, force: bool, show: bool
     ------
     EmptySelectionError
         Nothing of the version matches (the message lists the top-level folders).
-    DatasetNotFoundError
+    NotFoundError
         ``--file NAME`` is neither a file nor a folder of the data.
     CredentialsError, RemoteError, NetworkError, DiskFullError, ArchiveError
         From the listing or a download; files finished before the failure are kept.
@@ -105,11 +105,11 @@ def pull_subset(source: Source, selection: Selection, *, force: bool, show: bool
         name = str(selection.name)
         try:
             _download(source, held, [RemoteFile(name, 0)], selection.key(folder=False), show)
-        except DatasetNotFoundError as err:
+        except NotFoundError as err:
             listing = source.list_files()
             if not any(f.name.startswith(name + "/") for f in listing):
                 msg = f"{err} Its top level has {top_level(f.name for f in listing)}."
-                raise DatasetNotFoundError(msg, ref=err.ref, status=err.status) from err
+                raise type(err)(msg, ref=err.ref, status=err.status) from err
         else:
             return source.entry / name
     else:
