@@ -9,7 +9,7 @@ would shadow the function once imported.
 The packages, from the top down (imports run one way)::
 
     cli          the ``kagman`` command: a thin layer over the API
-    api          pull(), files(), load(), index(): user input into requests for the domain
+    api          pull(), pull_competition(), files(), load(), index(): user input into requests
     resolvers    the pull flow (cache, download) | images: folders into ImageIndex
     remote       Kaggle: refs, client, retries, transfer | cache | archive | credentials
     ui, settings, fs, errors   leaves
@@ -40,8 +40,11 @@ _LAZY: dict[str, str] = {
     "CredentialsStatus": "kagman.credentials",
     "whoami": "kagman.remote.client",
     "DatasetRef": "kagman.remote.refs",
+    "CompetitionRef": "kagman.remote.refs",
     "parse_ref": "kagman.remote.refs",
+    "parse_competition": "kagman.remote.refs",
     "pull": "kagman.api",
+    "pull_competition": "kagman.api",
     "files": "kagman.api",
     "load": "kagman.api",
     "cache_dir": "kagman.cache.paths",
@@ -50,6 +53,7 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "CompetitionRef",
     "CredentialsStatus",
     "DatasetRef",
     "ImageIndex",
@@ -60,19 +64,21 @@ __all__ = [
     "index",
     "init",
     "load",
+    "parse_competition",
     "parse_ref",
     "pull",
+    "pull_competition",
     "whoami",
 ]
 __all__ += _error_names  # noqa: PLE0605 - the error names, kept in one place
 
 if TYPE_CHECKING:
-    from kagman.api import files, index, load, pull
+    from kagman.api import files, index, load, pull, pull_competition
     from kagman.cache.paths import cache_dir
     from kagman.credentials import CredentialsStatus, credentials_status, init
     from kagman.images import ImageIndex
     from kagman.remote.client import whoami
-    from kagman.remote.refs import DatasetRef, parse_ref
+    from kagman.remote.refs import CompetitionRef, DatasetRef, parse_competition, parse_ref
 
 
 def __getattr__(name: str) -> Any:

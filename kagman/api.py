@@ -21,7 +21,9 @@ from kagman.remote.refs import (
     DatasetRef,
     Ref,
     check_file_name,
+    check_patterns,
     looks_like_ref,
+    parse_competition,
     parse_target,
 )
 from kagman.settings import OFFLINE_ENV, env_flag
@@ -31,13 +33,13 @@ if TYPE_CHECKING:
 
     from kagman.images import CheckLevel, ImageIndex
 
-__all__ = ["files", "index", "load", "pull"]
+__all__ = ["files", "index", "load", "pull", "pull_competition"]
 
 logger = logging.getLogger("kagman")
 
 
 def pull(
-    ref: str | DatasetRef,
+    ref: str | Ref,
     *,
     version: int | None = None,
     file: str | None = None,
@@ -47,6 +49,7 @@ def pull(
     offline: bool = False,
     link: str | os.PathLike[str] | None = None,
     progress: bool | None = None,
+    wait_for_rules: bool | float = False,
 ) -> Path:
     """Download a dataset (or part of it) into the cache and return its path.
 
@@ -75,6 +78,8 @@ def pull(
         Also create ``<link>/<slug>`` (or ``<link>/<file name>``), a symlink to the cache entry.
     progress
         Show progress bars on stderr; ``None`` means only on a terminal or in Jupyter.
+    wait_for_rules
+        For a competition URL only (see :func:`pull_competition`).
 
     Returns
     -------
@@ -83,10 +88,8 @@ def pull(
 
     Raises
     ------
-    InvalidRefError
-        A bad ref, URL, file name or conflicting options (exit code 2).
-    EmptySelectionError
-        The patterns select no file (the message lists the top-level folders).
+    InvalidRefError, EmptySelectionError
+        A bad ref, URL, file name or conflicting options; patterns that select no file.
     CredentialsError, DatasetNotFoundError, TermsNotAcceptedError, RateLimitedError,
     NetworkError, NotCachedError, DiskFullError, ArchiveError
 
@@ -94,7 +97,6 @@ def pull(
     --------
     These need Kaggle, so they are shown, not doctested::
 
-        path = kagman.pull("owner/dataset")
         path = kagman.pull("owner/dataset", version=3, link="data")
         train = kagman.pull("owner/dataset", file="chest_xray/train/")
         csvs = kagman.pull("owner/dataset", include=["*.csv"])
@@ -102,18 +104,27 @@ def pull(
     from kagman.cache.links import make_link
     from kagman.resolvers import PullRequest, resolve
 
-    if isinstance(ref, DatasetRef) and version is None:
+    if isinstance(ref, (DatasetRef, CompetitionRef)) and version is None:
         dref: Ref = ref
         name = check_file_name(file) if file is not None else None
     else:  # parse_target checks that a version or ?select= in the ref agrees with the options
         dref, name = parse_target(str(ref), version=version, file=file)
-    offline = offline or env_flag(OFFLINE_ENV)
-    if offline and force:
-        msg = "--force downloads again, --offline forbids downloading: use one or the other."
-        raise KagmanError(msg)
-    include, exclude = _patterns(include, "include"), _patterns(exclude, "exclude")
+    offline = _offline(offline, force=force)
+    include, exclude = check_patterns(include, "include"), check_patterns(exclude, "exclude")
     if isinstance(dref, CompetitionRef):
-        msg = f"{ref!r} is the competition {dref.slug}: competitions are not supported yet."
+        return pull_competition(
+            dref,
+            file=name,
+            include=include,
+            exclude=exclude,
+            force=force,
+            offline=offline,
+            link=link,
+            progress=progress,
+            wait_for_rules=wait_for_rules,
+        )
+    if wait_for_rules is not False:
+        msg = "--wait-for-rules is for competitions: a dataset's rules are accepted on its page."
         raise InvalidRefError(msg, ref=str(ref))
     request = PullRequest(
         dref,
@@ -130,26 +141,104 @@ def pull(
     return path
 
 
-def _patterns(patterns: Sequence[str], option: str) -> tuple[str, ...]:
-    """Check ``--include``/``--exclude`` patterns: non-empty strings, one per pattern."""
-    if isinstance(patterns, str):
-        patterns = [patterns]
-    for pattern in patterns:
-        if not isinstance(pattern, str) or not pattern.strip() or "\x00" in pattern:
-            msg = f"Invalid --{option} pattern {pattern!r}: give a glob like '*.csv' or 'train/**'."
-            raise InvalidRefError(msg, ref=str(pattern))
-    return tuple(patterns)
+def _offline(offline: bool, *, force: bool) -> bool:
+    """``offline``, or ``KAGMAN_OFFLINE=1``; refused together with ``force``."""
+    if (offline := offline or env_flag(OFFLINE_ENV)) and force:
+        msg = "--force downloads again, --offline forbids downloading: use one or the other."
+        raise KagmanError(msg)
+    return offline
 
 
-def files(
-    ref: str | DatasetRef, *, version: int | None = None, offline: bool = False
-) -> pd.DataFrame:
-    """Every file of a dataset version with its size: look before you download.
+def pull_competition(
+    ref: str | CompetitionRef,
+    *,
+    file: str | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    force: bool = False,
+    offline: bool = False,
+    link: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+    wait_for_rules: bool | float = False,
+) -> Path:
+    """Download a competition's data (or part of it) into the cache and return its path.
 
     Parameters
     ----------
     ref
-        ``owner/slug[/versions/N]`` or a dataset URL (latest version when not pinned).
+        The competition's name (``"titanic"``) or URL (``kaggle.com/competitions/titanic``,
+        ``kaggle.com/c/titanic``, any tab; ``?select=FILE`` means ``file=FILE``).
+    file, include, exclude, force, offline, link, progress
+        As for :func:`pull`. Kaggle zips large single files; they are unwrapped.
+    wait_for_rules
+        When the rules are not accepted yet (403), say so once and ask Kaggle again every
+        10 s (``KAGMAN_RULES_POLL``) until the download is allowed: ``True`` waits up to 30
+        minutes, a number that many minutes. ``False``: fail at once.
+
+    Returns
+    -------
+    pathlib.Path
+        Absolute path of the data folder (``competitions/<slug>/data/<state>``), or of the
+        file or folder asked for.
+
+    Raises
+    ------
+    RulesNotAcceptedError
+        403 before the rules are accepted: the message gives the rules URL and the user
+        whose credentials kagman uses (exit code 4).
+    AccessDeniedError
+        Another 403: a private competition, or one closed to late downloads.
+    CompetitionNotFoundError
+        404: no such competition (or file).
+    InvalidRefError, EmptySelectionError, CredentialsError, RateLimitedError, NetworkError,
+    NotCachedError, DiskFullError, ArchiveError
+
+    Notes
+    -----
+    The redirect of ``DownloadDataFiles`` names the data's state: a current cache hit costs
+    that one request (compared, not followed); ``offline`` none. Kaggle unreachable: the
+    latest cached state, with a warning.
+
+    Examples
+    --------
+    ::
+
+        path = kagman.pull_competition("titanic")
+        train = kagman.load(path, "train.csv")
+        one = kagman.pull_competition("titanic", file="test.csv", wait_for_rules=True)
+    """
+    from kagman.cache.links import make_link
+    from kagman.resolvers import CompetitionRequest, resolve
+    from kagman.resolvers.competition import rules_wait
+
+    cref, name = parse_competition(ref), check_file_name(file) if file is not None else None
+    if not isinstance(ref, CompetitionRef):  # a URL's ?select= must agree with `file`
+        name = parse_target(ref, file=file, competition=True).file
+    offline = _offline(offline, force=force)
+    request = CompetitionRequest(
+        cref,
+        name,
+        force=force,
+        offline=offline,
+        progress=progress,
+        include=check_patterns(include, "include"),
+        exclude=check_patterns(exclude, "exclude"),
+        wait_for_rules=rules_wait(wait_for_rules),
+    )
+    path = resolve(request)
+    if link is not None:
+        make_link(path, Path(link))
+    return path
+
+
+def files(ref: str | Ref, *, version: int | None = None, offline: bool = False) -> pd.DataFrame:
+    """Every file of a dataset version (or a competition) with its size: look first.
+
+    Parameters
+    ----------
+    ref
+        ``owner/slug[/versions/N]`` or a dataset URL (latest version when not pinned); a
+        competition URL or :class:`CompetitionRef` (``ListDataFiles``).
     version
         Pin a version, like ``/versions/N``.
     offline
@@ -170,8 +259,8 @@ def files(
 
     Notes
     -----
-    Kaggle's paged ``ListDatasetFiles`` call (200 files a page), after one ``GetDataset``
-    for "latest"; a version cached whole is listed from its manifest with no request.
+    Kaggle's paged ``ListDatasetFiles`` (200 a page; ``GetDataset`` first for "latest");
+    a version cached whole is listed from its manifest with no request.
 
     Examples
     --------
@@ -180,39 +269,15 @@ def files(
         df = kagman.files("paultimothymooney/chest-xray-pneumonia")
         df[df.name.str.endswith(".csv")].size.sum()
     """
-    import pandas as pd
+    from kagman.resolvers.listing import list_ref
 
-    from kagman.resolvers.listing import list_version
-
-    dref = _dataset(ref, version)
-    listing = list_version(dref, offline=offline or env_flag(OFFLINE_ENV))
-    rows = sorted(listing.files, key=lambda f: f.name)
-    df = pd.DataFrame(
-        {
-            "name": pd.Series([f.name for f in rows], dtype="str"),
-            "size": pd.Series([f.size for f in rows], dtype="int64"),
-            "modified": pd.to_datetime(
-                pd.Series([f.modified for f in rows], dtype=object), utc=True
-            ),
-        }
-    )
-    df.attrs.update(ref=str(listing.ref), source=listing.source)
-    return df
-
-
-def _dataset(ref: str | Ref, version: int | None) -> DatasetRef:
-    """A validated dataset ref; a competition URL is refused until competitions land."""
-    if isinstance(ref, DatasetRef) and version is None:
-        return ref
-    dref = ref if isinstance(ref, CompetitionRef) else parse_target(str(ref), version=version).ref
-    if isinstance(dref, CompetitionRef):
-        msg = f"{ref!r} is the competition {dref.slug}: competitions are not supported yet."
-        raise InvalidRefError(msg, ref=str(ref))
-    return dref
+    if not isinstance(ref, (DatasetRef, CompetitionRef)) or version is not None:
+        ref = parse_target(str(ref), version=version).ref
+    return list_ref(ref, offline=offline or env_flag(OFFLINE_ENV)).frame()
 
 
 def load(
-    source: str | os.PathLike[str] | DatasetRef,
+    source: str | os.PathLike[str] | Ref,
     file: str | None = None,
     *,
     version: int | None = None,
@@ -226,8 +291,10 @@ def load(
     Parameters
     ----------
     source
-        A dataset ref or URL (``?select=FILE`` names the file), or a local table file or
-        folder (such as the path :func:`pull` returned).
+        A dataset ref or URL (``?select=FILE`` names the file), a competition URL or
+        :class:`CompetitionRef`, or a local table file or folder (such as the path
+        :func:`pull` or :func:`pull_competition` returned). A bare name is never a
+        competition: ``"titanic"`` is a local path.
     file
         The table's path inside the dataset or folder. ``None``: the only table there is
         (several: the error lists them).
@@ -275,16 +342,12 @@ def load(
 
 
 def _table_file(
-    source: str | os.PathLike[str] | DatasetRef,
-    file: str | None,
-    *,
-    version: int | None,
-    offline: bool,
+    source: str | os.PathLike[str] | Ref, file: str | None, *, version: int | None, offline: bool
 ) -> Path:
     """The local table file ``load`` reads: pulled (just that file) when it is remote."""
     from kagman.tables import choose_table, find_tables
 
-    if not isinstance(source, DatasetRef):
+    if not isinstance(source, (DatasetRef, CompetitionRef)):
         text = os.fspath(source)
         local = Path(text).expanduser()
         remote = looks_like_ref(text) or "kaggle.com/" in text.lower()  # a URL says what is wrong
@@ -297,19 +360,16 @@ def _table_file(
                 msg = f"No table file {local}: it does not exist, and is not a dataset ref or URL."
                 raise TableError(msg, path=local)
             return local
-    if isinstance(source, DatasetRef) and version is None:
+    if isinstance(source, (DatasetRef, CompetitionRef)) and version is None:
         ref, name = source, check_file_name(file) if file is not None else None
     else:
-        target = parse_target(str(source), version=version, file=file)
-        ref, name = _dataset(target.ref, None), target.file
-    if name is not None and not name.endswith("/"):
-        return pull(ref, file=name, offline=offline)
-    if name is not None:  # a folder: pull it, then its one table
-        folder = pull(ref, file=name, offline=offline)
-        return folder / choose_table(find_tables(folder), f"{ref} {name}")
-    from kagman.resolvers.listing import list_version
+        ref, name = parse_target(str(source), version=version, file=file)
+    if name is not None:  # a file, or a folder that holds one table
+        path = pull(ref, file=name, offline=offline)
+        return path if path.is_file() else path / choose_table(find_tables(path), str(path))
+    from kagman.resolvers.listing import list_ref
 
-    listing = list_version(ref, offline=offline)
+    listing = list_ref(ref, offline=offline)
     chosen = choose_table((f.name for f in listing.files), str(listing.ref))
     return pull(listing.ref, file=chosen, offline=offline)
 

@@ -30,6 +30,7 @@ __all__ = [
     "OFFLINE_ENV",
     "RETRIES_ENV",
     "RETRY_BACKOFF_ENV",
+    "RULES_POLL_ENV",
     "TOKEN_ENV",
     "USERNAME_ENV",
     "config_dir",
@@ -54,6 +55,7 @@ RETRY_BACKOFF_ENV = "KAGMAN_RETRY_BACKOFF"
 LOCK_TIMEOUT_ENV = "KAGMAN_LOCK_TIMEOUT"
 MAX_EXTRACT_BYTES_ENV = "KAGMAN_MAX_EXTRACT_BYTES"
 MAX_RATIO_ENV = "KAGMAN_MAX_RATIO"
+RULES_POLL_ENV = "KAGMAN_RULES_POLL"  # seconds between checks with --wait-for-rules (10)
 
 # --- file names in the credentials folder ----------------------------------------------------
 KAGGLE_JSON = "kaggle.json"

@@ -197,11 +197,6 @@ def test_excel_without_openpyxl_names_the_extra(tmp_path: Path, formats: dict[st
     )
 
 
-def test_competition_urls_wait_for_competitions(kaggle: FakeKaggle) -> None:
-    with pytest.raises(kagman.InvalidRefError, match="competitions are not supported yet"):
-        kagman.load("https://www.kaggle.com/competitions/titanic", "train.csv")
-
-
 def test_cli_preview_and_shape(kaggle: FakeKaggle, tmp_path: Path) -> None:
     kaggle.add_dataset(
         "owner/tables", {"t.csv": CSV, "db.sqlite": sqlite_bytes(tmp_path, {"p": FRAME})}

@@ -35,7 +35,7 @@ from kagman.cache.paths import (
     ref_dir,
 )
 from kagman.errors import NotCachedError
-from kagman.fs import remove_tree
+from kagman.fs import atomic_write_bytes, remove_tree
 from kagman.remote.refs import CompetitionRef, DatasetRef, Ref
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "iter_entries",
     "latest_cached_version",
     "latest_state",
+    "set_latest_state",
     "state_of",
     "version_entries",
 ]
@@ -206,6 +207,12 @@ def latest_state(ref: CompetitionRef) -> str | None:
     except ValueError:
         return None
     return state if is_complete(entry) else None
+
+
+def set_latest_state(ref: CompetitionRef, state: str) -> None:
+    """Record ``state`` as the newest complete state of a competition's data (atomically)."""
+    if latest_state(ref) != state and is_complete(competition_entry_path(ref, state)):
+        atomic_write_bytes(latest_state_path(ref), state.encode())
 
 
 def discard_incomplete_entry(entry: Path) -> None:

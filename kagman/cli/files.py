@@ -29,26 +29,36 @@ def folder_totals(files: Iterable[tuple[str, int]]) -> list[tuple[str, int, int]
 
 @click.command("files")
 @click.argument("ref", metavar="REF")
+@click.option("-c", "--competition", is_flag=True, help="REF names a competition (titanic).")
 @click.option("--version", type=click.IntRange(min=1), help="List this version.")
 @click.option("--offline", is_flag=True, help="No network: list what the cache holds.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (files, folders, totals).")
-def files_command(ref: str, version: int | None, offline: bool, as_json: bool) -> None:
-    """List every file of a dataset version with its size, and the size of each folder.
+def files_command(
+    ref: str, competition: bool, version: int | None, offline: bool, as_json: bool
+) -> None:
+    """List every file of a dataset version (or competition) with its size, and folder sizes.
 
-    REF is owner/slug[/versions/N] or a dataset URL. A version cached whole is listed
-    from the cache without any request; otherwise Kaggle is asked (paged ListDatasetFiles).
+    REF is owner/slug[/versions/N], a dataset or competition URL, or with -c a competition's
+    name. A version cached whole is listed from the cache without any request; otherwise
+    Kaggle is asked (paged ListDatasetFiles, or ListDataFiles for a competition).
 
     \b
     Example:
         kagman files paultimothymooney/chest-xray-pneumonia
         kagman files owner/dataset/versions/2 --json | jq '.folders'
+        kagman files -c titanic
     """
     import pandas as pd
 
+    from kagman import parse_competition
     from kagman.api import files as list_files
     from kagman.fs import human_size
 
-    df = list_files(ref, version=version, offline=offline)
+    if competition and version is not None:
+        msg = "--version is for datasets: competitions have no versions."
+        raise click.UsageError(msg)
+    target = parse_competition(ref) if competition else ref
+    df = list_files(target, version=version, offline=offline)
     folders = folder_totals(zip(df["name"], df["size"], strict=True))
     total = int(df["size"].sum())
     if as_json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -11,6 +12,12 @@ __all__ = ["pull"]
 
 @click.command("pull")
 @click.argument("ref")
+@click.option(
+    "-c",
+    "--competition",
+    is_flag=True,
+    help="REF names a competition (titanic), not a dataset; competition URLs need no -c.",
+)
 @click.option(
     "--version",
     "version",
@@ -51,12 +58,24 @@ __all__ = ["pull"]
     help="Also create DIR/<slug>, a symlink to the cache entry.",
 )
 @click.option(
+    "--wait-for-rules",
+    "wait_for_rules",
+    type=click.FloatRange(min=0, min_open=True),
+    is_flag=False,
+    flag_value=30.0,
+    default=None,
+    metavar="[MINUTES]",
+    help="Competitions: until the rules are accepted on kaggle.com, ask again every 10 s "
+    "(up to MINUTES, default 30).",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Progress bars on stderr [default: on a terminal].",
 )
 def pull(
     ref: str,
+    competition: bool,
     version: int | None,
     file: str | None,
     include: tuple[str, ...],
@@ -64,14 +83,15 @@ def pull(
     force: bool,
     offline: bool,
     link: Path | None,
+    wait_for_rules: float | None,
     progress: bool | None,
 ) -> None:
-    """Download a dataset (or part of it) into the cache and print its path, only that.
+    """Download a dataset or competition (or part of it) into the cache; print its path only.
 
-    REF is owner/slug or owner/slug/versions/N, or any URL of the dataset copied from
-    kaggle.com (?select=FILE means --file FILE). --file, --include and --exclude pull part
-    of the version, file by file, into its cache entry; a later pull adds only what is
-    missing. The working directory is never touched.
+    REF is owner/slug or owner/slug/versions/N, any URL of the dataset or competition
+    copied from kaggle.com (?select=FILE means --file FILE), or with -c a competition's
+    name. --file, --include and --exclude pull part of it, file by file, into its cache
+    entry; a later pull adds only what is missing. The working directory is never touched.
 
     \b
     Example:
@@ -80,21 +100,29 @@ def pull(
         kagman pull owner/dataset --file train.csv --link data
         kagman pull owner/dataset --file chest_xray/train/ --exclude '*.tif'
         kagman pull owner/dataset --include '*.csv' --include 'labels/**'
+        kagman pull -c titanic --wait-for-rules
     """
     if force and offline:
         msg = "--force and --offline cannot be used together."
         raise click.UsageError(msg)
     from kagman.api import pull as pull_dataset
+    from kagman.api import pull_competition
 
-    path = pull_dataset(
-        ref,
-        version=version,
-        file=file,
-        include=include,
-        exclude=exclude,
-        force=force,
-        offline=offline,
-        link=link,
-        progress=progress,
-    )
+    options: dict[str, Any] = {
+        "file": file,
+        "include": include,
+        "exclude": exclude,
+        "force": force,
+        "offline": offline,
+        "link": link,
+        "progress": progress,
+        "wait_for_rules": wait_for_rules or False,
+    }
+    if competition and version is not None:
+        msg = "--version is for datasets: competitions have no versions."
+        raise click.UsageError(msg)
+    if competition:
+        path = pull_competition(ref, **options)
+    else:
+        path = pull_dataset(ref, version=version, **options)
     click.echo(str(path))

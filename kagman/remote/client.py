@@ -31,16 +31,19 @@ from urllib.parse import urljoin
 
 from kagman.credentials import Credentials, mask, resolve_credentials
 from kagman.errors import (
+    AccessDeniedError,
+    CompetitionNotFoundError,
     CredentialsRejectedError,
     DatasetNotFoundError,
     KagmanError,
     NetworkError,
     RateLimitedError,
     RemoteError,
+    RulesNotAcceptedError,
     ServerError,
     TermsNotAcceptedError,
 )
-from kagman.remote.refs import DatasetRef, Ref
+from kagman.remote.refs import CompetitionRef, DatasetRef, Ref
 from kagman.remote.retry import RETRYABLE_STATUSES, Retry, parse_retry_after, with_retries
 
 if TYPE_CHECKING:
@@ -56,6 +59,7 @@ __all__ = [
     "open_blob",
     "redirect_url",
     "translate_errors",
+    "who",
     "whoami",
 ]
 
@@ -171,6 +175,8 @@ def _http_error(err: requests.HTTPError, ref: Ref | None, creds: Credentials | N
             "`kagman init` with it."
         )
         return CredentialsRejectedError(msg)
+    if isinstance(ref, CompetitionRef) and status in (403, 404):
+        return _competition_error(ref, status, _short(err), creds)
     if status == 403 and isinstance(ref, DatasetRef):
         msg = (
             f"Kaggle refused access to {name} (403): you must accept the dataset's rules "
@@ -196,6 +202,42 @@ def _http_error(err: requests.HTTPError, ref: Ref | None, creds: Credentials | N
         return ServerError(msg, ref=name, status=status)
     msg = f"Kaggle answered {status}: {_short(err)}."
     return RemoteError(msg, ref=name, status=status)
+
+
+def _competition_error(
+    ref: CompetitionRef, status: int, kaggle_says: str, creds: Credentials | None
+) -> KagmanError:
+    if status == 404:
+        msg = (
+            f"Kaggle has no competition {ref.slug!r}, or it is private and your account has not "
+            f"joined it. Check the name against {ref.url}. (A dataset is named owner/slug: "
+            "drop -c to pull one.)"
+        )
+        return CompetitionNotFoundError(msg, ref=ref.slug, status=status)
+    if "must accept" in kaggle_says.lower() and "rule" in kaggle_says.lower():
+        msg = (
+            f"You have not accepted the rules of the competition {ref.slug}, so Kaggle refuses "
+            f"its data (403: {kaggle_says}) The API cannot accept them for you: open "
+            f"{ref.rules_url} in a browser, signed in as {who(creds)}, accept the rules, then "
+            "run the same command again (add --wait-for-rules to wait here while you do; "
+            "Python: wait_for_rules=True)."
+        )
+        return RulesNotAcceptedError(msg, ref=ref.slug, status=status)
+    msg = (
+        f"Kaggle refuses the data of the competition {ref.slug} (403: {kaggle_says}) This is "
+        "not about its rules: the competition is private, or it has ended and does not allow "
+        f"late downloads. See {ref.url}; only the host can change this."
+    )
+    return AccessDeniedError(msg, ref=ref.slug, status=status)
+
+
+def who(creds: Credentials | None) -> str:
+    """The Kaggle user credentials belong to, for messages: name, masked key, where from."""
+    if creds is None:
+        return "the Kaggle user whose credentials kagman uses"
+    if creds.token is not None:
+        return f"the user of the API token {mask(creds.token)} (from {creds.source})"
+    return f"{creds.username} (the user of the key {mask(creds.key or '')}, from {creds.source})"
 
 
 def _short(err: BaseException) -> str:

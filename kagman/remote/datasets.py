@@ -42,7 +42,15 @@ class DatasetInfo:
 
 
 def get_dataset(ref: DatasetRef, credentials: Credentials | None = None) -> DatasetInfo:
-    """Look up a dataset's current version (one API call)."""
+    """Look up a dataset's current version (one ``GetDataset`` call).
+
+    Raises
+    ------
+    DatasetNotFoundError
+        404; when a competition has the dataset's slug as its name, the message says how
+        to pull it (one ``GetCompetition`` call, made only then).
+    CredentialsError, RateLimitedError, ServerError, NetworkError
+    """
     from kagglesdk.datasets.types.dataset_api_service import ApiGetDatasetRequest
 
     creds = credentials if credentials is not None else resolve_credentials()
@@ -54,7 +62,18 @@ def get_dataset(ref: DatasetRef, credentials: Credentials | None = None) -> Data
         with kaggle_client(creds) as client:
             return client.datasets.dataset_api_client.get_dataset(request)
 
-    dataset = call_api(call, ref, creds)
+    try:
+        dataset = call_api(call, ref, creds)
+    except DatasetNotFoundError as err:
+        from kagman.remote.competitions import competition_exists
+
+        if not competition_exists(ref.slug, creds):
+            raise
+        msg = (
+            f"{err} There is a competition named {ref.slug!r}: pull it with "
+            f"`kagman pull -c {ref.slug}` (Python: kagman.pull_competition({ref.slug!r}))."
+        )
+        raise DatasetNotFoundError(msg, ref=ref.name, status=404) from err
     version = int(dataset.current_version_number or 0)
     if version < 1:
         msg = f"Kaggle reported no ready version of {ref.name}. Try again later."

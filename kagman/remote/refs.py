@@ -29,6 +29,7 @@ Target(ref=CompetitionRef(slug='titanic'), file='train.csv')
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import NamedTuple
@@ -42,6 +43,7 @@ __all__ = [
     "Ref",
     "Target",
     "check_file_name",
+    "check_patterns",
     "looks_like_ref",
     "parse_competition",
     "parse_ref",
@@ -420,3 +422,18 @@ def check_file_name(name: str) -> str:
         )
         raise InvalidRefError(msg, ref=str(name))
     return name
+
+
+def check_patterns(patterns: Sequence[str], option: str) -> tuple[str, ...]:
+    """Check ``--include``/``--exclude`` patterns: non-empty strings, one per pattern.
+
+    >>> check_patterns("*.csv", "include"), check_patterns(["a/**", "!*.tif"], "include")
+    (('*.csv',), ('a/**', '!*.tif'))
+    """
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    for pattern in patterns:
+        if not isinstance(pattern, str) or not pattern.strip() or "\x00" in pattern:
+            msg = f"Invalid --{option} pattern {pattern!r}: give a glob like '*.csv' or 'train/**'."
+            raise InvalidRefError(msg, ref=str(pattern))
+    return tuple(patterns)

@@ -2,14 +2,18 @@
 
 ::
 
-    base      PullRequest, and the Resolver protocol every way of answering follows
-    cached    complete cache entries, no network (pinned versions, offline pulls)
-    download  pin "latest", lock, then fetch what the cache lacks
-    fetch     download, extract, commit, manifest last
+    base         PullRequest, and the Resolver protocol every way of answering follows
+    selection    which files a pull wants: --file, --include/--exclude (pathspec)
+    cached       cache entries, no network (pinned versions, offline pulls)
+    download     pin "latest", lock, then fetch what the cache lacks
+    fetch        a whole archive: download, extract, commit, manifest last
+    subset       the selected files, one by one in parallel, into the version's entry
+    competition  competitions: one request says whether the cached state is current
+    listing      a version's files, from the cache or ListDatasetFiles
 
-One resolver per way of answering, tried in order (kagglehub's ``registry.py``
-does the same): a new environment, such as a notebook platform that mounts
-datasets, is a new resolver, and :func:`resolve` stays short.
+One resolver per way of answering, tried in order, one list per kind of resource
+(kagglehub's ``registry.py`` does the same): a new environment, such as a notebook
+platform that mounts datasets, is a new resolver, and :func:`resolve` stays short.
 May import: :mod:`kagman.remote`, :mod:`kagman.cache`, :mod:`kagman.archive`,
 :mod:`kagman.credentials`, :mod:`kagman.ui`, :mod:`kagman.errors`, :mod:`kagman.fs`.
 """
@@ -17,21 +21,39 @@ May import: :mod:`kagman.remote`, :mod:`kagman.cache`, :mod:`kagman.archive`,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kagman.errors import KagmanError
 from kagman.resolvers.base import PullRequest, Resolver
 from kagman.resolvers.cached import CacheResolver
+from kagman.resolvers.competition import (
+    CompetitionCacheResolver,
+    CompetitionDownloadResolver,
+    CompetitionRequest,
+)
 from kagman.resolvers.download import DownloadResolver
 
-__all__ = ["PullRequest", "Resolver", "resolve", "resolvers"]
+__all__ = [
+    "CompetitionRequest",
+    "PullRequest",
+    "Resolver",
+    "competition_resolvers",
+    "resolve",
+    "resolvers",
+]
 
 
-def resolvers() -> list[Resolver]:
-    """The resolvers, in the order they are asked."""
+def resolvers() -> list[Resolver[PullRequest]]:
+    """The dataset resolvers, in the order they are asked."""
     return [CacheResolver(), DownloadResolver()]
 
 
-def resolve(request: PullRequest) -> Path:
+def competition_resolvers() -> list[Resolver[CompetitionRequest]]:
+    """The competition resolvers, in the order they are asked."""
+    return [CompetitionCacheResolver(), CompetitionDownloadResolver()]
+
+
+def resolve(request: PullRequest | CompetitionRequest) -> Path:
     """Answer ``request`` with the first resolver that supports it and finds a path.
 
     Returns
@@ -44,7 +66,10 @@ def resolve(request: PullRequest) -> Path:
     KagmanError
         Whatever the answering resolver raises (see each resolver).
     """
-    for resolver in resolvers():
+    chain: list[Resolver[Any]] = (
+        competition_resolvers() if isinstance(request, CompetitionRequest) else resolvers()
+    )
+    for resolver in chain:
         if resolver.is_supported(request):
             path = resolver.resolve(request)
             if path is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from kagman.remote.refs import DatasetRef
 from kagman.resolvers.selection import Selection
@@ -30,19 +30,23 @@ class PullRequest:
         return Selection(self.file, self.include, self.exclude)
 
 
-class Resolver(Protocol):
+Req_contra = TypeVar("Req_contra", contravariant=True)
+
+
+class Resolver(Protocol[Req_contra]):
     """One way to answer a pull (kagglehub's resolver pattern): a cache, a mount, a download.
 
     :func:`kagman.resolvers.resolve` asks each resolver in turn; the first that
-    supports the request and returns a path wins.
+    supports the request and returns a path wins. ``Req_contra`` is the kind of request it
+    answers: :class:`PullRequest` (datasets) or a competition's request.
     """
 
     name: str
 
-    def is_supported(self, request: PullRequest) -> bool:
+    def is_supported(self, request: Req_contra) -> bool:
         """Whether this resolver may answer ``request`` at all (cheap: no network)."""
         ...
 
-    def resolve(self, request: PullRequest) -> Path | None:
+    def resolve(self, request: Req_contra) -> Path | None:
         """The path that answers ``request``, or ``None`` to let the next resolver try."""
         ...

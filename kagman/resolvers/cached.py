@@ -14,7 +14,7 @@ from pathlib import Path
 from kagman.cache.entries import Holding, cached_path, holding, is_complete, version_entries
 from kagman.cache.paths import dataset_dir, entry_path
 from kagman.errors import NotCachedError
-from kagman.remote.refs import DatasetRef
+from kagman.remote.refs import CompetitionRef, DatasetRef
 from kagman.resolvers.base import PullRequest
 from kagman.resolvers.selection import Selection
 
@@ -84,15 +84,20 @@ def cache_hit(ref: DatasetRef, selection: Selection) -> Path | None:
     return hit
 
 
-def offline_hit(ref: DatasetRef, selection: Selection) -> Path:
+def offline_hit(ref: DatasetRef | CompetitionRef, selection: Selection) -> Path:
     """The newest cached answer for ``selection`` (``ref`` pinned or not), with no network.
+
+    A competition's entries are tried latest state first.
 
     Raises
     ------
     NotCachedError
         No entry holds it; the message says what is cached instead, if anything.
     """
-    entries = [entry_path(ref)] if ref.version is not None else version_entries(ref)
+    if isinstance(ref, DatasetRef) and ref.version is not None:
+        entries = [entry_path(ref)]
+    else:
+        entries = version_entries(ref)
     partial: Path | None = None
     for entry in entries:
         if selection.whole:
@@ -112,7 +117,7 @@ def offline_hit(ref: DatasetRef, selection: Selection) -> Path:
                 selection.describe(),
             )
             return target(entry, selection)
-    if selection.maybe_single_file:
+    if selection.maybe_single_file and isinstance(ref, DatasetRef):
         for version in _old_file_versions(ref):
             if hit := cached_path(ref.with_version(version), str(selection.name)):
                 return hit
