@@ -75,8 +75,9 @@ def test_cold_pull_then_a_current_hit_costs_one_request(kaggle: FakeKaggle) -> N
     assert log(kaggle) == [("DownloadDataFiles", 302)]  # compared, not followed
     assert [r.query for r in kaggle.requests] == [""]
     before = kaggle.count()
-    assert kagman.pull_competition("titanic", offline=True) == path
+    assert kagman.pull_competition("titanic", offline=True, link=Path("data")) == path
     assert kaggle.count() == before
+    assert Path("data/titanic").resolve() == path.resolve()  # named by the slug, not the state
 
 
 def test_changed_data_is_a_new_state(kaggle: FakeKaggle) -> None:
