@@ -34,7 +34,7 @@ from kagman.errors import InvalidRefError, NetworkError, RulesNotAcceptedError
 from kagman.remote.refs import CompetitionRef
 from kagman.resolvers.cached import offline_hit, subset_hit
 from kagman.resolvers.selection import Selection
-from kagman.settings import RULES_POLL_ENV, env_number
+from kagman.settings import OFFLINE_ENV, RULES_POLL_ENV, env_flag, env_number
 from kagman.ui.progress import progress_enabled
 
 if TYPE_CHECKING:
@@ -102,6 +102,10 @@ class CompetitionCacheResolver:
 
     name = "competition-cache"
 
+    def available(self) -> bool:
+        """Always: the cache needs nothing from the environment."""
+        return True
+
     def is_supported(self, request: CompetitionRequest) -> bool:
         """Offline pulls only: online, one request decides whether the cache is current."""
         return request.offline and not request.force
@@ -121,6 +125,10 @@ class CompetitionDownloadResolver:
     """Asks Kaggle which state the data is in; answers from the cache or downloads it."""
 
     name = "competition-download"
+
+    def available(self) -> bool:
+        """Unless ``KAGMAN_OFFLINE`` is on."""
+        return not env_flag(OFFLINE_ENV)
 
     def is_supported(self, request: CompetitionRequest) -> bool:
         """Any pull that may use the network."""
