@@ -9,8 +9,9 @@ would shadow the function once imported.
 The packages, from the top down (imports run one way)::
 
     cli          the ``kagman`` command: a thin layer over the API
-    api          pull(), index(): user input into requests for the domain
-    resolvers    the pull flow (notebook mounts, cache, download) | images: folders into ImageIndex
+    api          pull(), pull_competition(), files(), load(), index(), environment(): user
+                 input into requests for the domain
+    resolvers    the pull flow (notebook mounts, cache, download) | images | tables
     remote       Kaggle: refs, client, retries, transfer | cache | archive | credentials
     ui, platforms              progress and warnings; where the code runs (Kaggle, Colab, Jupyter)
     settings, fs, errors       leaves
@@ -41,8 +42,13 @@ _LAZY: dict[str, str] = {
     "CredentialsStatus": "kagman.credentials",
     "whoami": "kagman.remote.client",
     "DatasetRef": "kagman.remote.refs",
+    "CompetitionRef": "kagman.remote.refs",
     "parse_ref": "kagman.remote.refs",
+    "parse_competition": "kagman.remote.refs",
     "pull": "kagman.api",
+    "pull_competition": "kagman.api",
+    "files": "kagman.api",
+    "load": "kagman.api",
     "cache_dir": "kagman.cache.paths",
     "index": "kagman.api",
     "environment": "kagman.api",
@@ -51,6 +57,7 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "CompetitionRef",
     "CredentialsStatus",
     "DatasetRef",
     "Environment",
@@ -59,22 +66,26 @@ __all__ = [
     "cache_dir",
     "credentials_status",
     "environment",
+    "files",
     "index",
     "init",
+    "load",
+    "parse_competition",
     "parse_ref",
     "pull",
+    "pull_competition",
     "whoami",
 ]
 __all__ += _error_names  # noqa: PLE0605 - the error names, kept in one place
 
 if TYPE_CHECKING:
-    from kagman.api import environment, index, pull
+    from kagman.api import environment, files, index, load, pull, pull_competition
     from kagman.cache.paths import cache_dir
     from kagman.credentials import CredentialsStatus, credentials_status, init
     from kagman.images import ImageIndex
     from kagman.platforms import Environment
     from kagman.remote.client import whoami
-    from kagman.remote.refs import DatasetRef, parse_ref
+    from kagman.remote.refs import CompetitionRef, DatasetRef, parse_competition, parse_ref
 
 
 def __getattr__(name: str) -> Any:

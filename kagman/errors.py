@@ -13,8 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "AccessDeniedError",
     "ArchiveError",
     "ArchiveTooLargeError",
+    "CompetitionNotFoundError",
     "CorruptArchiveError",
     "CredentialsConflictError",
     "CredentialsError",
@@ -22,6 +24,7 @@ __all__ = [
     "CredentialsRejectedError",
     "DatasetNotFoundError",
     "DiskFullError",
+    "EmptySelectionError",
     "ImageFolderError",
     "InvalidCredentialsFileError",
     "InvalidRefError",
@@ -29,10 +32,13 @@ __all__ = [
     "LockTimeoutError",
     "NetworkError",
     "NotCachedError",
+    "NotFoundError",
     "RateLimitedError",
     "RemoteChangedError",
     "RemoteError",
+    "RulesNotAcceptedError",
     "ServerError",
+    "TableError",
     "TermsNotAcceptedError",
     "UnsafeArchiveError",
     "UnsafeDestinationError",
@@ -56,6 +62,10 @@ class InvalidRefError(KagmanError, ValueError):
     def __init__(self, message: str, *, ref: str | None = None) -> None:
         super().__init__(message)
         self.ref = ref
+
+
+class EmptySelectionError(InvalidRefError, LookupError):
+    """``--file``/``--include``/``--exclude`` select no file of the dataset or competition."""
 
 
 # --- credentials ------------------------------------------------------------
@@ -109,12 +119,28 @@ class RemoteError(KagmanError, OSError):
         self.status = status
 
 
-class DatasetNotFoundError(RemoteError, LookupError):
+class NotFoundError(RemoteError, LookupError):
+    """404: Kaggle has no such dataset, competition, version or file (or hides it)."""
+
+
+class DatasetNotFoundError(NotFoundError):
     """404: no such dataset, version or file, or it is private to someone else."""
+
+
+class CompetitionNotFoundError(NotFoundError):
+    """404: no such competition or data file, or a private competition not joined."""
 
 
 class TermsNotAcceptedError(RemoteError, PermissionError):
     """403: the dataset needs its rules accepted on kaggle.com first."""
+
+
+class RulesNotAcceptedError(TermsNotAcceptedError):
+    """403: the competition's rules must be accepted on kaggle.com (the API cannot)."""
+
+
+class AccessDeniedError(RemoteError, PermissionError):
+    """403 for another reason: a private competition, or one closed to late downloads."""
 
 
 class RateLimitedError(RemoteError):
@@ -196,7 +222,7 @@ class ArchiveTooLargeError(ArchiveError):
     """The archive exceeds the size or compression-ratio limits (a zip bomb)."""
 
 
-# --- images -----------------------------------------------------------------
+# --- the data itself: image folders, tables ------------------------------
 
 
 class ImageFolderError(KagmanError, FileNotFoundError):
@@ -207,3 +233,23 @@ class ImageFolderError(KagmanError, FileNotFoundError):
     def __init__(self, message: str, *, path: Path | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class TableError(KagmanError, ValueError):
+    """A table cannot be loaded: it does not parse, its format or reader is missing, or
+    the data holds no table (or several, and none was named)."""
+
+    exit_code = 8
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | None = None,
+        reader: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.reader = reader
+        self.line = line

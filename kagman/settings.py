@@ -49,6 +49,7 @@ __all__ = [
     "OFFLINE_ENV",
     "RETRIES_ENV",
     "RETRY_BACKOFF_ENV",
+    "RULES_POLL_ENV",
     "TOKEN_ENV",
     "USERNAME_ENV",
     "config_dir",
@@ -95,6 +96,8 @@ COLAB_MARKER_ENVS = ("COLAB_RELEASE_TAG", "COLAB_BACKEND_VERSION")  # set in eve
 COLAB_SECRET_NAMES = (TOKEN_ENV, USERNAME_ENV, KEY_ENV)
 
 DEFAULT_MOUNT_FOLDER = Path("/kaggle/input")
+
+RULES_POLL_ENV = "KAGMAN_RULES_POLL"  # seconds between checks with --wait-for-rules (10)
 
 # --- file names in the credentials folder ----------------------------------------------------
 KAGGLE_JSON = "kaggle.json"

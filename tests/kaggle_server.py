@@ -259,9 +259,9 @@ class FakeKaggle(FakeCompetitions):
         self._faults.add("wrong_range", times)
 
     def swap_blob_after_headers(self, target: str, version: int | None, data: bytes) -> None:
-        """Once the next GET of ``target`` has sent its headers, replace the object behind
-        the same URL with ``data`` (new ETag, newer Last-Modified); that answer still sends
-        the old bytes, so a client that resumes gets the changed object.
+        """As the next GET of ``target`` sends its headers, replace the object behind the same
+        URL with ``data`` (new ETag, newer Last-Modified); that answer still sends the old
+        headers and bytes, so a client that resumes gets the changed object.
 
         ``target``: "owner/slug" (the archive of ``version``, current if None), a competition
         slug (its current archive), or a blob URL or path.

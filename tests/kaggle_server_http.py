@@ -371,9 +371,12 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.short is not None:
             body = body[: faults.short]
         headers["Content-Length"] = str(len(body))
+        if self.command == "GET":
+            # Swap before the headers leave: a client that reads them and at once sends a
+            # ranged request must find the new object (this answer keeps the old bytes).
+            fake._blob_answer_started(path)
         self._send_head(206 if wanted is not None else 200, headers)
         if self.command == "GET":
-            fake._blob_answer_started(path)
             self._write_body(body, faults.drop)
 
     def _write_body(self, body: memoryview, drop: int | None) -> None:

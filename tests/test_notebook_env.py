@@ -130,7 +130,7 @@ def test_outside_notebooks_nothing_is_imported_for_them(tmp_path: Path) -> None:
     cache = tmp_path / "probe-cache"
     pinned = cache / "datasets/owner/data/versions"
     (pinned / "3").mkdir(parents=True)
-    (pinned / "3.manifest.json").write_text("{}")
+    (pinned / "3.manifest.json").write_text('{"kind": "dataset"}')
     env = {**os.environ, "KAGMAN_CACHE": str(cache)}
     code = (
         "import kagman, pathlib\nkagman.environment()\n"

@@ -246,7 +246,9 @@ def test_a_fallback_download_uses_the_notebooks_v1_token(
     with pytest.warns(UserWarning, match="attach disabled"):
         path = kagman.pull("alice/cats", progress=False)
     assert path == cache_root() / "datasets/alice/cats/versions/1"
-    assert {r.user for r in fake_kaggle.requests if r.server == "api"} == {"notebook-user"}
+    # every API call authenticated with the notebook's token; the storage GET carries none
+    api_calls = [r for r in fake_kaggle.requests if r.endpoint != "blob"]
+    assert {r.user for r in api_calls} == {"notebook-user"}
     assert kagman.credentials_status().clients["kagglesdk"] == (
         f"KAGGLE_API_V1_TOKEN file {token_file}"
     )

@@ -55,7 +55,7 @@ def test_pinned_cache_hit_imports_nothing_heavy(tmp_path: Path) -> None:
     cache = tmp_path / "probe-cache" / "datasets/owner/data/versions"
     code = (
         f"import pathlib\np = pathlib.Path({str(cache)!r})\n(p / '3').mkdir(parents=True)\n"
-        "(p / '3.manifest.json').write_text('{}')\n"
+        '(p / \'3.manifest.json\').write_text(\'{"format":1,"kind":"dataset"}\')\n'
         "import kagman\nassert kagman.pull('owner/data/versions/3') == p / '3'\n"
         "import shutil; shutil.rmtree(p.parents[3])"
     )

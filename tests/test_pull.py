@@ -455,9 +455,9 @@ def test_cache_entries_list_only_complete_pulls(kaggle: FakeKaggle) -> None:
     table = kagman.pull("owner/tables", file="t.csv")
     (cache_root() / "datasets/owner/pets/versions/7").mkdir()  # debris: no manifest
     entries = list(iter_entries())
-    assert [(str(e.ref), e.kind, e.path) for e in entries] == [
-        ("owner/pets/versions/1", "dataset", pets),
-        ("owner/tables/versions/1", "file", table),
+    assert [(str(e.ref), e.kind, e.state, e.path) for e in entries] == [
+        ("owner/pets/versions/1", "dataset", "complete", pets),
+        ("owner/tables/versions/1", "subset", "subset", table.parent),
     ]
     assert read_manifest(pets)["files"] == [[name, len(FILES[name])] for name in sorted(FILES)]
-    assert read_manifest(table)["file"] == "t.csv"
+    assert read_manifest(table.parent)["files"] == [["t.csv", 4]]

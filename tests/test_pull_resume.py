@@ -73,9 +73,12 @@ def test_the_storage_signature_is_never_stored(kaggle: FakeKaggle) -> None:
     assert len(blobs) == 2
     # the guard is exercised: the storage URLs did carry a signature
     assert all("X-Goog-Signature=" in r.query for r in blobs)
-    for entry in (path, single):
+    assert single == path.parent / "2" / "a.txt"  # a single file lands in its version's entry
+    for entry in (path, single.parent):
         manifest = entry.with_name(entry.name + ".manifest.json")
         text = manifest.read_text()
         assert "Signature" not in text
-        assert "?" not in json.loads(text)["source"]
-        assert json.loads(text)["source"].endswith(blobs[0].path if entry == path else ".zip")
+        body = json.loads(text)
+        source = body["source"] if entry == path else body["sources"]["a.txt"][0]
+        assert "?" not in source
+        assert source.endswith(blobs[0].path if entry == path else ".zip")

@@ -1,59 +1,181 @@
-"""Complete cache entries: is one there, the newest cached version, and every entry.
+"""Cache entries and their state: complete, subset or incomplete, the same rule everywhere.
 
-An entry folder without its manifest is debris of a killed pull: it is never
-returned, and the next pull removes it. ``ls``, ``rm``, ``prune`` and ``verify``
-work from :func:`iter_entries` and the manifests.
+An entry is the folder of one dataset version (or one state of a competition's data) with
+its manifest beside it. :func:`entry_state` is the one rule that says what an entry is:
+
+- ``complete``: the manifest's kind is ``dataset`` (or ``competition``): every file is there;
+- ``subset``: the manifest's kind is ``subset`` and its ``files`` list names exactly the files
+  the entry holds (single files pulled before subsets existed, ``files/<N>/<name>`` of kind
+  ``file``, are read as subsets of one file);
+- ``incomplete``: no manifest (debris of a killed pull): never used; the next pull removes it.
+
+Pulls, ``--offline``, the offline fallback, ``ls``, ``rm``, ``prune`` and ``verify`` all ask
+this module, never the manifest's fields.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
+from kagman.cache.manifest import read_manifest
 from kagman.cache.paths import (
     MANIFEST_SUFFIX,
     cache_dir,
+    competition_entry_path,
     dataset_dir,
     entry_path,
     file_entry_path,
+    latest_state_path,
     manifest_path,
+    ref_dir,
 )
 from kagman.errors import NotCachedError
-from kagman.fs import remove_tree
-from kagman.remote.refs import DatasetRef
+from kagman.fs import atomic_write_bytes, remove_tree
+from kagman.remote.refs import CompetitionRef, DatasetRef, Ref
 
 __all__ = [
     "CacheEntry",
+    "EntryState",
+    "Holding",
     "cached_path",
     "discard_incomplete_entry",
+    "entry_state",
+    "holding",
     "is_complete",
     "iter_entries",
     "latest_cached_version",
+    "latest_state",
+    "set_latest_state",
+    "state_of",
+    "version_entries",
 ]
+
+EntryState = Literal["complete", "subset", "incomplete"]
+_COMPLETE_KINDS = frozenset({"dataset", "competition"})
+_SUBSET_KINDS = frozenset({"subset", "file"})
+# build_manifest writes compact JSON with "kind" second: the head of the file names it.
+_KIND_RE = re.compile(rb'"kind":\s*"([a-z]+)"')
+
+
+def entry_state(manifest: Mapping[str, Any] | None) -> EntryState:
+    """The state of an entry, from its manifest (``None``: no manifest).
+
+    >>> entry_state({"kind": "dataset"}), entry_state({"kind": "subset"}), entry_state(None)
+    ('complete', 'subset', 'incomplete')
+    """
+    kind = manifest.get("kind") if manifest is not None else None
+    if kind in _COMPLETE_KINDS:
+        return "complete"
+    if kind in _SUBSET_KINDS:
+        return "subset"
+    return "incomplete"
+
+
+def state_of(entry: Path) -> EntryState:
+    """:func:`entry_state` of the entry at ``entry``, reading only the head of its manifest.
+
+    A cache hit on a 30,000-file dataset must not parse a megabyte of JSON: our manifests
+    name their kind in the first bytes; anything else is parsed whole.
+    """
+    try:
+        with manifest_path(entry).open("rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        return "incomplete"
+    if not entry.exists():
+        return "incomplete"
+    found = _KIND_RE.search(head)
+    if found:
+        return entry_state({"kind": found.group(1).decode()})
+    try:
+        return entry_state(read_manifest(entry))
+    except (OSError, ValueError):
+        return "incomplete"
 
 
 def is_complete(entry: Path) -> bool:
-    """An entry is complete when it and its manifest exist (the manifest is written last)."""
-    return manifest_path(entry).is_file() and entry.exists()
+    """Whether ``entry`` holds the whole version (or state)."""
+    return state_of(entry) == "complete"
+
+
+@dataclass(frozen=True)
+class Holding:
+    """What an entry holds: its state, and for a subset its files and answered selections."""
+
+    state: EntryState
+    files: Mapping[str, int]  # name -> size; empty for complete entries (not read)
+    selections: frozenset[str]  # keys of the selections it answers in full
+
+    def has(self, entry: Path, name: str) -> bool:
+        """Whether the entry holds the file ``name``."""
+        if self.state == "complete":
+            return (entry / name).is_file()
+        return name in self.files
+
+
+_NOTHING = Holding("incomplete", {}, frozenset())
+
+
+def holding(entry: Path) -> Holding:
+    """Read what ``entry`` holds (a subset's manifest is read whole, a complete one never)."""
+    state = state_of(entry)
+    if state != "subset":
+        return Holding(state, {}, frozenset()) if state == "complete" else _NOTHING
+    try:
+        manifest = read_manifest(entry)
+    except (OSError, ValueError):
+        return _NOTHING
+    if manifest.get("kind") == "file":  # a single file of the old layout
+        name = str(manifest.get("file") or entry.name)
+        return Holding("subset", {name: int(manifest.get("total_bytes") or 0)}, frozenset())
+    files = {str(item[0]): int(item[1]) for item in manifest.get("files") or ()}
+    return Holding("subset", files, frozenset(manifest.get("selections") or ()))
 
 
 def cached_path(ref: DatasetRef, name: str | None) -> Path | None:
-    """The complete cached path for a pinned ref (and file), or ``None``; no network.
+    """The cached path for a pinned ref (and file), or ``None``; no network.
 
-    A single file is served from its own entry, else from a complete copy of the
-    whole version that holds it.
+    The whole version needs a complete entry. A single file is served from the version's
+    entry when it holds the file (complete or subset), else from a single-file entry of the
+    old layout (``files/<N>/<name>``).
     """
     entry = entry_path(ref)
     if name is None:
         return entry if is_complete(entry) else None
+    if holding(entry).has(entry, name):
+        return entry / name
     single = file_entry_path(ref, name)
-    if is_complete(single):
+    if state_of(single) != "incomplete":
         return single
-    inside = entry / name
-    if is_complete(entry) and inside.is_file():
-        return inside
     return None
+
+
+def version_entries(ref: DatasetRef | CompetitionRef) -> list[Path]:
+    """Entries of a dataset (newest version first) or competition (latest state first)."""
+    if isinstance(ref, CompetitionRef):
+        found = [p for p in (ref_dir(ref) / "data").glob("*") if p.is_dir()]
+        found.sort(key=lambda p: _mtime(manifest_path(p)), reverse=True)
+        latest = latest_state(ref)
+        if latest is not None:
+            found.sort(key=lambda p: p.name != latest)
+        return found
+    versions_dir = dataset_dir(ref) / "versions"
+    if not versions_dir.is_dir():
+        return []
+    numbered = [p for p in versions_dir.iterdir() if p.name.isdigit() and p.is_dir()]
+    return sorted(numbered, key=lambda p: int(p.name), reverse=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def latest_cached_version(ref: DatasetRef) -> DatasetRef:
@@ -64,19 +186,33 @@ def latest_cached_version(ref: DatasetRef) -> DatasetRef:
     NotCachedError
         When no complete version is cached.
     """
-    versions_dir = dataset_dir(ref) / "versions"
-    best: int | None = None
-    if versions_dir.is_dir():
-        for child in versions_dir.iterdir():
-            if child.name.isdigit() and is_complete(child):
-                best = max(best or 0, int(child.name))
-    if best is None:
-        msg = (
-            f"{ref.name} is not in the cache ({cache_dir()}), and offline mode forbids "
-            "downloading it. Retry without --offline (and unset KAGMAN_OFFLINE) to download it."
-        )
-        raise NotCachedError(msg, ref=str(ref))
-    return ref.with_version(best)
+    for entry in version_entries(ref):
+        if is_complete(entry):
+            return ref.with_version(int(entry.name))
+    msg = (
+        f"{ref.name} is not in the cache ({cache_dir()}), and offline mode forbids "
+        "downloading it. Retry without --offline (and unset KAGMAN_OFFLINE) to download it."
+    )
+    raise NotCachedError(msg, ref=str(ref))
+
+
+def latest_state(ref: CompetitionRef) -> str | None:
+    """The newest complete state of a competition's data, as recorded by the last pull."""
+    try:
+        state = latest_state_path(ref).read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    try:
+        entry = competition_entry_path(ref, state)
+    except ValueError:
+        return None
+    return state if is_complete(entry) else None
+
+
+def set_latest_state(ref: CompetitionRef, state: str) -> None:
+    """Record ``state`` as the newest complete state of a competition's data (atomically)."""
+    if latest_state(ref) != state and is_complete(competition_entry_path(ref, state)):
+        atomic_write_bytes(latest_state_path(ref), state.encode())
 
 
 def discard_incomplete_entry(entry: Path) -> None:
@@ -87,26 +223,42 @@ def discard_incomplete_entry(entry: Path) -> None:
 
 @dataclass(frozen=True)
 class CacheEntry:
-    """One complete cached dataset version or single file."""
+    """One cached dataset version, competition data state, or old-layout single file."""
 
-    ref: DatasetRef
+    ref: Ref
     path: Path
-    kind: str  # "dataset" or "file"
+    kind: str  # the manifest's kind: "dataset", "competition", "subset" or "file"
     manifest: Path
+    state: EntryState
 
 
 def iter_entries() -> Iterator[CacheEntry]:
-    """Every complete entry in the cache, sorted by manifest path."""
-    root = cache_dir() / "datasets"
-    if not root.is_dir():
-        return
-    for manifest in sorted(root.glob(f"*/*/*/**/*{MANIFEST_SUFFIX}")):
+    """Every entry with a manifest (complete or subset), sorted by manifest path."""
+    root = cache_dir()
+    for manifest in sorted((root / "datasets").glob(f"*/*/*/**/*{MANIFEST_SUFFIX}")):
         entry = manifest.with_name(manifest.name[: -len(MANIFEST_SUFFIX)])
-        owner, slug, kind, version, *_ = manifest.relative_to(root).parts
-        if kind not in ("versions", "files") or not entry.exists():
-            continue
+        owner, slug, kind, version, *_ = manifest.relative_to(root / "datasets").parts
         version_text = version.removesuffix(MANIFEST_SUFFIX)
-        if not version_text.isdigit():
+        if kind not in ("versions", "files") or not version_text.isdigit():
             continue
-        ref = DatasetRef(owner, slug, int(version_text))
-        yield CacheEntry(ref, entry, "dataset" if kind == "versions" else "file", manifest)
+        found = _entry(DatasetRef(owner, slug, int(version_text)), entry, manifest)
+        if found is not None:
+            yield found
+    for manifest in sorted((root / "competitions").glob(f"*/data/*{MANIFEST_SUFFIX}")):
+        entry = manifest.with_name(manifest.name[: -len(MANIFEST_SUFFIX)])
+        found = _entry(CompetitionRef(manifest.parts[-3]), entry, manifest)
+        if found is not None:
+            yield found
+
+
+def _entry(ref: Ref, entry: Path, manifest: Path) -> CacheEntry | None:
+    state = state_of(entry)
+    if state == "incomplete":
+        return None
+    try:
+        with manifest.open("rb") as fh:
+            found = _KIND_RE.search(fh.read(512))
+        kind = found.group(1).decode() if found else str(json.loads(manifest.read_bytes())["kind"])
+    except (OSError, ValueError, KeyError):
+        return None
+    return CacheEntry(ref, entry, kind, manifest, state)

@@ -11,9 +11,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from kagman.cache.paths import dataset_dir
+from kagman.cache.paths import ref_dir
 from kagman.errors import LockTimeoutError
-from kagman.remote.refs import DatasetRef
+from kagman.remote.refs import Ref
 from kagman.settings import LOCK_TIMEOUT_ENV, env_number
 
 __all__ = ["dataset_lock"]
@@ -22,8 +22,8 @@ logger = logging.getLogger(__name__)
 
 
 @contextmanager
-def dataset_lock(ref: DatasetRef, *, timeout: float | None = None) -> Iterator[None]:
-    """Hold the per-dataset lock; other pulls of the same dataset wait, others do not.
+def dataset_lock(ref: Ref, *, timeout: float | None = None) -> Iterator[None]:
+    """Hold the per-dataset (or per-competition) lock; pulls of the same one wait, others do not.
 
     Parameters
     ----------
@@ -37,7 +37,7 @@ def dataset_lock(ref: DatasetRef, *, timeout: float | None = None) -> Iterator[N
     """
     from filelock import FileLock, Timeout
 
-    folder = dataset_dir(ref)
+    folder = ref_dir(ref)
     folder.mkdir(parents=True, exist_ok=True)
     wait = timeout if timeout is not None else env_number(LOCK_TIMEOUT_ENV, 3600.0)
     lock = FileLock(str(folder / ".lock"))

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from kagman.cache.paths import manifest_path
 from kagman.fs import atomic_write_bytes
-from kagman.remote.refs import DatasetRef
+from kagman.remote.refs import CompetitionRef, Ref
 
 __all__ = ["MANIFEST_FORMAT", "build_manifest", "read_manifest", "strip_query", "write_manifest"]
 
@@ -35,55 +35,68 @@ def strip_query(url: str) -> str:
 
 def build_manifest(
     *,
-    kind: Literal["dataset", "file"],
-    ref: DatasetRef,
-    source_url: str,
-    validator: str,
+    kind: Literal["dataset", "competition", "subset"],
+    ref: Ref,
     total_bytes: int,
     files: Sequence[Sequence[Any]] = (),
+    source_url: str = "",
+    validator: str = "",
     archive_bytes: int | None = None,
     skipped: Mapping[str, int] | None = None,
-    file: str | None = None,
-    unwrapped_zip: bool = False,
+    selections: Sequence[str] = (),
+    sources: Mapping[str, tuple[str, str, bool]] | None = None,
+    state: str | None = None,
 ) -> dict[str, Any]:
     """The manifest of a finished entry, as a JSON-ready dict.
 
     Parameters
     ----------
     kind
-        ``"dataset"`` (a whole extracted version) or ``"file"`` (one file, ``--file``).
+        ``"dataset"`` (a whole extracted version), ``"competition"`` (a whole state of a
+        competition's data) or ``"subset"`` (the part of a version or state that was pulled;
+        ``files`` names exactly the files the entry holds).
+        :func:`kagman.cache.entries.entry_state` reads it.
     ref
-        The pinned ref (``ref.version`` is set).
-    source_url
-        The URL the bytes came from; only its path is kept.
-    validator
-        The storage's ETag (or Last-Modified) of what was downloaded.
+        The pinned dataset ref (``ref.version`` set), or the competition.
     total_bytes
         Bytes of data in the entry.
     files
-        ``(posix path, size in bytes, ...)`` per extracted file.
+        ``(posix path, size in bytes, ...)`` per file the entry holds.
+    source_url, validator
+        Where the archive came from (only its path is kept) and its ETag (or Last-Modified).
     archive_bytes, skipped
         The archive's size and the junk members skipped, by reason.
-    file, unwrapped_zip
-        For a single file: its name in the dataset, and whether Kaggle served it zipped.
+    selections
+        For a subset: the selections (``--file``, ``--include``/``--exclude``) it answers in
+        full, as the keys :mod:`kagman.resolvers.selection` makes.
+    sources
+        For a subset: ``name -> (URL, validator, unwrapped from Kaggle's zip)`` per file.
+    state
+        For a competition: the data state the entry holds (named from the redirect).
     """
     body: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         "kind": kind,
         "ref": ref.name,
-        "version": ref.version,
-        "source": strip_query(source_url),
-        "validator": validator,
+        "version": getattr(ref, "version", None),
         "downloaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "total_bytes": total_bytes,
     }
-    if kind == "dataset":
+    if isinstance(ref, CompetitionRef):
+        body["competition"] = ref.slug
+        body["state"] = state
+    if kind == "subset":
+        body["selections"] = sorted(set(selections))
+        body["sources"] = {
+            name: [strip_query(url), check, unwrapped]
+            for name, (url, check, unwrapped) in sorted((sources or {}).items())
+        }
+    else:
+        body["source"] = strip_query(source_url)
+        body["validator"] = validator
         body["archive_bytes"] = archive_bytes
         body["skipped"] = dict(skipped or {})
-        body["files"] = [list(item) for item in files]
-    else:
-        body["file"] = file
-        body["unwrapped_zip"] = unwrapped_zip
+    body["files"] = [list(item) for item in files]
     return body
 
 

@@ -6,12 +6,17 @@ something is pulled. Layout::
 
     <root>/
       datasets/<owner>/<slug>/
-        versions/<N>/                  the extracted dataset (complete entries only)
-        versions/<N>.manifest.json     written last: its presence means "complete"
-        files/<N>/<name>               single files pulled with --file
+        versions/<N>/                  the version's files: all of them, or the part pulled
+        versions/<N>.manifest.json     written last; its kind says complete or subset
+        files/<N>/<name>               single files pulled by kagman before subsets (still read)
         files/<N>/<name>.manifest.json
         .incomplete/                   partial downloads (resumable) and extractions in progress
         .lock                          one lock per dataset: pulls of different datasets never block
+      competitions/<slug>/
+        data/<state>/                  one state of the data (named from Kaggle's redirect)
+        data/<state>.manifest.json
+        latest                         the newest complete state's name
+        .incomplete/, .lock            as for datasets
 """
 
 from __future__ import annotations
@@ -19,17 +24,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kagman.remote.refs import DatasetRef
+from kagman.remote.refs import CompetitionRef, DatasetRef, Ref
 from kagman.settings import CACHE_ENV
 
 __all__ = [
     "MANIFEST_SUFFIX",
     "cache_dir",
+    "competition_entry_path",
     "dataset_dir",
     "entry_path",
     "file_entry_path",
     "incomplete_dir",
+    "latest_state_path",
     "manifest_path",
+    "ref_dir",
 ]
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -54,6 +62,26 @@ def cache_dir() -> Path:
 def dataset_dir(ref: DatasetRef) -> Path:
     """``<root>/datasets/<owner>/<slug>``; owner and slug are validated, so safe as path parts."""
     return cache_dir() / "datasets" / ref.owner / ref.slug
+
+
+def ref_dir(ref: Ref) -> Path:
+    """The folder of a dataset (:func:`dataset_dir`) or a competition (``competitions/<slug>``)."""
+    if isinstance(ref, CompetitionRef):
+        return cache_dir() / "competitions" / ref.slug
+    return dataset_dir(ref)
+
+
+def competition_entry_path(ref: CompetitionRef, state: str) -> Path:
+    """Folder of one state of a competition's data; ``state`` is a hex name we made."""
+    if not state.isalnum():
+        msg = f"a data state is named with letters and digits, not {state!r}"
+        raise ValueError(msg)
+    return ref_dir(ref) / "data" / state
+
+
+def latest_state_path(ref: CompetitionRef) -> Path:
+    """The small file naming the newest complete state of a competition's data."""
+    return ref_dir(ref) / "latest"
 
 
 def _version(ref: DatasetRef) -> str:
@@ -85,9 +113,9 @@ def file_entry_path(ref: DatasetRef, name: str) -> Path:
     return dataset_dir(ref) / "files" / _version(ref) / name
 
 
-def incomplete_dir(ref: DatasetRef) -> Path:
+def incomplete_dir(ref: Ref) -> Path:
     """``<dataset>/.incomplete``: partial downloads and extractions in progress (not created)."""
-    return dataset_dir(ref) / ".incomplete"
+    return ref_dir(ref) / ".incomplete"
 
 
 def manifest_path(entry: Path) -> Path:

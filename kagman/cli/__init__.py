@@ -1,13 +1,14 @@
 """The ``kagman`` command: a thin click layer over the Python API.
 
-One module per command group (``pull``, ``credentials``, ``index``); each
-command parses its flags, calls one API function, and formats the result. This
+One module per command group (``pull``, ``files``, ``load``, ``credentials``, ``index``);
+each command parses its flags, calls one API function, and formats the result. This
 module holds the group: every :class:`~kagman.errors.KagmanError` becomes
 ``Error: <message>`` on stderr with the error's exit code and no traceback.
 Heavy modules are imported inside the commands so ``kagman --help`` stays fast.
 May import: the public API (:mod:`kagman`, :mod:`kagman.api`, the
 :mod:`kagman.credentials` facade, :mod:`kagman.remote.client` for ``whoami``) and
-:mod:`kagman.errors`; never the packages behind them.
+:mod:`kagman.errors` (and :func:`kagman.fs.human_size` to format sizes); never the
+packages behind them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import click
 
 from kagman import __version__
 from kagman.cli.credentials import init_command, whoami_command
+from kagman.cli.files import files_command
 from kagman.cli.index import index_command
+from kagman.cli.load import load_command
 from kagman.cli.pull import pull
 from kagman.errors import KagmanError
 
@@ -77,7 +80,7 @@ def cli(verbose: bool, quiet: bool) -> None:
     _setup_logging(verbose, quiet)
 
 
-for _command in (pull, init_command, whoami_command, index_command):
+for _command in (pull, files_command, load_command, init_command, whoami_command, index_command):
     cli.add_command(_command)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -11,6 +12,12 @@ __all__ = ["pull"]
 
 @click.command("pull")
 @click.argument("ref")
+@click.option(
+    "-c",
+    "--competition",
+    is_flag=True,
+    help="REF names a competition (titanic), not a dataset; competition URLs need no -c.",
+)
 @click.option(
     "--version",
     "version",
@@ -21,7 +28,22 @@ __all__ = ["pull"]
     "--file",
     "file",
     metavar="NAME",
-    help="Pull only this file of the dataset; prints the file's path.",
+    help="Pull only this file or folder (train/ or train); prints its path.",
+)
+@click.option(
+    "--include",
+    "include",
+    multiple=True,
+    metavar="PATTERN",
+    help="Pull only files matching this gitignore-style glob (repeatable: '*.csv', "
+    "'train/**', '!*.tif').",
+)
+@click.option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    metavar="PATTERN",
+    help="Leave out files matching this glob (repeatable).",
 )
 @click.option("--force", is_flag=True, help="Download again even if the version is cached.")
 @click.option(
@@ -36,6 +58,17 @@ __all__ = ["pull"]
     help="Also create DIR/<slug>, a symlink to the cache entry.",
 )
 @click.option(
+    "--wait-for-rules",
+    "wait_for_rules",
+    type=click.FloatRange(min=0, min_open=True),
+    is_flag=False,
+    flag_value=30.0,
+    default=None,
+    metavar="[MINUTES]",
+    help="Competitions: until the rules are accepted on kaggle.com, ask again every 10 s "
+    "(up to MINUTES, default 30).",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Progress bars on stderr [default: on a terminal].",
@@ -47,25 +80,35 @@ __all__ = ["pull"]
 )
 def pull(
     ref: str,
+    competition: bool,
     version: int | None,
     file: str | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
     force: bool,
     offline: bool,
     link: Path | None,
+    wait_for_rules: float | None,
     progress: bool | None,
     no_mount: bool,
 ) -> None:
-    """Download a dataset into the cache and print its path (only the path, on stdout).
+    """Download a dataset or competition (or part of it) into the cache; print its path only.
 
-    REF is owner/slug or owner/slug/versions/N, as in kaggle.com/datasets/owner/slug.
-    The working directory is never touched. In a Kaggle notebook or Colab, the
-    platform mounts the dataset (no download) and the mount's path is printed.
+    REF is owner/slug or owner/slug/versions/N, any URL of the dataset or competition
+    copied from kaggle.com (?select=FILE means --file FILE), or with -c a competition's
+    name. --file, --include and --exclude pull part of it, file by file, into its cache
+    entry; a later pull adds only what is missing. The working directory is never touched.
+    In a Kaggle notebook or Colab, the platform mounts the dataset (no download) and the
+    mount's path is printed.
 
     \b
     Example:
         kagman pull paultimothymooney/chest-xray-pneumonia
         cd "$(kagman pull owner/dataset --version 2)"
         kagman pull owner/dataset --file train.csv --link data
+        kagman pull owner/dataset --file chest_xray/train/ --exclude '*.tif'
+        kagman pull owner/dataset --include '*.csv' --include 'labels/**'
+        kagman pull -c titanic --wait-for-rules
     """
     import warnings
 
@@ -73,21 +116,29 @@ def pull(
         msg = "--force and --offline cannot be used together."
         raise click.UsageError(msg)
     from kagman.api import pull as pull_dataset
+    from kagman.api import pull_competition
 
+    options: dict[str, Any] = {
+        "file": file,
+        "include": include,
+        "exclude": exclude,
+        "force": force,
+        "offline": offline,
+        "link": link,
+        "progress": progress,
+        "wait_for_rules": wait_for_rules or False,
+    }
+    if competition and version is not None:
+        msg = "--version is for datasets: competitions have no versions."
+        raise click.UsageError(msg)
     # A mount that fell back warns, and the warning must show even when the download fails.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         try:
-            path = pull_dataset(
-                ref,
-                version=version,
-                file=file,
-                force=force,
-                offline=offline,
-                link=link,
-                progress=progress,
-                mount=not no_mount,
-            )
+            if competition:
+                path = pull_competition(ref, **options)
+            else:
+                path = pull_dataset(ref, version=version, mount=not no_mount, **options)
         finally:
             for warning in caught:
                 click.echo(f"Warning: {warning.message}", err=True)

@@ -2,10 +2,12 @@
 
 ::
 
-    refs      DatasetRef and parse_ref: validated before any network call
-    retry     the one retry loop (API calls and downloads), backoff and Retry-After
-    client    the only module that imports kagglesdk; Kaggle's errors become kagman's
-    transfer  resumable download of one blob with Range and If-Range
+    refs          DatasetRef, CompetitionRef, every pasted URL: validated before any request
+    retry         the one retry loop (API calls and downloads), backoff and Retry-After
+    client        the one place that builds kagglesdk's client and translates its errors
+    datasets      GetDataset, ListDatasetFiles (paged), DownloadDataset
+    competitions  GetCompetition, ListDataFiles (paged), DownloadDataFiles, DownloadDataFile
+    transfer      resumable download of one blob with Range and If-Range
 
 May import: :mod:`kagman.credentials`, :mod:`kagman.errors`, :mod:`kagman.settings`,
 :mod:`kagman.fs`. Never the cache, the archive code or anything above them.

@@ -1,8 +1,10 @@
-"""The only module that imports Kaggle's client library (``kagglesdk``).
+"""The one place that builds Kaggle's client (``kagglesdk``) and translates its errors.
 
-It builds the client, makes the few calls kagman needs, retries transient
-failures, and turns the client's exceptions and HTTP statuses into kagman
-errors whose messages say what to do.
+It builds the client (:func:`kaggle_client`), runs calls with retries (:func:`call_api`),
+gets a download call's signed storage URL without following it (:func:`redirect_url`), and
+turns the client's exceptions and HTTP statuses into kagman errors whose messages say what
+to do (:func:`translate_errors`). The calls themselves live by resource:
+:mod:`kagman.remote.datasets`, :mod:`kagman.remote.competitions`; ``whoami`` lives here.
 
 Why ``kagglesdk.KaggleClient(env=None)`` and not ``kaggle.KaggleApi``:
 ``import kaggle`` authenticates, prints and creates folders at import time (and
@@ -19,36 +21,45 @@ and ignore ``$KAGGLE_CONFIG_DIR``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urljoin
 
 from kagman.credentials import Credentials, mask, resolve_credentials
 from kagman.errors import (
+    AccessDeniedError,
+    CompetitionNotFoundError,
     CredentialsRejectedError,
     DatasetNotFoundError,
     KagmanError,
     NetworkError,
     RateLimitedError,
     RemoteError,
+    RulesNotAcceptedError,
     ServerError,
     TermsNotAcceptedError,
 )
-from kagman.remote.refs import DatasetRef
+from kagman.remote.refs import CompetitionRef, DatasetRef, Ref
 from kagman.remote.retry import RETRYABLE_STATUSES, Retry, parse_retry_after, with_retries
 
 if TYPE_CHECKING:
     import requests
 
 __all__ = [
-    "DatasetInfo",
+    "PAGE_SIZE",
     "RemoteFile",
+    "call_api",
     "endpoint",
-    "get_dataset",
-    "list_files",
-    "open_download",
+    "kaggle_client",
+    "next_page",
+    "open_blob",
+    "redirect_url",
     "translate_errors",
+    "who",
     "whoami",
 ]
 
@@ -57,22 +68,15 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class DatasetInfo:
-    """What ``GetDataset`` says about a dataset."""
-
-    ref: DatasetRef
-    current_version: int
-    total_bytes: int
-    title: str
-    url: str
-
-
-@dataclass(frozen=True)
 class RemoteFile:
-    """One file of a dataset version, as ``ListDatasetFiles`` lists it."""
+    """One file of a dataset version (``ListDatasetFiles``) or competition (``ListDataFiles``)."""
 
-    name: str
-    size: int
+    name: str  # the path inside the data, with folders: "train/cat/1.jpg"
+    size: int  # bytes
+    modified: datetime | None = None  # Kaggle's creationDate of the file
+
+
+PAGE_SIZE = 200  # what kagglehub asks of Kaggle's listings; fewer round trips than the default 20
 
 
 def endpoint() -> str:
@@ -95,7 +99,9 @@ def _version() -> str:
         return "unknown"
 
 
-def _client(credentials: Credentials | None, processor: Callable[[Any], None] | None = None) -> Any:
+def kaggle_client(
+    credentials: Credentials | None, processor: Callable[[Any], None] | None = None
+) -> Any:
     from kagglesdk import KaggleClient
 
     endpoint()  # validate KAGGLE_API_ENVIRONMENT with a readable message
@@ -112,7 +118,7 @@ def _client(credentials: Credentials | None, processor: Callable[[Any], None] | 
 
 @contextlib.contextmanager
 def translate_errors(
-    ref: DatasetRef | None = None, credentials: Credentials | None = None
+    ref: Ref | None = None, credentials: Credentials | None = None
 ) -> Iterator[None]:
     """Turn ``requests``/kagglesdk exceptions into kagman errors with next steps."""
     import requests
@@ -132,7 +138,7 @@ def translate_errors(
         raise ServerError(msg) from err
 
 
-def _call(fn: Callable[[], T], ref: DatasetRef | None, creds: Credentials | None) -> T:
+def call_api(fn: Callable[[], T], ref: Ref | None, creds: Credentials | None) -> T:
     """Run one API call, retrying 429/5xx and dropped connections with backoff."""
     import requests
 
@@ -157,9 +163,7 @@ def _call(fn: Callable[[], T], ref: DatasetRef | None, creds: Credentials | None
     return with_retries(attempt, classify)
 
 
-def _http_error(
-    err: requests.HTTPError, ref: DatasetRef | None, creds: Credentials | None
-) -> KagmanError:
+def _http_error(err: requests.HTTPError, ref: Ref | None, creds: Credentials | None) -> KagmanError:
     response = err.response
     status = response.status_code if response is not None else None
     name = str(ref.name) if ref else None
@@ -171,14 +175,16 @@ def _http_error(
             "`kagman init` with it."
         )
         return CredentialsRejectedError(msg)
-    if status == 403 and ref is not None:
+    if isinstance(ref, CompetitionRef) and status in (403, 404):
+        return _competition_error(ref, status, _short(err), creds)
+    if status == 403 and isinstance(ref, DatasetRef):
         msg = (
             f"Kaggle refused access to {name} (403): you must accept the dataset's rules "
             f"first. Open {ref.url}, accept them (signed in as the same user as your key), "
             "then pull again. If the dataset is private, ask its owner to share it with you."
         )
         return TermsNotAcceptedError(msg, ref=name, status=status)
-    if status == 404 and ref is not None:
+    if status == 404 and isinstance(ref, DatasetRef):
         what = f"{ref}" if ref.version is None else f"version {ref.version} of {ref.name}"
         msg = (
             f"Kaggle has no dataset {what}, or it is private and your account cannot see it. "
@@ -198,110 +204,101 @@ def _http_error(
     return RemoteError(msg, ref=name, status=status)
 
 
+def _competition_error(
+    ref: CompetitionRef, status: int, kaggle_says: str, creds: Credentials | None
+) -> KagmanError:
+    if status == 404:
+        msg = (
+            f"Kaggle has no competition {ref.slug!r}, or it is private and your account has not "
+            f"joined it. Check the name against {ref.url}. (A dataset is named owner/slug: "
+            "drop -c to pull one.)"
+        )
+        return CompetitionNotFoundError(msg, ref=ref.slug, status=status)
+    if "must accept" in kaggle_says.lower() and "rule" in kaggle_says.lower():
+        msg = (
+            f"You have not accepted the rules of the competition {ref.slug}, so Kaggle refuses "
+            f"its data (403: {kaggle_says}) The API cannot accept them for you: open "
+            f"{ref.rules_url} in a browser, signed in as {who(creds)}, accept the rules, then "
+            "run the same command again (add --wait-for-rules to wait here while you do; "
+            "Python: wait_for_rules=True)."
+        )
+        return RulesNotAcceptedError(msg, ref=ref.slug, status=status)
+    msg = (
+        f"Kaggle refuses the data of the competition {ref.slug} (403: {kaggle_says}) This is "
+        "not about its rules: the competition is private, or it has ended and does not allow "
+        f"late downloads. See {ref.url}; only the host can change this."
+    )
+    return AccessDeniedError(msg, ref=ref.slug, status=status)
+
+
+def who(creds: Credentials | None) -> str:
+    """The Kaggle user credentials belong to, for messages: name, masked key, where from."""
+    if creds is None:
+        return "the Kaggle user whose credentials kagman uses"
+    if creds.token is not None:
+        return f"the user of the API token {mask(creds.token)} (from {creds.source})"
+    return f"{creds.username} (the user of the key {mask(creds.key or '')}, from {creds.source})"
+
+
 def _short(err: BaseException) -> str:
     text = str(err).splitlines()[0] if str(err) else type(err).__name__
     return text if len(text) < 200 else text[:197] + "..."
 
 
-def get_dataset(ref: DatasetRef, credentials: Credentials | None = None) -> DatasetInfo:
-    """Look up a dataset's current version (one API call)."""
-    from kagglesdk.datasets.types.dataset_api_service import ApiGetDatasetRequest
-
-    creds = credentials if credentials is not None else resolve_credentials()
-    request = ApiGetDatasetRequest()
-    request.owner_slug = ref.owner
-    request.dataset_slug = ref.slug
-
-    def call() -> Any:
-        with _client(creds) as client:
-            return client.datasets.dataset_api_client.get_dataset(request)
-
-    dataset = _call(call, ref, creds)
-    version = int(dataset.current_version_number or 0)
-    if version < 1:
-        msg = f"Kaggle reported no ready version of {ref.name}. Try again later."
-        raise ServerError(msg, ref=ref.name)
-    return DatasetInfo(
-        ref=ref.with_version(version),
-        current_version=version,
-        total_bytes=int(dataset.total_bytes or 0),
-        title=str(dataset.title or ""),
-        url=str(dataset.url or ref.url),
-    )
+def next_page(token: str | None, previous: str, ref: object) -> str:
+    """The next page token, refusing one Kaggle already gave (a listing that never ends)."""
+    following = str(token or "")
+    if following and following == previous:
+        msg = f"Kaggle repeated a page token while listing the files of {ref}. Try again later."
+        raise ServerError(msg)
+    return following
 
 
-def list_files(ref: DatasetRef, credentials: Credentials | None = None) -> list[RemoteFile]:
-    """All files of ``ref``'s version (following pages)."""
-    from kagglesdk.datasets.types.dataset_api_service import ApiListDatasetFilesRequest
+def redirect_url(call: Callable[[Any], Any], ref: Ref, creds: Credentials) -> str:
+    """Make one download call (``DownloadDataset``, ``DownloadDataFiles``...) and return the
+    signed storage URL it redirects to, without following it (one request).
 
-    creds = credentials if credentials is not None else resolve_credentials()
-    files: list[RemoteFile] = []
-    token = ""
-    while True:
-        request = ApiListDatasetFilesRequest()
-        request.owner_slug = ref.owner
-        request.dataset_slug = ref.slug
-        if ref.version is not None:
-            request.dataset_version_number = ref.version
-        if token:
-            request.page_token = token
+    kagglesdk follows redirects inside ``Session.send`` and then parses a JSON blob's body
+    itself (a ``.json`` data file arrives consumed); refusing the redirect keeps the
+    storage request ours: streamed, resumable, and sent without Kaggle's credentials.
+    """
 
-        def call(request: Any = request) -> Any:
-            with _client(creds) as client:
-                return client.datasets.dataset_api_client.list_dataset_files(request)
+    def ask() -> str:
+        with kaggle_client(creds) as client:
+            session = client.http_client()._session  # created by KaggleClient.__enter__
+            session.send = functools.partial(session.send, allow_redirects=False)
+            response = call(client)
+            with response:
+                location = response.headers.get("Location")
+                if not response.is_redirect or not location:
+                    msg = (
+                        f"Kaggle's download call for {ref} answered {response.status_code} "
+                        "without a download link. Try again later."
+                    )
+                    raise ServerError(msg, ref=ref.name, status=response.status_code)
+                return str(urljoin(response.url, location))
 
-        page = _call(call, ref, creds)
-        files += [
-            RemoteFile(str(f.name), int(f.total_bytes or 0)) for f in page.dataset_files or []
-        ]
-        token = str(page.next_page_token or "")
-        if not token:
-            return files
+    return call_api(ask, ref, creds)
 
 
 @contextlib.contextmanager
-def open_download(
-    ref: DatasetRef, *, file: str | None = None, credentials: Credentials | None = None
-) -> Iterator[requests.Response]:
-    """Ask Kaggle for the archive (or one file) of a version; yield the streamed blob response.
+def open_blob(url: str, ref: Ref, creds: Credentials | None) -> Iterator[requests.Response]:
+    """GET a signed storage URL (streamed, retried, errors translated); yield the response."""
+    import requests
 
-    ``DownloadDataset`` answers with a redirect to a blob URL; ``requests``
-    follows it, so the response is the blob itself with its headers read and
-    its body not yet. ``response.url`` is the blob URL, which
-    :mod:`kagman.remote.transfer` uses for Range requests when resuming. The client's
-    connections are closed when the ``with`` block ends.
-    """
-    from kagglesdk.datasets.types.dataset_api_service import ApiDownloadDatasetRequest
+    from kagman.remote.transfer import TIMEOUT
 
-    creds = credentials if credentials is not None else resolve_credentials()
-    request = ApiDownloadDatasetRequest()
-    request.owner_slug = ref.owner
-    request.dataset_slug = ref.slug
-    if ref.version is not None:
-        request.dataset_version_number = ref.version
-    if file is not None:
-        request.file_name = file
-
-    with _client(creds) as client:
-
-        def call() -> requests.Response:
-            response: requests.Response = client.datasets.dataset_api_client.download_dataset(
-                request
-            )
-            return response
-
+    def get() -> requests.Response:
+        response = requests.get(url, stream=True, timeout=TIMEOUT)
         try:
-            response = _call(call, ref, creds)
-        except DatasetNotFoundError as err:
-            if file is None:
-                raise
-            msg = (
-                f"Kaggle has no file {file!r} in {ref}. List the dataset's files on "
-                f"{ref.url} and check the name (it is case-sensitive and may include folders)."
-            )
-            raise DatasetNotFoundError(msg, ref=ref.name, status=404) from err
-        with response:
-            yield response
+            response.raise_for_status()
+        except requests.HTTPError:
+            response.close()
+            raise
+        return response
+
+    with call_api(get, ref, creds) as response:
+        yield response
 
 
 def whoami(credentials: Credentials | None = None) -> str:
@@ -331,13 +328,13 @@ def whoami(credentials: Credentials | None = None) -> str:
             seen.update(response.json())
 
     def call() -> None:
-        with _client(creds, keep_json) as client:
+        with kaggle_client(creds, keep_json) as client:
             # kagglesdk has no binding for the DiagnosticsService; kagglehub calls it the same way.
             client.http_client().call(
                 "api.v1.DiagnosticsService", "Hello", ApiGetDatasetRequest(), None
             )
 
-    _call(call, None, creds)
+    call_api(call, None, creds)
     username = seen.get("userName")
     if not username:
         msg = (
@@ -355,10 +352,10 @@ def _introspect(creds: Credentials) -> str:
     request.token = creds.token or ""
 
     def call() -> Any:
-        with _client(creds) as client:
+        with kaggle_client(creds) as client:
             return client.security.oauth_client.introspect_token(request)
 
-    response = _call(call, None, creds)
+    response = call_api(call, None, creds)
     if not response.active or not response.username:
         msg = (
             f"Kaggle says the access token {mask(creds.token or '')} from {creds.source} "

@@ -3,17 +3,21 @@
 ::
 
     base             PullRequest, and the Resolver protocol every way of answering follows
+    selection        which files a pull wants: --file, --include/--exclude (pathspec)
     kaggle_notebook  in a Kaggle notebook: the data proxy attaches it, the mount answers
     colab_cache      in Colab: the runtime service mounts it from Colab's cache
     mounted          what the two share: waiting for the mount, files inside it, fallback
-    cached           complete cache entries, no network (pinned versions, offline pulls)
+    cached           cache entries, no network (pinned versions, offline pulls)
     download         pin "latest", lock, then fetch what the cache lacks
-    fetch            download, extract, commit, manifest last
+    fetch            a whole archive: download, extract, commit, manifest last
+    subset           the selected files, one by one in parallel, into the version's entry
+    competition      competitions: one request says whether the cached state is current
+    listing          a version's files, from the cache or ListDatasetFiles
 
-One resolver per way of answering, tried in order (kagglehub's ``registry.py``
-does the same): a new environment is a new resolver, and :func:`resolve` stays
-short. Outside a notebook platform the mount resolvers cost a few environment
-lookups and import nothing.
+One resolver per way of answering, tried in order, one list per kind of resource
+(kagglehub's ``registry.py`` does the same): a new environment is a new resolver, and
+:func:`resolve` stays short. Outside a notebook platform the mount resolvers cost a few
+environment lookups and import nothing.
 May import: :mod:`kagman.remote`, :mod:`kagman.cache`, :mod:`kagman.archive`,
 :mod:`kagman.credentials`, :mod:`kagman.platforms`, :mod:`kagman.ui`, :mod:`kagman.errors`,
 :mod:`kagman.settings`, :mod:`kagman.fs`.
@@ -22,20 +26,35 @@ May import: :mod:`kagman.remote`, :mod:`kagman.cache`, :mod:`kagman.archive`,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kagman.errors import KagmanError
 from kagman.resolvers.base import PullRequest, Resolver
 from kagman.resolvers.cached import CacheResolver
 from kagman.resolvers.colab_cache import ColabCacheResolver
+from kagman.resolvers.competition import (
+    CompetitionCacheResolver,
+    CompetitionDownloadResolver,
+    CompetitionRequest,
+)
 from kagman.resolvers.download import DownloadResolver
 from kagman.resolvers.kaggle_notebook import KaggleNotebookResolver
 
-__all__ = ["PullRequest", "Resolver", "active_resolvers", "resolve", "resolvers"]
+__all__ = [
+    "CompetitionRequest",
+    "PullRequest",
+    "Resolver",
+    "active_resolvers",
+    "competition_resolvers",
+    "resolve",
+    "resolvers",
+]
 
 
-def resolvers() -> list[Resolver]:
-    """The resolvers, in the order they are asked: the notebook platform's mount, then the
-    cache, then the download (kagglehub asks the Kaggle and Colab caches before HTTP too)."""
+def resolvers() -> list[Resolver[PullRequest]]:
+    """The dataset resolvers, in the order they are asked: the notebook platform's mount,
+    then the cache, then the download (kagglehub asks the Kaggle and Colab caches before
+    HTTP too)."""
     return [KaggleNotebookResolver(), ColabCacheResolver(), CacheResolver(), DownloadResolver()]
 
 
@@ -48,7 +67,12 @@ def active_resolvers() -> tuple[str, ...]:
     return tuple(r.name for r in resolvers() if r.available())
 
 
-def resolve(request: PullRequest) -> Path:
+def competition_resolvers() -> list[Resolver[CompetitionRequest]]:
+    """The competition resolvers, in the order they are asked."""
+    return [CompetitionCacheResolver(), CompetitionDownloadResolver()]
+
+
+def resolve(request: PullRequest | CompetitionRequest) -> Path:
     """Answer ``request`` with the first resolver that supports it and finds a path.
 
     Returns
@@ -61,7 +85,10 @@ def resolve(request: PullRequest) -> Path:
     KagmanError
         Whatever the answering resolver raises (see each resolver).
     """
-    for resolver in resolvers():
+    chain: list[Resolver[Any]] = (
+        competition_resolvers() if isinstance(request, CompetitionRequest) else resolvers()
+    )
+    for resolver in chain:
         if resolver.is_supported(request):
             path = resolver.resolve(request)
             if path is not None:

@@ -1,8 +1,9 @@
 """The download resolver: pin the version, take the dataset's lock, then fetch what is missing.
 
-1. one ``GetDataset`` call pins "latest"; a complete entry of that version -> return it;
+1. one ``GetDataset`` call pins "latest"; an entry of that version that answers -> return it;
 2. take the dataset's lock (another process may have finished meanwhile: check again);
-3. fetch (:mod:`kagman.resolvers.fetch`): download, extract, commit, manifest last.
+3. fetch: the whole version (:mod:`kagman.resolvers.fetch`: download, extract, commit,
+   manifest last), or the selected files (:mod:`kagman.resolvers.subset`).
 
 The Kaggle client, the credentials and the fetch code are imported when a download is
 really needed: a cache hit (``kagman pull`` on a cached version) never pays for them.
@@ -12,9 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kagman.cache.entries import cached_path
 from kagman.cache.lock import dataset_lock
 from kagman.resolvers.base import PullRequest
+from kagman.resolvers.cached import cache_hit
 from kagman.settings import OFFLINE_ENV, env_flag
 from kagman.ui.progress import progress_enabled
 
@@ -40,23 +41,26 @@ class DownloadResolver:
         Raises
         ------
         CredentialsError, DatasetNotFoundError, TermsNotAcceptedError, RateLimitedError,
-        ServerError, NetworkError, LockTimeoutError, DiskFullError, ArchiveError
+        ServerError, NetworkError, LockTimeoutError, DiskFullError, ArchiveError,
+        EmptySelectionError
         """
         from kagman.credentials import resolve_credentials
-        from kagman.remote import client
-        from kagman.resolvers.fetch import fetch_dataset, fetch_file
+        from kagman.remote import datasets
+        from kagman.resolvers.fetch import fetch_dataset
+        from kagman.resolvers.subset import dataset_source, pull_subset
 
         creds = resolve_credentials()
-        ref, name = request.ref, request.file
+        ref, selection = request.ref, request.selection
         if ref.version is None:
-            ref = client.get_dataset(ref, creds).ref
-            if not request.force and (hit := cached_path(ref, name)):
+            ref = datasets.get_dataset(ref, creds).ref
+            if not request.force and (hit := cache_hit(ref, selection)):
                 return hit
         with dataset_lock(ref):
-            hit = None if request.force else cached_path(ref, name)
+            hit = None if request.force else cache_hit(ref, selection)
             if hit is not None:
                 return hit
             show = progress_enabled(request.progress)
-            if name is None:
+            if selection.whole:
                 return fetch_dataset(ref, creds, show=show, force=request.force)
-            return fetch_file(ref, name, creds, show=show)
+            source = dataset_source(ref, creds)
+            return pull_subset(source, selection, force=request.force, show=show)

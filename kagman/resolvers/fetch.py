@@ -1,4 +1,7 @@
-"""Fetching into the cache: download an archive or one file, extract, commit, manifest last.
+"""Fetching a whole archive into the cache: download, extract, commit, manifest last.
+
+The archive is a dataset version's (``DownloadDataset``) or a competition's data
+(``DownloadDataFiles``, from :mod:`kagman.resolvers.competition`): the same steps for both.
 
 Called by :class:`~kagman.resolvers.download.DownloadResolver` with the dataset's lock
 held and the version pinned. The order of events is what makes a pull safe to kill at
@@ -9,58 +12,83 @@ folder beside it, which is renamed into place; the manifest is written last.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
-from pathlib import Path, PurePosixPath
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from kagman.archive import ExtractLimits, extract_zip, is_zip
 from kagman.cache.entries import discard_incomplete_entry
-from kagman.cache.manifest import build_manifest, strip_query, write_manifest
-from kagman.cache.paths import entry_path, file_entry_path, incomplete_dir, manifest_path
+from kagman.cache.manifest import build_manifest, write_manifest
+from kagman.cache.paths import entry_path, incomplete_dir, manifest_path
 from kagman.credentials import Credentials
 from kagman.errors import ArchiveError, CorruptArchiveError, DiskFullError
 from kagman.fs import remove_tree
-from kagman.remote import client
-from kagman.remote.refs import DatasetRef
+from kagman.remote import client, datasets
+from kagman.remote.refs import DatasetRef, Ref
 from kagman.remote.transfer import DownloadResult, discard_partial, download_to
 from kagman.ui.progress import ByteProgress
 
-__all__ = ["fetch_dataset", "fetch_file"]
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["Archive", "fetch_archive", "fetch_dataset"]
 
 logger = logging.getLogger(__name__)
 
 
-def _work_dir(ref: DatasetRef) -> Path:
+@dataclass(frozen=True)
+class Archive:
+    """One whole archive to fetch into one entry: a dataset version, or a competition's data."""
+
+    ref: Ref
+    entry: Path
+    name: str  # the prefix of its files in .incomplete/: "v3", or the competition's data state
+    open_response: Callable[[], AbstractContextManager[requests.Response]]
+    kind: Literal["dataset", "competition"] = "dataset"
+    state: str | None = None  # a competition's data state, recorded in the manifest
+
+
+def _work_dir(ref: Ref) -> Path:
     folder = incomplete_dir(ref)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-def _download(
-    ref: DatasetRef, part: Path, creds: Credentials, file: str | None, show: bool
-) -> DownloadResult:
-    label = f"{ref}" if file is None else f"{file} ({ref})"
+def _download(archive: Archive, part: Path, show: bool) -> DownloadResult:
     with (
-        ByteProgress(f"Downloading {label}", enabled=show) as bar,
-        client.translate_errors(ref),
+        ByteProgress(f"Downloading {archive.ref}", enabled=show) as bar,
+        client.translate_errors(archive.ref),
     ):
-        return download_to(
-            part, lambda: client.open_download(ref, file=file, credentials=creds), progress=bar
-        )
+        return download_to(part, archive.open_response, progress=bar)
 
 
 def fetch_dataset(ref: DatasetRef, creds: Credentials, *, show: bool, force: bool) -> Path:
+    """Download, extract and commit a pinned version whole (``DownloadDataset``)."""
+    archive = Archive(
+        ref,
+        entry_path(ref),
+        f"v{ref.version}",
+        lambda: datasets.open_download(ref, credentials=creds),
+    )
+    return fetch_archive(archive, show=show, force=force)
+
+
+def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
+    """Download ``archive`` (resumably), extract it beside its entry, commit, manifest last."""
+    ref, entry = archive.ref, archive.entry
     work = _work_dir(ref)
-    part = work / f"v{ref.version}.zip"
-    entry = entry_path(ref)
+    part = work / f"{archive.name}.zip"
     discard_incomplete_entry(entry)
-    for stale in work.glob(f"v{ref.version}.extract-*"):
+    for stale in work.glob(f"{archive.name}.extract-*"):
         remove_tree(stale)  # we hold the lock: no one else is extracting
     if force:
         discard_partial(part)
 
-    result = _download(ref, part, creds, None, show)
+    result = _download(archive, part, show)
     if not is_zip(part):
         discard_partial(part)
         msg = (
@@ -68,7 +96,7 @@ def fetch_dataset(ref: DatasetRef, creds: Credentials, *, show: bool, force: boo
             "removed. Run the pull again; if it keeps failing, the dataset may be broken."
         )
         raise CorruptArchiveError(msg, path=part)
-    tmp = work / f"v{ref.version}.extract-{os.getpid()}"
+    tmp = work / f"{archive.name}.extract-{os.getpid()}"
     try:
         tmp.mkdir()
         with ByteProgress(f"Extracting {ref}", enabled=show) as bar:
@@ -90,7 +118,7 @@ def fetch_dataset(ref: DatasetRef, creds: Credentials, *, show: bool, force: boo
         raise
     _commit(tmp, entry)
     manifest = build_manifest(
-        kind="dataset",
+        kind=archive.kind,
         ref=ref,
         source_url=result.url,
         validator=result.validator,
@@ -98,56 +126,13 @@ def fetch_dataset(ref: DatasetRef, creds: Credentials, *, show: bool, force: boo
         files=report.files,
         archive_bytes=result.size,
         skipped=report.skipped,
+        state=archive.state,
     )
     write_manifest(entry, manifest)
     discard_partial(part)
     if report.skipped_count:
         logger.info("Skipped %d junk file(s) (%s)", report.skipped_count, _reasons(report.skipped))
     return entry
-
-
-def fetch_file(ref: DatasetRef, name: str, creds: Credentials, *, show: bool) -> Path:
-    work = _work_dir(ref)
-    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
-    part = work / f"v{ref.version}.file-{digest}"
-    dest = file_entry_path(ref, name)
-    discard_incomplete_entry(dest)
-    result = _download(ref, part, creds, name, show)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    basename = PurePosixPath(name).name
-    served_as = PurePosixPath(strip_query(result.url)).name
-    wrapped = served_as == f"{basename}.zip" and not basename.endswith(".zip") and is_zip(part)
-    if wrapped:
-        # Kaggle wraps large single files in <name>.zip; unwrap it like `kaggle -f --unzip`.
-        tmp = work / f"v{ref.version}.extract-{os.getpid()}-{digest}"
-        remove_tree(tmp)
-        tmp.mkdir()
-        try:
-            report = extract_zip(part, tmp, limits=ExtractLimits.from_env())
-            inner = [p for p, _ in report.files if PurePosixPath(p).name == basename]
-            if len(inner) != 1:
-                msg = f"Kaggle's zip for {name!r} does not hold that file. Run the pull again."
-                raise CorruptArchiveError(msg, path=part)
-            (tmp / inner[0]).replace(dest)
-        except ArchiveError:
-            discard_partial(part)
-            raise
-        finally:
-            remove_tree(tmp)
-    else:
-        part.replace(dest)
-    manifest = build_manifest(
-        kind="file",
-        ref=ref,
-        source_url=result.url,
-        validator=result.validator,
-        total_bytes=dest.stat().st_size,
-        file=name,
-        unwrapped_zip=wrapped,
-    )
-    write_manifest(dest, manifest)
-    discard_partial(part)
-    return dest
 
 
 def _commit(tmp: Path, entry: Path) -> None:

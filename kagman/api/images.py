@@ -1,0 +1,132 @@
+"""Image indexes: a folder, or a dataset's cached copy, into an ``ImageIndex``.
+
+The one place that turns a ref into a folder for :mod:`kagman.images`, which only ever
+sees folders.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kagman.api.pulling import pull
+from kagman.errors import DatasetNotFoundError, ImageFolderError
+from kagman.remote.refs import looks_like_ref
+
+if TYPE_CHECKING:
+    from kagman.images import CheckLevel, ImageIndex
+
+__all__ = ["index"]
+
+logger = logging.getLogger("kagman")
+
+
+def index(
+    source: str | os.PathLike[str],
+    *,
+    check: CheckLevel | None = None,
+    labels: str | os.PathLike[str] | None = None,
+    path_col: str | None = None,
+    label_col: str | None = None,
+    label_sep: str | None = None,
+    case_insensitive_classes: bool = False,
+    follow_symlinks: bool = True,
+) -> ImageIndex:
+    """Index the images under a folder, or under a dataset's cached copy.
+
+    Parameters
+    ----------
+    source
+        A folder, or a dataset ref ``owner/slug[/versions/N]`` (pulled first when
+        it is not cached; in a Kaggle notebook or in Colab, mounted, as :func:`pull`
+        does, and the index only reads the mount). A string that exists as a folder
+        is a folder; one that looks like a path (starts with ``.``, ``/`` or ``~``,
+        holds a backslash, or has more ``/`` than ``owner/slug/versions/N``) is never
+        sent to Kaggle; a ``pathlib.Path`` is always a path.
+    check
+        ``"none"``, ``"fast"`` (size, magic bytes, end marker; the default),
+        ``"header"`` (Pillow parses the header) or ``"full"`` (decode every image
+        in a process pool). Bad files go to ``.problems``, never into ``.paths()``.
+    labels, path_col, label_col
+        A labels CSV and its file-name and label columns, overriding detection.
+    label_sep
+        The tag separator of a multi-label CSV column; ``None`` decides from the
+        data, ``""`` keeps every cell whole (single-label).
+    case_insensitive_classes
+        Merge class names that differ only in case (``Cat``, ``cat``); by default
+        they stay apart with a :class:`UserWarning`.
+    follow_symlinks
+        Follow symlinked files and folders (loops are detected and skipped).
+
+    Returns
+    -------
+    ImageIndex
+
+    Raises
+    ------
+    ImageFolderError
+        No such folder (a path, or a ref that is neither a local folder nor a
+        Kaggle dataset), no images in it, or the labels CSV does not fit it.
+    KagmanError
+        Pulling a dataset ref failed for another reason (see :func:`pull`).
+
+    Examples
+    --------
+    ::
+
+        idx = kagman.index("chest_xray")      # or kagman.index("owner/slug")
+        idx.classes                           # ['NORMAL', 'PNEUMONIA']
+        train = idx.paths("train"), idx.labels("train")
+    """
+    from kagman.images import DEFAULT_CHECK, index_folder
+
+    folder = _folder_for(source)
+    return index_folder(
+        folder,
+        check=DEFAULT_CHECK if check is None else check,
+        labels=labels,
+        path_col=path_col,
+        label_col=label_col,
+        label_sep=label_sep,
+        case_insensitive_classes=case_insensitive_classes,
+        follow_symlinks=follow_symlinks,
+    )
+
+
+def _folder_for(source: str | os.PathLike[str]) -> Path:
+    """A local folder as it is; a dataset ref that is no local folder, pulled.
+
+    The decision is made here, not in :mod:`kagman.images`, which takes folders only.
+    """
+    text = os.fspath(source)
+    # abspath, unlike resolve(), drops ".." but keeps the symlinks the user chose.
+    path = Path(os.path.abspath(Path(text).expanduser()))  # noqa: PTH100
+    if path.exists():
+        return path  # index_folder says what is wrong with it, if anything
+    missing = f"No folder {path} (from the working folder {Path.cwd()})"
+    # Kaggle's slug rules reject every path shape (a leading ".", "/" or "~", a
+    # backslash, more parts than owner/slug/versions/N), so such a string is never
+    # sent to Kaggle; a PathLike is a path whatever it spells.
+    if not isinstance(source, str) or not looks_like_ref(text):
+        msg = f"{missing}. Check the path."
+        raise ImageFolderError(msg, path=path)
+    logger.info(
+        "No folder %s here, so %s is taken as a Kaggle dataset: indexing its cached copy "
+        "(pulled if needed).",
+        text,
+        text,
+    )
+    try:
+        folder = pull(text)
+    except DatasetNotFoundError as err:
+        msg = (
+            f"{missing}, and no Kaggle dataset {text} ({err}). Check the path if you meant "
+            "a local folder, or the ref if you meant a dataset."
+        )
+        raise ImageFolderError(msg, path=path) from err
+    if not folder.is_dir():
+        msg = f"The dataset {text} is a single file ({folder}), not a folder of images."
+        raise ImageFolderError(msg, path=folder)
+    return folder.absolute()

@@ -1,0 +1,53 @@
+"""``kagman load``: a preview and the shape of one table of a dataset (or a local file)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+__all__ = ["load_command"]
+
+
+@click.command("load")
+@click.argument("source", metavar="REF|PATH")
+@click.argument("file", required=False, metavar="[FILE]")
+@click.option(
+    "--head", "head", type=click.IntRange(min=0), default=5, show_default=True, help="Rows to show."
+)
+@click.option("--version", type=click.IntRange(min=1), help="Pin a dataset version.")
+@click.option("--encoding", help="The text encoding of a CSV/JSON file (e.g. latin-1, cp949).")
+@click.option("--table", help="SQLite: the table to load.")
+@click.option("--sql", help="SQLite: one read-only query (SELECT ...).")
+@click.option("--offline", is_flag=True, help="No network: only what the cache holds.")
+def load_command(
+    source: str,
+    file: str | None,
+    head: int,
+    version: int | None,
+    encoding: str | None,
+    table: str | None,
+    sql: str | None,
+    offline: bool,
+) -> None:
+    """Load one table (CSV, TSV, JSON, Parquet, Feather, Excel, SQLite) and show it.
+
+    REF is a dataset ref or URL; only FILE is pulled when the dataset is not cached.
+    Without FILE, the dataset's only table is loaded. Prints the first rows and the shape.
+
+    \b
+    Example:
+        kagman load owner/dataset train.csv
+        kagman load owner/dataset data.sqlite --sql 'SELECT * FROM t LIMIT 10'
+        kagman load ./data/train.csv --head 20 --encoding latin-1
+    """
+    from kagman.api import load
+
+    kwargs: dict[str, Any] = {}
+    if encoding is not None:
+        kwargs["encoding"] = encoding
+    df = load(source, file, version=version, table=table, sql=sql, offline=offline, **kwargs)
+    if head:
+        click.echo(df.head(head).to_string())
+    rows, cols = df.shape
+    click.echo(f"\n[{rows} rows x {cols} columns]")

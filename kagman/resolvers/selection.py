@@ -1,0 +1,125 @@
+"""Which files of a version a pull wants: a file, a folder, gitignore-style globs.
+
+``--file NAME`` names a file or a folder (a trailing ``/`` says folder; without it, a name
+Kaggle does not know as a file is tried as a folder). ``--include``/``--exclude`` take
+gitignore-style patterns, matched by ``pathspec`` (the matcher pip-tools, black and many
+others use) against each file's path inside the dataset: ``train/**``, ``*.csv``, and
+``!*.tif`` to take back part of what an earlier pattern took. A file is selected when it is
+inside ``NAME`` (if given), matches the includes (if any) and matches no exclude.
+
+>>> sel = Selection(include=("train/**", "!*.tif"), exclude=("*.txt",))
+>>> sel.select(["train/a.jpg", "train/b.tif", "train/c.txt", "test/d.jpg"])
+['train/a.jpg']
+>>> Selection(file="train").select(["train/a.jpg", "trainer.csv"], folder=True)
+['train/a.jpg']
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+__all__ = ["Selection", "top_level"]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Part of a dataset version or competition's data; all empty means the whole of it."""
+
+    file: str | None = None  # a checked path inside the data; a trailing "/" means a folder
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    @property
+    def whole(self) -> bool:
+        """Whether this selects everything (no file, no patterns)."""
+        return self.file is None and not self.include and not self.exclude
+
+    @property
+    def name(self) -> str | None:
+        """The file or folder name without a trailing slash."""
+        return self.file.rstrip("/") if self.file is not None else None
+
+    @property
+    def maybe_single_file(self) -> bool:
+        """``--file NAME`` alone, without a trailing slash: perhaps one file."""
+        return self.file is not None and not self.file.endswith("/") and not self.patterns
+
+    @property
+    def surely_folder(self) -> bool:
+        """``--file NAME/`` (or with patterns, which only make sense for a folder)."""
+        return self.file is not None and (self.file.endswith("/") or bool(self.patterns))
+
+    @property
+    def patterns(self) -> bool:
+        """Whether ``--include``/``--exclude`` were given."""
+        return bool(self.include or self.exclude)
+
+    def key(self, *, folder: bool) -> str:
+        """A canonical text for this selection, as recorded in a subset's manifest."""
+        body: dict[str, Any] = {"include": list(self.include), "exclude": list(self.exclude)}
+        if self.name is not None:
+            body["folder" if folder else "file"] = self.name
+        return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+    def select(self, names: Iterable[str], *, folder: bool = True) -> list[str]:
+        """The names this selection takes, in the order given.
+
+        ``folder``: whether ``file`` names a folder (else only that exact file is taken).
+        """
+        include, exclude = self._specs
+        return [
+            n
+            for n in names
+            if self._inside(n, folder)
+            and (include is None or include.match_file(n))
+            and (exclude is None or not exclude.match_file(n))
+        ]
+
+    def _inside(self, name: str, folder: bool) -> bool:
+        if self.name is None:
+            return True
+        return name.startswith(self.name + "/") if folder else name == self.name
+
+    @cached_property
+    def _specs(self) -> tuple[Any, Any]:
+        import pathspec
+
+        include = pathspec.GitIgnoreSpec.from_lines(self.include) if self.include else None
+        exclude = pathspec.GitIgnoreSpec.from_lines(self.exclude) if self.exclude else None
+        return include, exclude
+
+    def describe(self) -> str:
+        """The selection as command-line options, for messages."""
+        parts = [f"--file {self.file}"] if self.file is not None else []
+        parts += [f"--include {p!r}" for p in self.include]
+        parts += [f"--exclude {p!r}" for p in self.exclude]
+        return " ".join(parts) or "everything"
+
+
+def top_level(names: Iterable[str]) -> str:
+    """The top-level folders (and a few files) of a listing, for "nothing matched" messages.
+
+    >>> top_level(["a/x.csv", "a/y.csv", "b/z.csv", "readme.md"])
+    'folders a/, b/; files readme.md'
+    """
+    folders: dict[str, None] = {}
+    files: list[str] = []
+    for name in sorted(names):
+        head, sep, _ = name.partition("/")
+        if sep:
+            folders[head + "/"] = None
+        else:
+            files.append(name)
+    parts = []
+    if folders:
+        shown = list(folders)[:20]
+        more = f" and {len(folders) - 20} more" if len(folders) > 20 else ""
+        parts.append("folders " + ", ".join(shown) + more)
+    if files:
+        more = f" and {len(files) - 10} more" if len(files) > 10 else ""
+        parts.append("files " + ", ".join(files[:10]) + more)
+    return "; ".join(parts) or "no files at all"

@@ -1,0 +1,251 @@
+"""Part of a version: the selected files, downloaded one by one, in parallel, into its entry.
+
+Each file is its own resumable download (:func:`kagman.remote.transfer.download_to`, a
+partial file in ``.incomplete/`` per file), several at a time on separate connections, and
+lands in the version's own entry folder by an atomic rename. The manifest (kind ``subset``)
+is rewritten last with every file the entry now holds and the selections it answers in
+full; a later pull downloads only what the entry lacks. A pull of the whole version
+replaces the entry with a complete one (:mod:`kagman.resolvers.fetch`).
+
+Called with the dataset's (or competition's) lock held. Works for any :class:`Source`:
+datasets and competitions differ only in how they list and open one file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from kagman.archive import ExtractLimits, extract_zip, is_zip
+from kagman.archive.junk import maybe_junk, path_junk_reason
+from kagman.cache.entries import Holding, discard_incomplete_entry, holding
+from kagman.cache.manifest import build_manifest, read_manifest, strip_query, write_manifest
+from kagman.cache.paths import entry_path, incomplete_dir
+from kagman.credentials import Credentials
+from kagman.errors import (
+    ArchiveError,
+    CorruptArchiveError,
+    EmptySelectionError,
+    NotFoundError,
+)
+from kagman.fs import human_size, remove_tree
+from kagman.remote import datasets
+from kagman.remote.client import RemoteFile
+from kagman.remote.refs import DatasetRef, Ref
+from kagman.remote.transfer import DownloadResult, discard_partial, download_to
+from kagman.resolvers.cached import subset_hit, target
+from kagman.resolvers.selection import Selection, top_level
+from kagman.ui.progress import ByteProgress
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["CONNECTIONS", "Source", "dataset_source", "pull_subset"]
+
+logger = logging.getLogger(__name__)
+CONNECTIONS = 8  # files downloading at once (kagglehub's folder download uses 8 too)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a subset's files come from, and where they go."""
+
+    ref: Ref  # pinned: a dataset with its version, or a competition
+    label: str  # for messages and bars: "owner/slug/versions/3", "titanic"
+    entry: Path  # the version's (or data state's) entry folder
+    work: Path  # .incomplete/ of the dataset or competition
+    prefix: str  # partial-file name prefix in ``work`` ("v3", the state)
+    list_files: Callable[[], list[RemoteFile]]
+    open_file: Callable[[str], AbstractContextManager[requests.Response]]
+    files_command: str  # how the user lists every file: "kagman files owner/slug/versions/3"
+    state: str | None = None  # a competition's data state
+
+
+def dataset_source(ref: DatasetRef, creds: Credentials) -> Source:
+    """A pinned dataset version as a :class:`Source` (``ListDatasetFiles``, ``DownloadDataset``)."""
+    return Source(
+        ref=ref,
+        label=str(ref),
+        entry=entry_path(ref),
+        work=incomplete_dir(ref),
+        prefix=f"v{ref.version}",
+        list_files=lambda: datasets.list_files(ref, creds),
+        open_file=lambda name: datasets.open_download(ref, file=name, credentials=creds),
+        files_command=f"kagman files {ref}",
+    )
+
+
+def pull_subset(source: Source, selection: Selection, *, force: bool, show: bool) -> Path:
+    """Bring the files of ``selection`` into ``source.entry``; return the file or folder.
+
+    A lone ``--file NAME`` is first downloaded as a file (no listing needed); when Kaggle
+    has no such file, the listing decides whether it is a folder.
+
+    Raises
+    ------
+    EmptySelectionError
+        Nothing of the version matches (the message lists the top-level folders).
+    NotFoundError
+        ``--file NAME`` is neither a file nor a folder of the data.
+    CredentialsError, RemoteError, NetworkError, DiskFullError, ArchiveError
+        From the listing or a download; files finished before the failure are kept.
+    """
+    held = holding(source.entry)
+    if not force and (hit := subset_hit(source.entry, selection, held)):
+        return hit
+    if selection.maybe_single_file:
+        name = str(selection.name)
+        try:
+            _download(source, held, [RemoteFile(name, 0)], selection.key(folder=False), show)
+        except NotFoundError as err:
+            listing = source.list_files()
+            if not any(f.name.startswith(name + "/") for f in listing):
+                msg = f"{err} Its top level has {top_level(f.name for f in listing)}."
+                raise type(err)(msg, ref=err.ref, status=err.status) from err
+        else:
+            return source.entry / name
+    else:
+        listing = source.list_files()
+    chosen = _choose(source, selection, listing)
+    held = holding(source.entry)
+    missing = chosen if force else [f for f in chosen if not held.has(source.entry, f.name)]
+    _download(source, held, missing, selection.key(folder=True), show)
+    return target(source.entry, selection)
+
+
+def _choose(source: Source, selection: Selection, listing: list[RemoteFile]) -> list[RemoteFile]:
+    by_name = {f.name: f for f in listing}
+    names = selection.select(by_name, folder=True)
+    junk = [n for n in names if maybe_junk(n) and path_junk_reason(n.split("/"))]
+    if junk:  # the same clutter rules as extraction: __MACOSX/, .DS_Store, ...
+        logger.info("Skipping %d junk file(s) such as %s", len(junk), junk[0])
+        names = [n for n in names if n not in set(junk)]
+    if not names:
+        msg = (
+            f"Nothing in {source.label} ({len(listing)} files) matches "
+            f"{selection.describe()}. Its top level has {top_level(by_name)}. "
+            f"See every file with `{source.files_command}`."
+        )
+        raise EmptySelectionError(msg, ref=source.label)
+    chosen = [by_name[n] for n in names]
+    size = sum(f.size for f in chosen)
+    total = sum(f.size for f in listing)
+    logger.info(
+        "Selected %d of %d files (%s of %s) of %s.",
+        len(chosen),
+        len(listing),
+        human_size(size),
+        human_size(total),
+        source.label,
+    )
+    return chosen
+
+
+def _download(source: Source, held: Holding, files: list[RemoteFile], key: str, show: bool) -> None:
+    """Download ``files`` in parallel into the entry, then record them (also on failure)."""
+    if held.state == "incomplete":
+        discard_incomplete_entry(source.entry)
+    source.entry.mkdir(parents=True, exist_ok=True)
+    done: dict[str, tuple[int, tuple[str, str, bool]]] = {}
+    failed: BaseException | None = None
+    total = sum(f.size for f in files)
+    with ByteProgress(f"Downloading {len(files)} files of {source.label}", enabled=show) as bar:
+        if total:
+            bar.set_total(total)
+        with ThreadPoolExecutor(max_workers=min(CONNECTIONS, max(1, len(files)))) as pool:
+            futures: dict[Future[Any], str] = {
+                pool.submit(_fetch_one, source, f.name, bar): f.name for f in files
+            }
+            finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in pending:
+                future.cancel()
+            for future in [*finished, *(f for f in pending if not f.cancelled())]:
+                try:
+                    done[futures[future]] = future.result()
+                except BaseException as err:  # the first one is re-raised below
+                    failed = failed or err
+    _record(source, held, done, key if failed is None else None)
+    if failed is not None:
+        raise failed
+
+
+def _fetch_one(source: Source, name: str, bar: ByteProgress) -> tuple[int, tuple[str, str, bool]]:
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    part = source.work / f"{source.prefix}.file-{digest}"
+    source.work.mkdir(parents=True, exist_ok=True)
+    result = download_to(part, lambda: source.open_file(name), progress=bar)
+    dest = source.entry / name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    wrapped = _place(source, part, dest, name, result, digest)
+    discard_partial(part)
+    return dest.stat().st_size, (result.url, result.validator, wrapped)
+
+
+def _place(  # noqa: PLR0917 - private helper
+    source: Source, part: Path, dest: Path, name: str, result: DownloadResult, digest: str
+) -> bool:
+    """Move the download to ``dest``; unwrap Kaggle's ``<name>.zip`` like ``kaggle -f --unzip``."""
+    basename = PurePosixPath(name).name
+    served_as = PurePosixPath(strip_query(result.url)).name
+    wrapped = served_as == f"{basename}.zip" and not basename.endswith(".zip") and is_zip(part)
+    if not wrapped:
+        part.replace(dest)
+        return False
+    tmp = source.work / f"{source.prefix}.extract-{os.getpid()}-{digest}"
+    remove_tree(tmp)
+    tmp.mkdir()
+    try:
+        report = extract_zip(part, tmp, limits=ExtractLimits.from_env(), workers=1)
+        inner = [p for p, _ in report.files if PurePosixPath(p).name == basename]
+        if len(inner) != 1:
+            msg = f"Kaggle's zip for {name!r} does not hold that file. Run the pull again."
+            raise CorruptArchiveError(msg, path=part)
+        (tmp / inner[0]).replace(dest)
+    except ArchiveError:
+        discard_partial(part)
+        raise
+    finally:
+        remove_tree(tmp)
+    return True
+
+
+def _record(
+    source: Source,
+    held: Holding,
+    done: dict[str, tuple[int, tuple[str, str, bool]]],
+    key: str | None,
+) -> None:
+    """Rewrite the manifest: what the entry held plus what arrived (and the selection)."""
+    if held.state == "complete":
+        return  # a forced re-download of some files of a complete entry: still complete
+    if not done and held.state == "incomplete":
+        remove_tree(source.entry)  # nothing arrived: leave no empty folder behind
+        return
+    files = dict(held.files)
+    sources: dict[str, tuple[str, str, bool]] = {}
+    with contextlib.suppress(OSError, ValueError):
+        old = read_manifest(source.entry) if held.state == "subset" else {}
+        for name, value in (old.get("sources") or {}).items():
+            sources[name] = (str(value[0]), str(value[1]), bool(value[2]))
+    for name, (size, origin) in done.items():
+        files[name] = size
+        sources[name] = origin
+    selections = set(held.selections) | ({key} if key else set())
+    manifest = build_manifest(
+        kind="subset",
+        ref=source.ref,
+        total_bytes=sum(files.values()),
+        files=sorted(files.items()),
+        selections=sorted(selections),
+        sources=sources,
+        state=source.state,
+    )
+    write_manifest(source.entry, manifest)
