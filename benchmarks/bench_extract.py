@@ -98,7 +98,7 @@ def threaded_extract(src: Path, dest: Path, threads: int) -> None:
             (dest / folder).mkdir()
         batches = plan_batches(members)
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(lambda b: write_batch(src, fd, str(dest), b, lambda n: None), batches))
+            list(pool.map(lambda b: write_batch(src, fd, str(dest), b, lambda _: None), batches))
     finally:
         os.close(fd)
 
@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             methods.append(("unzip -q", unzip))
         else:
             print("unzip not found (apt-get install -y unzip); ratios are vs workers=1")
+
         def threads(dest: Path) -> None:
             threaded_extract(src, dest, 2)
 

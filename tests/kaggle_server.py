@@ -42,7 +42,6 @@ from kaggle_server_api import (
 from kaggle_server_competitions import CompetitionStore, FakeCompetitions
 from kaggle_server_http import (
     Blob,
-    BodyFaults,
     FakeHTTPServer,
     Fault,
     FaultQueues,
@@ -225,7 +224,7 @@ class FakeKaggle(FakeCompetitions):
         ``endpoint`` is an RPC method name ("GetDataset", "DownloadDataset", "Hello", ...),
         "blob" or "*". Faults apply before authentication and queue in call order.
         """
-        with self._lock:
+        with self._faults.lock:
             self._faults.statuses.append(Fault(status, times, endpoint, retry_after))
 
     def drop_connection_after(self, nbytes: int, *, times: int = 1) -> None:
@@ -233,7 +232,7 @@ class FakeKaggle(FakeCompetitions):
 
         The headers still promise the full Content-Length, as when a network drops mid-way.
         """
-        with self._lock:
+        with self._faults.lock:
             self._faults.drops.extend([nbytes] * times)
 
     def drop_range_after(
@@ -241,13 +240,13 @@ class FakeKaggle(FakeCompetitions):
     ) -> None:
         """Like ``drop_connection_after`` but only for ranged (206) answers, and only those
         starting at ``range_start`` when given: one part of a parallel download dies."""
-        with self._lock:
+        with self._faults.lock:
             self._faults.range_drops.extend([(nbytes, range_start)] * times)
 
     def short_body(self, nbytes: int, *, times: int = 1) -> None:
         """The next ``times`` blob GETs send ``Content-Length: nbytes`` and only ``nbytes``
         bytes, then end cleanly (a server that sends part of a file and says that is all)."""
-        with self._lock:
+        with self._faults.lock:
             self._faults.shorts.extend([nbytes] * times)
 
     def bad_md5(self, *, times: int = 1) -> None:
@@ -312,7 +311,7 @@ class FakeKaggle(FakeCompetitions):
             new = Blob(data, old.content_type, old.last_modified, old.etag)
         else:
             new = Blob(data, old.content_type, self._blobs.tick())
-        with self._lock:
+        with self._faults.lock:
             self._faults.swaps[path] = new
 
     def _blob_path(self, target: str, version: int | None) -> str:
@@ -334,12 +333,6 @@ class FakeKaggle(FakeCompetitions):
     def _authenticate(self, header: str | None) -> str | None:
         return self._catalog.authenticate(header)
 
-    def _take_fault(self, endpoint: str) -> Fault | None:
-        return self._faults.take_status(endpoint)
-
-    def _take_body_faults(self, *, ranged: bool, start: int) -> BodyFaults:
-        return self._faults.take_body(ranged=ranged, start=start)
-
     def _blob_answer_started(self, path: str) -> None:
         new = self._faults.take_swap(path)
         if new is not None:
@@ -353,6 +346,8 @@ class FakeKaggle(FakeCompetitions):
         return self._blobs.get(path)
 
     def _call(self, rpc: str, user: str | None, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if rpc.startswith("/admin/"):
+            return self._competitions.admin(rpc, user or TEST_USERNAME, body)
         if rpc.startswith("competitions."):
             status, reply = self._competitions.call(rpc, user, body)
         else:
@@ -361,9 +356,6 @@ class FakeKaggle(FakeCompetitions):
             dead = self._faults.take("unreachable")
             reply = {"url": (self.dead_url() if dead else self.storage_base_url) + reply["url"]}
         return status, reply
-
-    def _admin(self, path: str, user: str | None, body: dict[str, Any]) -> tuple[int, Any]:
-        return self._competitions.admin(path, user or TEST_USERNAME, body)
 
 
 # -- pytest fixtures --------------------------------------------------------------------------
@@ -406,7 +398,9 @@ def fake_kaggle_localhost(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKaggl
     server.reset()
 
 
-def _specs(parser: argparse.ArgumentParser, specs: list[str], what: str) -> Iterator[tuple]:
+def _specs(
+    parser: argparse.ArgumentParser, specs: list[str], what: str
+) -> Iterator[tuple[str, bytes]]:
     for spec in specs:
         name, sep, archive = spec.partition("=")
         if not sep:

@@ -130,7 +130,7 @@ class FaultQueues:
     """Faults queued by ``FakeKaggle``; each queued entry is consumed by one request."""
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()  # FakeKaggle queues under it too
         self.statuses: list[Fault] = []
         self.drops: list[int] = []
         self.range_drops: list[tuple[int, int | None]] = []  # (nbytes, only this start)
@@ -139,7 +139,7 @@ class FaultQueues:
         self.swaps: dict[str, Blob] = {}  # blob path -> what replaces it once a GET starts
 
     def take_status(self, endpoint: str) -> Fault | None:
-        with self._lock:
+        with self.lock:
             for fault in self.statuses:
                 if fault.times > 0 and fault.endpoint in ("*", endpoint):
                     fault.times -= 1
@@ -149,7 +149,7 @@ class FaultQueues:
     def take_body(self, *, ranged: bool, start: int) -> BodyFaults:
         """Faults for one blob GET with a body: a 200, or a 206 when ``ranged``."""
         faults = BodyFaults()
-        with self._lock:
+        with self.lock:
             if ranged:
                 for i, (nbytes, only) in enumerate(self.range_drops):
                     if only is None or only == start:
@@ -165,19 +165,19 @@ class FaultQueues:
         return faults
 
     def add(self, name: str, times: int) -> None:
-        with self._lock:
+        with self.lock:
             self.counts[name] += times
 
     def take(self, name: str) -> bool:
         """Consume one of the counted faults ("bad_md5", "wrong_range", "unreachable")."""
-        with self._lock:
+        with self.lock:
             if self.counts[name] > 0:
                 self.counts[name] -= 1
                 return True
         return False
 
     def take_swap(self, path: str) -> Blob | None:
-        with self._lock:
+        with self.lock:
             return self.swaps.pop(path, None)
 
 
@@ -196,19 +196,13 @@ class Backend(Protocol):
 
     throttle_bytes_per_sec: int | None
     ranges_enabled: bool
+    _faults: FaultQueues
 
     def _authenticate(self, header: str | None) -> str | None: ...
-    def _take_fault(self, endpoint: str) -> Fault | None: ...
-    def _take_body_faults(self, *, ranged: bool, start: int) -> BodyFaults: ...
     def _blob_answer_started(self, path: str) -> None: ...
     def _record(self, entry: RecordedRequest) -> None: ...
     def _blob(self, path: str) -> Blob | None: ...
-    def _call(
-        self, rpc: str, user: str | None, body: dict[str, Any]
-    ) -> tuple[int, dict[str, Any]]: ...
-    def _admin(
-        self, path: str, user: str | None, body: dict[str, Any]
-    ) -> tuple[int, dict[str, Any]]: ...
+    def _call(self, rpc: str, user: str | None, body: dict[str, Any]) -> tuple[int, Any]: ...
 
 
 class FakeHTTPServer(ThreadingHTTPServer):
@@ -294,7 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if self.server.role == "storage" and endpoint != "blob":
                 raise ApiError(404, f"No such object: {path}")
-            fault = fake._take_fault(endpoint)
+            fault = fake._faults.take_status(endpoint)
             if fault is not None:
                 extra = {}
                 if fault.retry_after is not None:
@@ -310,10 +304,8 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 raise ApiError(400, "Request body is not valid JSON") from None
             body = body if isinstance(body, dict) else {}
-            if endpoint == "admin":
-                status, reply = fake._admin(path, self._entry.user, body)
-            else:
-                status, reply = fake._call(rpc, self._entry.user, body)
+            # An admin route goes by its path, an RPC as "<service>/<Method>".
+            status, reply = fake._call(path if endpoint == "admin" else rpc, self._entry.user, body)
             if status == 302:
                 self._send_head(302, {"Location": reply["url"], "Content-Length": "0"})
             else:
@@ -369,7 +361,7 @@ class _Handler(BaseHTTPRequestHandler):
         start, end = wanted or (0, size - 1)
         faults = BodyFaults()
         if self.command == "GET":
-            faults = fake._take_body_faults(ranged=wanted is not None, start=start)
+            faults = fake._faults.take_body(ranged=wanted is not None, start=start)
         headers["x-goog-hash"] = blob.goog_hash(bad_md5=faults.bad_md5)
         if wanted is not None:
             if faults.wrong_range:

@@ -25,8 +25,10 @@ from kaggle_server import (
 from kagglesdk import KaggleClient
 from kagglesdk.datasets.types.dataset_api_service import (
     ApiDownloadDatasetRequest,
+    ApiGetDatasetMetadataRequest,
     ApiGetDatasetRequest,
     ApiListDatasetFilesRequest,
+    ApiListTreeDatasetFilesRequest,
 )
 from kagglesdk.security.types.oauth_service import IntrospectTokenRequest
 
@@ -89,6 +91,11 @@ def test_get_dataset_returns_current_version(fake_kaggle: FakeKaggle) -> None:
     assert dataset.versions[0].status == "ready"
     assert not dataset.is_private
     assert dataset.last_updated is not None
+    request = ApiGetDatasetMetadataRequest()  # what the kaggle CLI asks before a download
+    request.owner_slug, request.dataset_slug = "alice", "cats"
+    with client() as kaggle:
+        info = kaggle.datasets.dataset_api_client.get_dataset_metadata(request).info
+    assert (info.dataset_slug, [lic.name for lic in info.licenses]) == ("cats", ["CC0-1.0"])
 
 
 def test_second_add_makes_version_two_current(fake_kaggle: FakeKaggle) -> None:
@@ -152,19 +159,78 @@ def test_unknown_file_or_version_is_404(
 def test_list_dataset_files_pages(fake_kaggle: FakeKaggle) -> None:
     files = {f"img/{i:03d}.png": bytes(i) for i in range(45)}
     fake_kaggle.add_dataset("alice/many", files)
-    request = ApiListDatasetFilesRequest()
-    request.owner_slug, request.dataset_slug = "alice", "many"
-    seen: list[str] = []
+    for cap, asked, pages in ((None, None, 3), (7, 200, 7)):
+        fake_kaggle.page_size = cap  # bounds every page, whatever the client asks
+        request = ApiListDatasetFilesRequest()
+        request.owner_slug, request.dataset_slug, request.page_size = "alice", "many", asked
+        seen: list[str] = []
+        before = fake_kaggle.count("ListDatasetFiles")
+        with client() as kaggle:
+            while True:
+                page = kaggle.datasets.dataset_api_client.list_dataset_files(request)
+                assert len(page.dataset_files) <= (cap or 20)
+                seen += [f.name for f in page.dataset_files]
+                if not page.next_page_token:
+                    break
+                request.page_token = page.next_page_token
+        assert seen == sorted(files)
+        assert fake_kaggle.count("ListDatasetFiles") - before == pages
+
+
+TREE = {
+    "top.csv": b"1",
+    "images/cat.png": b"cat",
+    "images/dog.png": b"dog",
+    "images/big/whale.png": b"whale",
+    "labels/all.txt": b"a",
+}
+
+
+def list_tree(path: str, token: str = "", **request_fields: Any) -> Any:
+    request = ApiListTreeDatasetFilesRequest()
+    request.owner_slug, request.dataset_slug, request.path = "alice", "tree", path
+    request.page_token = token
+    for name, value in request_fields.items():
+        setattr(request, name, value)
     with client() as kaggle:
-        while True:
-            page = kaggle.datasets.dataset_api_client.list_dataset_files(request)
-            assert len(page.dataset_files) <= 20
-            seen += [f.name for f in page.dataset_files]
-            if not page.next_page_token:
-                break
-            request.page_token = page.next_page_token
-    assert seen == sorted(files)
-    assert fake_kaggle.count("ListDatasetFiles") == 3
+        return kaggle.datasets.dataset_api_client.list_tree_dataset_files(request)
+
+
+def test_list_tree_dataset_files(fake_kaggle: FakeKaggle) -> None:
+    fake_kaggle.add_dataset("alice/tree", TREE)
+    root = list_tree("")
+    assert [
+        (d.name, d.relative_url, d.total_files, d.total_directories) for d in root.directories
+    ] == [
+        ("images", "images", 2, 1),
+        ("labels", "labels", 1, 0),
+    ]
+    assert [(f.name, f.relative_url, f.total_bytes) for f in root.files] == [
+        ("top.csv", "top.csv", 1)
+    ]
+    assert (root.total_children, root.total_directories, root.total_files) == (3, 2, 1)
+    images = list_tree("images/", page_size=2)  # one folder and one file
+    assert [d.relative_url for d in images.directories] == ["images/big"]
+    assert [f.relative_url for f in images.files] == ["images/cat.png"]
+    rest = list_tree("images", images.next_page_token, page_size=2)
+    assert [f.name for f in rest.files] == ["dog.png"]
+    assert not rest.next_page_token
+    assert list_tree("nothing/here").total_children == 0  # like Kaggle: empty, not 404
+
+
+def test_kagglehub_downloads_a_folder_through_the_tree(
+    kaggle: FakeKaggle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kagglehub  # type: ignore[import-untyped]
+
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path / "hub"))
+    kaggle.add_dataset("alice/tree", TREE, zipped_files=["images/dog.png"])
+    kaggle.page_size = 1  # kagglehub asks for 200 per page; make it follow the tokens
+    path = Path(kagglehub.dataset_download("alice/tree", path="images"))
+    got = {p.relative_to(path).as_posix(): p.read_bytes() for p in path.rglob("*") if p.is_file()}
+    assert got == {n[len("images/") :]: c for n, c in TREE.items() if n.startswith("images/")}
+    assert kaggle.count("ListTreeDatasetFiles") == 4  # images: 3 pages, images/big: 1
+    assert kaggle.count("blob") == 3
 
 
 @pytest.mark.parametrize(
@@ -307,8 +373,9 @@ def test_standalone_server_serves_an_archive(tmp_path: Path) -> None:
     archive.write_bytes(make_zip(FILES))
     port = _free_port()
     script = Path(__file__).with_name("kaggle_server.py")
+    args = ["--port", str(port), "--dataset", f"alice/cats={archive}"]
     with subprocess.Popen(
-        [sys.executable, str(script), "--port", str(port), "--dataset", f"alice/cats={archive}"],
+        [sys.executable, str(script), *args, "--competition", f"titanic={archive}"],
         stdout=subprocess.PIPE,
         text=True,
     ) as proc:
@@ -318,6 +385,13 @@ def test_standalone_server_serves_an_archive(tmp_path: Path) -> None:
             with requests.post(
                 f"http://localhost:{port}/api/v1/datasets.DatasetApiService/DownloadDataset",
                 json={"ownerSlug": "alice", "datasetSlug": "cats"},
+                auth=(TEST_USERNAME, TEST_KEY),
+                timeout=10,
+            ) as r:
+                assert r.content == archive.read_bytes()
+            with requests.post(
+                f"http://localhost:{port}/api/v1/competitions.CompetitionApiService/DownloadDataFiles",
+                json={"competitionName": "titanic"},
                 auth=(TEST_USERNAME, TEST_KEY),
                 timeout=10,
             ) as r:

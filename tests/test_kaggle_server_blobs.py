@@ -1,17 +1,21 @@
-"""Blob serving of the fake Kaggle server: ranges, validators, drops, throttling, dead clients."""
+"""Blob serving of the fake Kaggle server: GCS headers, ranges, validators, drops, throttling."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 from kaggle_server import FakeKaggle, make_zip
+from kaggle_server_http import CRC32C_MAX_BYTES, crc32c
 from test_kaggle_server import blob_url
 
 FILES = {"train.csv": b"a,b\n1,2\n", "images/cat.png": b"\x89PNG" + bytes(range(256)) * 40}
@@ -142,3 +146,78 @@ def test_client_killed_mid_download_is_quiet(
     with requests.get(url, timeout=10) as r:
         assert len(r.content) == 1_000_000
     assert capfd.readouterr().err == ""
+
+
+def _md5_b64(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+
+
+def test_blobs_carry_gcs_headers(fake_kaggle: FakeKaggle) -> None:
+    from kagglehub.integrity import get_md5_checksum_from_response  # type: ignore[import-untyped]
+
+    fake_kaggle.add_dataset("alice/cats", FILES)
+    data = fake_kaggle.archive_bytes("alice/cats")
+    url = blob_url("alice/cats")
+    for method, headers in (("HEAD", {}), ("GET", {}), ("GET", {"Range": "bytes=7-"})):
+        with requests.request(method, url, headers=headers, timeout=10) as r:
+            assert r.headers["Accept-Ranges"] == "bytes"
+            assert r.headers["ETag"].startswith('"')
+            crc, md5 = r.headers["x-goog-hash"].split(",")
+            assert md5 == f"md5={_md5_b64(data)}"  # the whole object's, also on a 206
+            assert get_md5_checksum_from_response(r) == _md5_b64(data)  # as kagglehub reads it
+            assert crc == "crc32c=" + base64.b64encode(crc32c(data).to_bytes(4, "big")).decode()
+    big = bytes(CRC32C_MAX_BYTES + 1)
+    fake_kaggle.add_dataset("alice/big", archive=big)
+    with requests.head(blob_url("alice/big"), timeout=10) as r:
+        assert r.headers["x-goog-hash"] == f"md5={_md5_b64(big)}"
+
+
+def test_blob_urls_are_signed_and_any_query_serves(fake_kaggle: FakeKaggle) -> None:
+    fake_kaggle.add_dataset("alice/cats", FILES, zipped_files=["train.csv"])
+    data = fake_kaggle.archive_bytes("alice/cats")
+    for kwargs in ({}, {"fileName": "train.csv"}, {"fileName": "images/cat.png"}):
+        query = urlsplit(blob_url("alice/cats", **kwargs)).query
+        assert query.startswith("X-Goog-Expires=3600&X-Goog-Signature=")
+    path = urlsplit(blob_url("alice/cats")).path
+    for query in ("", "?X-Goog-Signature=forged", "?a=1&b=2"):
+        with requests.get(f"{fake_kaggle.base_url}{path}{query}", timeout=10) as r:
+            assert (r.status_code, r.content) == (200, data)
+    assert [r.query for r in fake_kaggle.requests if r.endpoint == "blob"] == [
+        "",
+        "X-Goog-Signature=forged",
+        "a=1&b=2",
+    ]
+
+
+def test_no_ranges_ignores_range(fake_kaggle: FakeKaggle) -> None:
+    fake_kaggle.add_dataset("alice/cats", FILES)
+    data = fake_kaggle.archive_bytes("alice/cats")
+    url = blob_url("alice/cats")
+    fake_kaggle.no_ranges()
+    assert not fake_kaggle.ranges_enabled
+    with requests.get(url, headers={"Range": "bytes=10-"}, timeout=10) as r:
+        assert (r.status_code, r.content) == (200, data)
+        assert "Accept-Ranges" not in r.headers
+        assert "Content-Range" not in r.headers
+    fake_kaggle.reset()
+    assert fake_kaggle.ranges_enabled
+
+
+def test_throttle_is_per_connection(fake_kaggle: FakeKaggle) -> None:
+    # Two parallel halves at 500 kB/s each take ~0.3 s together; a shared budget would take 0.6 s.
+    fake_kaggle.add_dataset("alice/big", archive=bytes(300_000))
+    url = blob_url("alice/big")
+    fake_kaggle.throttle_bytes_per_sec = 500_000
+
+    def part(first: int) -> float:
+        began = time.monotonic()
+        headers = {"Range": f"bytes={first}-{first + 149_999}"}
+        with requests.get(url, headers=headers, timeout=10) as r:
+            assert len(r.content) == 150_000
+        return time.monotonic() - began
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(2) as pool:
+        each = list(pool.map(part, (0, 150_000)))
+    assert min(each) >= 0.25  # each connection is throttled...
+    assert time.monotonic() - began < 0.5  # ...on its own
