@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -61,7 +62,7 @@ def test_pull_latest_downloads_extracts_and_records(kaggle: FakeKaggle) -> None:
     assert manifest["ref"] == "owner/pets"
     assert manifest["version"] == 1
     assert sorted(tuple(f) for f in manifest["files"]) == sorted(
-        (name, len(data)) for name, data in FILES.items()
+        (name, len(data), hashlib.sha256(data).hexdigest()) for name, data in FILES.items()
     )
     assert (kaggle.count("GetDataset"), kaggle.count("DownloadDataset"), kaggle.count("blob")) == (
         1,
@@ -459,5 +460,10 @@ def test_cache_entries_list_only_complete_pulls(kaggle: FakeKaggle) -> None:
         ("owner/pets/versions/1", "dataset", pets),
         ("owner/tables/versions/1", "file", table),
     ]
-    assert read_manifest(pets)["files"] == [[name, len(FILES[name])] for name in sorted(FILES)]
+    assert read_manifest(pets)["files"] == [
+        [name, len(FILES[name]), hashlib.sha256(FILES[name]).hexdigest()] for name in sorted(FILES)
+    ]
     assert read_manifest(table)["file"] == "t.csv"
+    table_bytes = b"x\n1\n"
+    table_hash = hashlib.sha256(table_bytes).hexdigest()
+    assert read_manifest(table)["files"] == [["t.csv", len(table_bytes), table_hash]]

@@ -1,16 +1,20 @@
 """Complete cache entries: is one there, the newest cached version, and every entry.
 
 An entry folder without its manifest is debris of a killed pull: it is never
-returned, and the next pull removes it. ``ls``, ``rm``, ``prune`` and ``verify``
-work from :func:`iter_entries` and the manifests.
+returned, and the next pull removes it. What an entry holds is read from its
+manifest's ``kind`` by :func:`entry_state`, the one place that maps kinds to
+the states ``ls``, ``rm``, ``prune`` and ``verify`` show.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
+from kagman.cache.manifest import touch, update_manifest
 from kagman.cache.paths import (
     MANIFEST_SUFFIX,
     cache_dir,
@@ -19,23 +23,65 @@ from kagman.cache.paths import (
     file_entry_path,
     manifest_path,
 )
+from kagman.cache.scan import scan
 from kagman.errors import NotCachedError
 from kagman.fs import remove_tree
 from kagman.remote.refs import DatasetRef
 
 __all__ = [
     "CacheEntry",
+    "EntryState",
+    "cache_hit",
     "cached_path",
     "discard_incomplete_entry",
+    "entry_state",
     "is_complete",
     "iter_entries",
     "latest_cached_version",
+    "note_newer_version",
 ]
+
+EntryState = Literal["complete", "subset", "incomplete"]
+
+
+def entry_state(manifest: Mapping[str, Any] | None) -> EntryState:
+    """What an entry holds, from its manifest: the whole version, part of it, or unknown.
+
+    ``"complete"``: a whole version (kind ``"dataset"``). ``"subset"``: part of a
+    version (kind ``"file"`` today: one file pulled with ``--file``; ``"subset"``:
+    files, folders or globs). ``"incomplete"``: no (readable) manifest, so
+    nothing in it can be trusted.
+
+    >>> entry_state({"kind": "dataset"}), entry_state({"kind": "file"}), entry_state(None)
+    ('complete', 'subset', 'incomplete')
+    """
+    if manifest is None:
+        return "incomplete"
+    kind = manifest.get("kind")
+    if kind == "dataset":
+        return "complete"
+    if kind in ("file", "subset"):
+        return "subset"
+    return "incomplete"
 
 
 def is_complete(entry: Path) -> bool:
     """An entry is complete when it and its manifest exist (the manifest is written last)."""
     return manifest_path(entry).is_file() and entry.exists()
+
+
+def _locate(ref: DatasetRef, name: str | None) -> tuple[Path, Path] | None:
+    """``(path served, entry holding it)`` for a pinned ref (and file), or ``None``."""
+    entry = entry_path(ref)
+    if name is None:
+        return (entry, entry) if is_complete(entry) else None
+    single = file_entry_path(ref, name)
+    if is_complete(single):
+        return single, single
+    inside = entry / name
+    if is_complete(entry) and inside.is_file():
+        return inside, entry
+    return None
 
 
 def cached_path(ref: DatasetRef, name: str | None) -> Path | None:
@@ -44,16 +90,21 @@ def cached_path(ref: DatasetRef, name: str | None) -> Path | None:
     A single file is served from its own entry, else from a complete copy of the
     whole version that holds it.
     """
-    entry = entry_path(ref)
-    if name is None:
-        return entry if is_complete(entry) else None
-    single = file_entry_path(ref, name)
-    if is_complete(single):
-        return single
-    inside = entry / name
-    if is_complete(entry) and inside.is_file():
-        return inside
-    return None
+    found = _locate(ref, name)
+    return None if found is None else found[0]
+
+
+def cache_hit(ref: DatasetRef, name: str | None) -> Path | None:
+    """:func:`cached_path`, recording the use: one ``utime`` on the entry's manifest.
+
+    No lock and no rewrite, so a hit stays a few microseconds; skipped silently
+    when this user may not write the cache.
+    """
+    found = _locate(ref, name)
+    if found is None:
+        return None
+    touch(manifest_path(found[1]))
+    return found[0]
 
 
 def latest_cached_version(ref: DatasetRef) -> DatasetRef:
@@ -77,6 +128,27 @@ def latest_cached_version(ref: DatasetRef) -> DatasetRef:
         )
         raise NotCachedError(msg, ref=str(ref))
     return ref.with_version(best)
+
+
+def note_newer_version(ref: DatasetRef) -> None:
+    """Note in older cached entries' manifests that version ``ref.version`` exists.
+
+    Called by a pull that learned the current version; ``kagman ls`` shows it
+    as "newer version known". The caller holds the dataset's lock. Manifests
+    keep their modification time ("last used"); unwritable ones are skipped.
+    """
+    newest = ref.version or 0
+
+    def change(manifest: dict[str, Any]) -> bool:
+        if int(manifest.get("newer_version") or 0) >= newest:
+            return False
+        manifest["newer_version"] = newest
+        return True
+
+    for found in scan(ref=ref.name):
+        if found.what == "entry" and found.version is not None and found.version < newest:
+            with contextlib.suppress(OSError, ValueError):
+                update_manifest(found.path, change)
 
 
 def discard_incomplete_entry(entry: Path) -> None:

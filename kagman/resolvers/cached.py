@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kagman.cache.entries import cached_path, latest_cached_version
+from kagman.cache.entries import cache_hit, latest_cached_version
 from kagman.errors import NotCachedError
 from kagman.resolvers.base import PullRequest
 
@@ -34,12 +34,12 @@ class CacheResolver:
             Offline, and no complete cached entry holds what was asked for.
         """
         ref = request.ref
-        if ref.version is not None and (hit := cached_path(ref, request.file)):
+        if ref.version is not None and (hit := cache_hit(ref, request.file)):
             return hit
         if not request.offline:
             return None
         pinned = ref if ref.version is not None else latest_cached_version(ref)
-        hit = cached_path(pinned, request.file)
+        hit = cache_hit(pinned, request.file)
         if hit is None:
             what = f"{request.file!r} of {pinned}" if request.file else str(pinned)
             msg = (
