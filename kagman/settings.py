@@ -28,6 +28,7 @@ __all__ = [
     "MAX_EXTRACT_BYTES_ENV",
     "MAX_RATIO_ENV",
     "OFFLINE_ENV",
+    "PROXY_ENVS",
     "RETRIES_ENV",
     "RETRY_BACKOFF_ENV",
     "TOKEN_ENV",
@@ -54,6 +55,21 @@ RETRY_BACKOFF_ENV = "KAGMAN_RETRY_BACKOFF"
 LOCK_TIMEOUT_ENV = "KAGMAN_LOCK_TIMEOUT"
 MAX_EXTRACT_BYTES_ENV = "KAGMAN_MAX_EXTRACT_BYTES"
 MAX_RATIO_ENV = "KAGMAN_MAX_RATIO"
+
+# --- the network settings requests (and so kagglesdk) reads -----------------------------------
+PROXY_ENVS = (
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+)
 
 # --- file names in the credentials folder ----------------------------------------------------
 KAGGLE_JSON = "kaggle.json"
