@@ -11,7 +11,9 @@ The packages, from the top down (imports run one way)::
     cli          the ``kagman`` command: a thin layer over the API
     api          pull(), index(): user input into requests for the domain
     resolvers    the pull flow (cache, download) | images: folders into ImageIndex
-    remote       Kaggle: refs, client, retries, transfer | cache | archive | credentials
+                 | diagnostics: doctor()
+    remote       Kaggle: refs, client, retries, transfer | cache (also cached(), cache_info(),
+                 cached_path(), remove(), prune(), verify()) | archive | credentials
     ui, settings, fs, errors   leaves
 
 Examples
@@ -43,29 +45,53 @@ _LAZY: dict[str, str] = {
     "parse_ref": "kagman.remote.refs",
     "pull": "kagman.api",
     "cache_dir": "kagman.cache.paths",
+    "cached": "kagman.cache.listing",
+    "cache_info": "kagman.cache.listing",
+    "CacheInfo": "kagman.cache.listing",
+    "cached_path": "kagman.cache.lookup",
+    "remove": "kagman.cache.removal",
+    "prune": "kagman.cache.prune",
+    "verify": "kagman.cache.verify",
+    "doctor": "kagman.diagnostics",
+    "DoctorReport": "kagman.diagnostics",
     "index": "kagman.api",
     "ImageIndex": "kagman.images",
 }
 
 __all__ = [
+    "CacheInfo",
     "CredentialsStatus",
     "DatasetRef",
+    "DoctorReport",
     "ImageIndex",
     "__version__",
     "cache_dir",
+    "cache_info",
+    "cached",
+    "cached_path",
     "credentials_status",
+    "doctor",
     "index",
     "init",
     "parse_ref",
+    "prune",
     "pull",
+    "remove",
+    "verify",
     "whoami",
 ]
 __all__ += _error_names  # noqa: PLE0605 - the error names, kept in one place
 
 if TYPE_CHECKING:
     from kagman.api import index, pull
+    from kagman.cache.listing import CacheInfo, cache_info, cached
+    from kagman.cache.lookup import cached_path
     from kagman.cache.paths import cache_dir
+    from kagman.cache.prune import prune
+    from kagman.cache.removal import remove
+    from kagman.cache.verify import verify
     from kagman.credentials import CredentialsStatus, credentials_status, init
+    from kagman.diagnostics import DoctorReport, doctor
     from kagman.images import ImageIndex
     from kagman.remote.client import whoami
     from kagman.remote.refs import DatasetRef, parse_ref

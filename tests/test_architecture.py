@@ -22,6 +22,7 @@ RANKS = {
     "kagman.api": 4,
     "kagman.resolvers": 3,
     "kagman.images": 3,
+    "kagman.diagnostics": 3,
     "kagman.remote": 2,
     "kagman.cache": 2,
     "kagman.archive": 2,

@@ -1,6 +1,7 @@
 """The ``kagman`` command: a thin click layer over the Python API.
 
-One module per command group (``pull``, ``credentials``, ``index``); each
+One module per command group (``pull``, ``credentials``, ``index``, ``cache``,
+``doctor``); each
 command parses its flags, calls one API function, and formats the result. This
 module holds the group: every :class:`~kagman.errors.KagmanError` becomes
 ``Error: <message>`` on stderr with the error's exit code and no traceback.
@@ -19,7 +20,9 @@ from typing import Any
 import click
 
 from kagman import __version__
+from kagman.cli.cache import ls_command, path_command, prune_command, rm_command, verify_command
 from kagman.cli.credentials import init_command, whoami_command
+from kagman.cli.doctor import doctor_command
 from kagman.cli.index import index_command
 from kagman.cli.pull import pull
 from kagman.errors import KagmanError
@@ -70,6 +73,8 @@ def cli(verbose: bool, quiet: bool) -> None:
         kagman init ~/Downloads/kaggle.json
         cd "$(kagman pull owner/dataset)"
         kagman index owner/dataset
+        kagman ls
+        kagman doctor
     """
     if verbose and quiet:
         msg = "--verbose and --quiet cannot be used together."
@@ -77,7 +82,18 @@ def cli(verbose: bool, quiet: bool) -> None:
     _setup_logging(verbose, quiet)
 
 
-for _command in (pull, init_command, whoami_command, index_command):
+for _command in (
+    pull,
+    init_command,
+    whoami_command,
+    index_command,
+    ls_command,
+    path_command,
+    rm_command,
+    prune_command,
+    verify_command,
+    doctor_command,
+):
     cli.add_command(_command)
 
 
