@@ -74,7 +74,10 @@ def test_verify_catches_deleted_added_and_same_size_modified_files(kaggle: FakeK
     assert "  missing: train/000.bin  listed in the manifest, not on disk" in lines
     assert "  extra: train/new.bin  not in the manifest" in lines
     assert "  size: labels.csv  9 bytes, expected 15" in lines
-    assert result.stderr.startswith("Error: 4 problem(s) in 1 cached entry: ")
+    assert result.stderr.startswith(
+        "Error: 4 problem(s) in 1 cached entry (owner/pets/versions/1: size labels.csv, "
+        "missing train/000.bin, content train/017.bin, extra train/new.bin). Pull again with "
+    )
 
     parsed = json.loads(CliRunner().invoke(cli, ["verify", "--json"]).stdout)
     assert parsed["ok"] is False

@@ -29,7 +29,16 @@ from kagman.remote.refs import DatasetRef, parse_ref
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["COLUMNS", "CacheInfo", "EntryInfo", "cache_info", "cached", "disk_usage", "entries"]
+__all__ = [
+    "COLUMNS",
+    "CacheInfo",
+    "EntryInfo",
+    "cache_info",
+    "cached",
+    "disk_usage",
+    "entries",
+    "held",
+]
 
 COLUMNS = (
     "kind",
@@ -144,6 +153,18 @@ def disk_usage(path: Path) -> tuple[int, int]:
     return files, size
 
 
+def held(entries: int, datasets: int) -> str:
+    """``"3 entries of 2 datasets"``, singular where it should be.
+
+    >>> held(1, 1)
+    '1 entry of 1 dataset'
+    """
+    return (
+        f"{entries} entr{'y' if entries == 1 else 'ies'} of "
+        f"{datasets} dataset{'' if datasets == 1 else 's'}"
+    )
+
+
 def _allocated(st: os.stat_result) -> int:
     blocks = getattr(st, "st_blocks", None)
     return int(blocks) * 512 if blocks is not None else int(st.st_size)
@@ -162,10 +183,10 @@ def _read(manifest: Path) -> tuple[dict[str, Any] | None, float | None]:
     return (data, mtime) if isinstance(data, dict) else (None, mtime)
 
 
-def _row(found: Found) -> EntryInfo:
+def _row(found: Found, measure: bool) -> EntryInfo:
     manifest, used = _read(found.manifest) if found.manifest is not None else (None, None)
     state = entry_state(manifest)
-    files, size = disk_usage(found.path)
+    files, size = disk_usage(found.path) if measure else (0, 0)
     pulled = links = None
     if manifest is not None:
         with contextlib.suppress(ValueError, TypeError):
@@ -229,8 +250,11 @@ def _filter(ref: str | DatasetRef | None) -> tuple[str | None, int | None]:
     return parsed.name, parsed.version
 
 
-def entries(ref: str | DatasetRef | None = None) -> list[EntryInfo]:
+def entries(ref: str | DatasetRef | None = None, *, measure: bool = True) -> list[EntryInfo]:
     """Every entry and leftover (of one dataset, or one version of it), sorted by path.
+
+    ``measure=False`` skips the walk that counts files and bytes on disk (``files``
+    and ``size`` are then 0), for callers that read the manifests only.
 
     Raises
     ------
@@ -238,7 +262,7 @@ def entries(ref: str | DatasetRef | None = None) -> list[EntryInfo]:
         ``ref`` is not ``owner/slug[/versions/N]``.
     """
     name, version = _filter(ref)
-    rows = [_row(found) for found in scan(ref=name)]
+    rows = [_row(found, measure) for found in scan(ref=name)]
     rows = _with_newer(rows)
     if version is not None:
         rows = [row for row in rows if row.version == version]
@@ -282,10 +306,7 @@ class CacheInfo:
         """One line: entries, datasets, size, free space, leftovers."""
         done = [row for row in self.entries if row.state != "incomplete"]
         refs = {(row.kind, row.ref) for row in done}
-        text = (
-            f"{len(done)} entries of {len(refs)} datasets, {human_size(self.size)} on disk "
-            f"in {self.root}"
-        )
+        text = f"{held(len(done), len(refs))}, {human_size(self.size)} on disk in {self.root}"
         if self.free is not None:
             text += f" ({human_size(self.free)} free)"
         if self.incomplete:

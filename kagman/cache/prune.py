@@ -17,7 +17,6 @@ from kagman.cache.listing import EntryInfo, entries
 from kagman.cache.lock import is_locked
 from kagman.cache.removal import Removal, RemovalReport, remove_entries
 from kagman.cache.sizes import parse_duration, parse_size
-from kagman.fs import human_size
 
 __all__ = ["plan_prune", "prune"]
 
@@ -79,7 +78,7 @@ def plan_prune(
         for i in oldest_first:
             if total <= max_size:
                 break
-            chosen[i] = f"least recently used, over the {human_size(max_size)} budget"
+            chosen[i] = f"least recently used, over the {max_size:,}-byte budget"
             total -= rows[i].size
     return [Removal(rows[i], chosen[i]) for i in sorted(chosen)]
 

@@ -9,6 +9,7 @@ size only, and say so. Reads only: no lock, no "last used" touch.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from kagman.cache.listing import EntryInfo, entries
 from kagman.cache.paths import MANIFEST_SUFFIX
@@ -86,7 +87,7 @@ class VerifyReport:
         out = []
         for check in self.checks:
             row = check.entry
-            what = f"{row.ref}/versions/{row.version}" + (f" file {row.file}" if row.file else "")
+            what = _name(row)
             verdict = "ok" if check.ok else f"{len(check.problems)} problem(s)"
             files = f"{check.files} file{'' if check.files == 1 else 's'}"
             out.append(f"{what}: {files}, {check.method}: {verdict}")
@@ -100,22 +101,25 @@ class VerifyReport:
         bad = [check for check in self.checks if not check.ok]
         if not bad:
             return None
-        problems = tuple(
-            f"{c.entry.ref}/versions/{c.entry.version}: {p.kind} {p.path}"
-            for c in bad
-            for p in c.problems
+        problems = tuple(f"{_name(c.entry)}: {p.kind} {p.path}" for c in bad for p in c.problems)
+        shown = "; ".join(
+            f"{_name(c.entry)}: "
+            + ", ".join(f"{p.kind} {p.path or '(entry)'}" for p in c.problems[:5])
+            + (f" and {len(c.problems) - 5} more" if len(c.problems) > 5 else "")
+            for c in bad[:3]
         )
         refs = sorted({f"{c.entry.ref}/versions/{c.entry.version}" for c in bad})
-        shown = "; ".join(problems[:5]) + (
-            f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
-        )
         others = " (and the others)" if len(refs) > 1 else ""
         msg = (
             f"{len(problems)} problem(s) in {len(bad)} cached "
-            f"{'entry' if len(bad) == 1 else 'entries'}: {shown}. Pull again with "
+            f"{'entry' if len(bad) == 1 else 'entries'} ({shown}). Pull again with "
             f"`kagman pull {refs[0]} --force`{others}, or remove with `kagman rm`."
         )
         return CacheVerificationError(msg, problems=problems)
+
+
+def _name(row: EntryInfo) -> str:
+    return f"{row.ref}/versions/{row.version}" + (f" file {row.file}" if row.file else "")
 
 
 def _listed(row: EntryInfo) -> tuple[list[tuple[str, int, str]], Path, str | None]:
@@ -153,13 +157,22 @@ def _walk(top: Path) -> set[str]:
     return found
 
 
-def _check_sizes(row: EntryInfo) -> tuple[list[Problem], list[tuple[str, str, int]], Method, int]:
-    """Structural problems, the files left to hash ``(rel, path, size)``, the method, count."""
+class _Item(NamedTuple):
+    """One listed file to check: which entry, its name, where, and what it should be."""
+
+    entry: int  # index of the entry's check
+    rel: str
+    path: str
+    size: int
+    digest: str  # "" when the manifest has no hash: size only
+
+
+def _plan(index: int, row: EntryInfo) -> tuple[list[Problem], list[_Item], Method, int]:
+    """Problems found from names alone (extra files), the files to check, method, count."""
     listed, top, trouble = _listed(row)
     if trouble:
         return [Problem("manifest", "", trouble)], [], "sizes only", 0
     problems: list[Problem] = []
-    to_hash: list[tuple[str, str, int]] = []
     hashed = bool(listed) and all(digest for _, _, digest in listed)
     if row.file is None:
         present = _walk(top)
@@ -167,28 +180,20 @@ def _check_sizes(row: EntryInfo) -> tuple[list[Problem], list[tuple[str, str, in
         problems += [
             Problem("extra", rel, "not in the manifest") for rel in sorted(present - wanted)
         ]
-    for rel, size, digest in listed:
-        path = os.path.join(top, rel) if rel else os.fspath(top)  # noqa: PTH118
-        try:
-            st = os.lstat(path)
-        except OSError:
-            problems.append(Problem("missing", rel, "listed in the manifest, not on disk"))
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            problems.append(Problem("extra", rel, "not a regular file"))
-        elif st.st_size != size:
-            problems.append(Problem("size", rel, f"{st.st_size:,} bytes, expected {size:,}"))
-        elif digest:
-            to_hash.append((rel, path, size))
-    return problems, to_hash, "sha256" if hashed else "sizes only", len(listed)
+    base = os.fspath(top)
+    items = [
+        _Item(index, rel, f"{base}/{rel}" if rel else base, size, digest)
+        for rel, size, digest in listed
+    ]
+    return problems, items, "sha256" if hashed else "sizes only", len(listed)
 
 
-def _batches(work: list[tuple[int, str, str, int]]) -> Iterator[list[tuple[int, str, str, int]]]:
-    batch: list[tuple[int, str, str, int]] = []
+def _batches(work: list[_Item]) -> Iterator[list[_Item]]:
+    batch: list[_Item] = []
     size = 0
     for item in work:
         batch.append(item)
-        size += item[3]
+        size += item.size
         if size >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
             yield batch
             batch, size = [], 0
@@ -196,15 +201,51 @@ def _batches(work: list[tuple[int, str, str, int]]) -> Iterator[list[tuple[int, 
         yield batch
 
 
-def _hash_batch(batch: list[tuple[int, str, str, int]]) -> list[tuple[int, str, str, int]]:
-    out = []
-    for index, rel, path, size in batch:
-        try:
-            digest = sha256_file(path)
-        except OSError as err:
-            digest = f"unreadable: {err.strerror}"
-        out.append((index, rel, digest, size))
-    return out
+_OPEN = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _check(item: _Item) -> Problem | None:
+    """Open, ``fstat`` and (if hashed) read one file: four system calls for a small one."""
+    try:
+        fd = os.open(item.path, _OPEN | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        return Problem("missing", item.rel, "listed in the manifest, not on disk")
+    except OSError as err:
+        if err.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link
+            return Problem("extra", item.rel, "a symbolic link, not the file")
+        return Problem("content", item.rel, f"unreadable: {err.strerror}")
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return Problem("extra", item.rel, "not a regular file")
+        if st.st_size != item.size:
+            return Problem("size", item.rel, f"{st.st_size:,} bytes, expected {item.size:,}")
+        if not item.digest:
+            return None
+        digest, left = hashlib.sha256(), st.st_size
+        while left > 0:
+            chunk = os.read(fd, min(_CHUNK, left))
+            if not chunk:
+                break
+            digest.update(chunk)
+            left -= len(chunk)
+        if digest.hexdigest() != item.digest:
+            return Problem("content", item.rel, "SHA-256 differs")
+        return None
+    except OSError as err:
+        return Problem("content", item.rel, f"unreadable: {err.strerror}")
+    finally:
+        os.close(fd)
+
+
+def _check_batch(batch: list[_Item]) -> tuple[list[tuple[int, Problem]], int]:
+    """Problems in one batch (by entry index) and the bytes it covered."""
+    found = []
+    for item in batch:
+        problem = _check(item)
+        if problem is not None:
+            found.append((item.entry, problem))
+    return found, sum(item.size for item in batch)
 
 
 def verify(
@@ -223,7 +264,7 @@ def verify(
     progress
         A progress bar (bytes hashed) on stderr; ``None``: only where someone watches.
     workers
-        Hashing threads; default: the CPU count (at least 2).
+        Checking threads; default: the CPU count (at least 2).
 
     Returns
     -------
@@ -243,44 +284,36 @@ def verify(
     from kagman.errors import NotCachedError
     from kagman.ui.progress import ByteProgress, progress_enabled
 
-    rows = entries(ref)
+    rows = entries(ref, measure=False)  # sizes on disk are `ls`'s business, not needed here
     if ref is not None and not rows:
         msg = f"{ref} is not in the cache; nothing to verify. See `kagman ls`."
         raise NotCachedError(msg, ref=str(ref))
-    checked = [row for row in rows if row.state != "incomplete"]
     found: list[tuple[EntryInfo, list[Problem], Method, int]] = []
     for row in rows:
         if row.state == "incomplete" and row.path.name.endswith(MANIFEST_SUFFIX):
             gone = Problem("missing", "", "the entry's data is gone; only its manifest is left")
             found.append((row, [gone], "sizes only", 0))
-    work: list[tuple[int, str, str, int]] = []
-    expected: dict[tuple[int, str], str] = {}
-    for row in checked:
-        index = len(found)
-        problems, to_hash, method, count = _check_sizes(row)
-        found.append((row, problems, method, count))
-        listed = {rel: digest for rel, _, digest in _listed(row)[0]}
-        for rel, path, size in to_hash:
-            work.append((index, rel, path, size))
-            expected[index, rel] = listed[rel]
-    total = sum(item[3] for item in work)
-    threads = workers or max(2, min(32, os.cpu_count() or 2))
+    work: list[_Item] = []
+    for row in rows:
+        if row.state != "incomplete":
+            problems, items, method, count = _plan(len(found), row)
+            found.append((row, problems, method, count))
+            work += items
+    threads = workers or max(2, os.cpu_count() or 2)
     with (
         ByteProgress("Verifying", enabled=progress_enabled(progress)) as bar,
         ThreadPoolExecutor(threads) as pool,
     ):
-        bar.set_total(total)
-        for results in pool.map(_hash_batch, _batches(work)):
-            for index, rel, digest, size in results:
-                if digest != expected[index, rel]:
-                    detail = digest if digest.startswith("unreadable") else "SHA-256 differs"
-                    found[index][1].append(Problem("content", rel, detail))
-                bar(size)
+        bar.set_total(sum(item.size for item in work))
+        for batch_problems, done in pool.map(_check_batch, _batches(work)):
+            for index, problem in batch_problems:
+                found[index][1].append(problem)
+            bar(done)
     checks = tuple(
         EntryCheck(row, method, count, tuple(sorted(problems, key=lambda p: (p.path, p.kind))))
         for row, problems, method, count in found
     )
-    seen = {row.path for row, *_ in found}
     checks = tuple(sorted(checks, key=lambda check: str(check.entry.path)))
+    seen = {check.entry.path for check in checks}
     skipped = tuple(row for row in rows if row.state == "incomplete" and row.path not in seen)
     return VerifyReport(checks, skipped)

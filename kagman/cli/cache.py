@@ -245,7 +245,7 @@ def verify_command(ref: str | None, as_json: bool, progress: bool | None) -> Non
             "ok": report.ok,
             "entries": [
                 {
-                    **check.entry.to_dict(),
+                    **{k: check.entry.to_dict()[k] for k in ("ref", "version", "file", "path")},
                     "method": check.method,
                     "checked_files": check.files,
                     "problems": [vars(p) for p in check.problems],

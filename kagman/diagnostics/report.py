@@ -15,6 +15,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from kagman.cache.listing import held
 from kagman.credentials import CredentialsStatus, credentials_status
 from kagman.diagnostics.environment import (
     CacheHealth,
@@ -121,8 +122,7 @@ class DoctorReport:
         out += ["", "Cache", f"  {c.root}"]
         if c.exists:
             free = f", {human_size(c.free)} free on its disk" if c.free is not None else ""
-            held = f"{c.entries} entries of {c.datasets} datasets"
-            out.append(f"  {held}, {human_size(c.size)} on disk{free}")
+            out.append(f"  {held(c.entries, c.datasets)}, {human_size(c.size)} on disk{free}")
         else:
             out.append("  not created yet (the first pull creates it)")
         if c.incomplete:
