@@ -120,6 +120,12 @@ def test_last_used_moves_on_cache_hits_not_on_listing(kaggle: FakeKaggle) -> Non
     row = kagman.cache_info().entries[0]
     assert row.last_used is not None
     assert row.last_used.timestamp() == pytest.approx(manifest.stat().st_mtime)
+    # a later pull that notes "newer version known" in this manifest is not a use of it
+    os.utime(manifest, (old, old))
+    kaggle.add_dataset("owner/pets", {**FILES, "2.txt": b"2"})
+    kagman.pull("owner/pets")
+    assert json.loads(manifest.read_text())["newer_version"] == 2
+    assert manifest.stat().st_mtime == old
 
 
 def test_links_are_recorded_in_the_manifest(kaggle: FakeKaggle, tmp_path: Path) -> None:

@@ -275,6 +275,9 @@ def test_prune_leaves_a_running_pull_alone_and_clears_other_leftovers(
     kaggle.throttle_bytes_per_sec = 1_000_000
     pull = spawn("pull", "owner/big", "--no-progress")
     wait_for_download(cache_root() / "datasets/owner/big/.incomplete/v1.zip", pull)
+    dry = kagman.prune(dry_run=True)
+    assert [item.entry.path for item in dry.removed] == [stale]  # not the running pull's
+    assert dry.kept == ("owner/big: a pull is running, so nothing of it was removed.",)
     report = kagman.prune()
     assert [item.entry.path for item in report.removed] == [stale]
     assert report.kept == ("owner/big: a pull is running, so nothing of it was removed.",)
@@ -284,3 +287,28 @@ def test_prune_leaves_a_running_pull_alone_and_clears_other_leftovers(
     assert leftovers("owner/small") == []
     as_json = json.loads(CliRunner().invoke(cli, ["ls", "--json"]).stdout)
     assert {row["state"] for row in as_json["entries"]} == {"complete"}
+
+
+@pytest.mark.slow
+def test_a_killed_rm_leaves_no_half_entry(kaggle: FakeKaggle) -> None:
+    files = {f"d{i % 40:02}/f{i:05}.bin": b"x" for i in range(8_000)}
+    kaggle.add_dataset("owner/many", files)
+    entry = kagman.pull("owner/many")
+    rm = spawn("rm", "owner/many", "--yes")
+    trash = cache_root() / "datasets/owner/many/.incomplete"
+    deadline = time.monotonic() + 30
+    while not (trash.is_dir() and any(p.name.startswith("removing-") for p in trash.iterdir())):
+        assert rm.poll() is None, rm.communicate()
+        assert time.monotonic() < deadline, "the removal never started"
+        time.sleep(0.001)
+    rm.kill()  # mid-delete: the entry was renamed aside first
+    rm.communicate()
+    assert not entry.exists()  # gone whole, never half there
+    assert not manifest_of(entry).exists()
+    rows = kagman.cache_info().entries
+    assert [(r.state, r.note) for r in rows] == [
+        ("incomplete", "removal in progress or interrupted")
+    ]
+    assert [item.entry.state for item in kagman.prune().removed] == ["incomplete"]
+    assert leftovers("owner/many") == []
+    assert kagman.pull("owner/many") == entry  # and it pulls again cleanly

@@ -455,6 +455,8 @@ def test_cache_entries_list_only_complete_pulls(kaggle: FakeKaggle) -> None:
     pets = kagman.pull("owner/pets")
     table = kagman.pull("owner/tables", file="t.csv")
     (cache_root() / "datasets/owner/pets/versions/7").mkdir()  # debris: no manifest
+    (pets / "train" / "x.manifest.json").write_text("{}")  # data, not a manifest of an entry
+    (pets / "train" / "x").mkdir()
     entries = list(iter_entries())
     assert [(str(e.ref), e.kind, e.path) for e in entries] == [
         ("owner/pets/versions/1", "dataset", pets),

@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 from kagman.cache.manifest import touch, update_manifest
 from kagman.cache.paths import (
-    MANIFEST_SUFFIX,
     cache_dir,
     dataset_dir,
     entry_path,
@@ -168,17 +167,17 @@ class CacheEntry:
 
 
 def iter_entries() -> Iterator[CacheEntry]:
-    """Every complete entry in the cache, sorted by manifest path."""
-    root = cache_dir() / "datasets"
-    if not root.is_dir():
-        return
-    for manifest in sorted(root.glob(f"*/*/*/**/*{MANIFEST_SUFFIX}")):
-        entry = manifest.with_name(manifest.name[: -len(MANIFEST_SUFFIX)])
-        owner, slug, kind, version, *_ = manifest.relative_to(root).parts
-        if kind not in ("versions", "files") or not entry.exists():
+    """Every complete entry in the cache (whole versions and single files), sorted by path.
+
+    Built on :func:`kagman.cache.scan.scan`, so a data file that happens to be
+    named ``*.manifest.json`` inside a version is never taken for an entry.
+    """
+    for found in scan():
+        manifest = found.manifest
+        if found.what != "entry" or manifest is None or found.version is None:
             continue
-        version_text = version.removesuffix(MANIFEST_SUFFIX)
-        if not version_text.isdigit():
+        if not (manifest.is_file() and found.path.exists()):
             continue
-        ref = DatasetRef(owner, slug, int(version_text))
-        yield CacheEntry(ref, entry, "dataset" if kind == "versions" else "file", manifest)
+        owner, slug = found.ref.split("/")
+        kind = "dataset" if found.file is None else "file"
+        yield CacheEntry(DatasetRef(owner, slug, found.version), found.path, kind, manifest)

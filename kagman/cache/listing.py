@@ -110,7 +110,6 @@ class EntryInfo:
     path: Path
     note: str = ""
     item: Path = field(default=Path(), repr=False)  # the item's folder (holds its lock)
-    hashed: bool = field(default=False, repr=False)  # the manifest has a SHA-256 per file
     manifest: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -198,8 +197,6 @@ def _row(found: Found, measure: bool) -> EntryInfo:
         with contextlib.suppress(OSError):
             used = found.path.lstat().st_mtime
     newer = manifest.get("newer_version") if manifest else None
-    listed = manifest.get("files") if manifest else None
-    hashed = isinstance(listed, list) and all(len(item) > 2 and item[2] for item in listed)
     return EntryInfo(
         kind=found.collection.kind,
         ref=found.ref,
@@ -215,7 +212,6 @@ def _row(found: Found, measure: bool) -> EntryInfo:
         path=found.path,
         note="" if state != "incomplete" else _NOTES[found.what],
         item=found.item,
-        hashed=hashed,
         manifest=manifest,
     )
 
