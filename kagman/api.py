@@ -73,7 +73,6 @@ def pull(
         path = kagman.pull("owner/dataset")
         path = kagman.pull("owner/dataset", version=3, link="data")
     """
-    from kagman.cache.links import make_link
     from kagman.resolvers import PullRequest, resolve
 
     if isinstance(ref, DatasetRef) and version is None:
@@ -87,6 +86,8 @@ def pull(
         raise KagmanError(msg)
     path = resolve(PullRequest(dref, name, force=force, offline=offline, progress=progress))
     if link is not None:
+        from kagman.cache.links import make_link  # records the link: locks, manifests
+
         make_link(path, Path(link))
     return path
 

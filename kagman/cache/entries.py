@@ -9,12 +9,12 @@ the states ``ls``, ``rm``, ``prune`` and ``verify`` show.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from kagman.cache.manifest import touch, update_manifest
 from kagman.cache.paths import (
     cache_dir,
     dataset_dir,
@@ -22,7 +22,6 @@ from kagman.cache.paths import (
     file_entry_path,
     manifest_path,
 )
-from kagman.cache.scan import scan
 from kagman.errors import NotCachedError
 from kagman.fs import remove_tree
 from kagman.remote.refs import DatasetRef
@@ -38,6 +37,7 @@ __all__ = [
     "iter_entries",
     "latest_cached_version",
     "note_newer_version",
+    "touch",
 ]
 
 EntryState = Literal["complete", "subset", "incomplete"]
@@ -67,6 +67,18 @@ def entry_state(manifest: Mapping[str, Any] | None) -> EntryState:
 def is_complete(entry: Path) -> bool:
     """An entry is complete when it and its manifest exist (the manifest is written last)."""
     return manifest_path(entry).is_file() and entry.exists()
+
+
+def touch(manifest: Path) -> None:
+    """Record "now" as the entry's last use: one ``utime`` on its manifest, no lock.
+
+    The manifest's modification time is the entry's "last used" time (rewrites
+    keep it: :func:`kagman.cache.manifest.update_manifest`). Silently does
+    nothing when the cache is read-only for this user (a shared cache, a
+    read-only mount) or the manifest just went away.
+    """
+    with contextlib.suppress(OSError):
+        os.utime(manifest)
 
 
 def _locate(ref: DatasetRef, name: str | None) -> tuple[Path, Path] | None:
@@ -136,6 +148,9 @@ def note_newer_version(ref: DatasetRef) -> None:
     as "newer version known". The caller holds the dataset's lock. Manifests
     keep their modification time ("last used"); unwritable ones are skipped.
     """
+    from kagman.cache.manifest import update_manifest
+    from kagman.cache.scan import scan
+
     newest = ref.version or 0
 
     def change(manifest: dict[str, Any]) -> bool:
@@ -172,6 +187,8 @@ def iter_entries() -> Iterator[CacheEntry]:
     Built on :func:`kagman.cache.scan.scan`, so a data file that happens to be
     named ``*.manifest.json`` inside a version is never taken for an entry.
     """
+    from kagman.cache.scan import scan
+
     for found in scan():
         manifest = found.manifest
         if found.what != "entry" or manifest is None or found.version is None:

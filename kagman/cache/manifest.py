@@ -19,12 +19,12 @@ checks their sizes only)::
      "newer_version": 4}                                       (a later pull saw it)
 
 The manifest's modification time is the entry's "last used" time: cache hits
-touch it (:func:`touch`), and rewrites (:func:`update_manifest`) keep it.
+touch it (:func:`kagman.cache.entries.touch`), and rewrites (:func:`update_manifest`)
+keep it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
@@ -42,7 +42,6 @@ __all__ = [
     "build_manifest",
     "read_manifest",
     "strip_query",
-    "touch",
     "update_manifest",
     "write_manifest",
 ]
@@ -156,16 +155,6 @@ def update_manifest(entry: Path, change: Callable[[dict[str, Any]], bool]) -> bo
     write_manifest(entry, manifest)
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     return True
-
-
-def touch(manifest: Path) -> None:
-    """Record "now" as the entry's last use: one ``utime`` on its manifest, no lock.
-
-    Silently does nothing when the cache is read-only for this user (a shared
-    cache, a read-only mount) or the manifest just went away.
-    """
-    with contextlib.suppress(OSError):
-        os.utime(manifest)
 
 
 def read_manifest(entry: Path) -> dict[str, Any]:

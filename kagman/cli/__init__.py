@@ -7,8 +7,10 @@ module holds the group: every :class:`~kagman.errors.KagmanError` becomes
 ``Error: <message>`` on stderr with the error's exit code and no traceback.
 Heavy modules are imported inside the commands so ``kagman --help`` stays fast.
 May import: the public API (:mod:`kagman`, :mod:`kagman.api`, the
-:mod:`kagman.credentials` facade, :mod:`kagman.remote.client` for ``whoami``) and
-:mod:`kagman.errors`; never the packages behind them.
+:mod:`kagman.credentials` facade, :mod:`kagman.remote.client` for ``whoami``),
+:mod:`kagman.errors`, and two pure helpers for flags and output
+(:mod:`kagman.cache.sizes` to check ``--max-size``/``--older-than``,
+:func:`kagman.fs.human_size`); never the packages behind them.
 """
 
 from __future__ import annotations

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from kagman.cache.listing import EntryInfo
     from kagman.cache.removal import RemovalReport
 
@@ -56,6 +56,8 @@ def ls_command(ref: str | None, as_json: bool) -> None:
 
     info = cache_info(ref)
     if as_json:
+        import json
+
         body = {
             "root": str(info.root),
             "size": info.size,
@@ -241,6 +243,8 @@ def verify_command(ref: str | None, as_json: bool, progress: bool | None) -> Non
 
     report = verify(ref, progress=progress)
     if as_json:
+        import json
+
         body = {
             "ok": report.ok,
             "entries": [

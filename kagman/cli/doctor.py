@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 __all__ = ["doctor_command"]
@@ -31,6 +29,8 @@ def doctor_command(online: bool, as_json: bool) -> None:
 
     report = doctor(online=online)
     if as_json:
+        import json
+
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         click.echo(str(report))
