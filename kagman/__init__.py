@@ -12,7 +12,9 @@ The packages, from the top down (imports run one way)::
     api          pull(), pull_competition(), files(), load(), index(), environment(): user
                  input into requests for the domain
     resolvers    the pull flow (notebook mounts, cache, download) | images | tables
-    remote       Kaggle: refs, client, retries, transfer | cache | archive | credentials
+                 | diagnostics: doctor()
+    remote       Kaggle: refs, client, retries, transfer | cache (also cached(), cache_info(),
+                 cached_path(), remove(), prune(), verify()) | archive | credentials
     ui, platforms              progress and warnings; where the code runs (Kaggle, Colab, Jupyter)
     settings, fs, errors       leaves
 
@@ -50,6 +52,15 @@ _LAZY: dict[str, str] = {
     "files": "kagman.api",
     "load": "kagman.api",
     "cache_dir": "kagman.cache.paths",
+    "cached": "kagman.cache.listing",
+    "cache_info": "kagman.cache.listing",
+    "CacheInfo": "kagman.cache.listing",
+    "cached_path": "kagman.cache.lookup",
+    "remove": "kagman.cache.removal",
+    "prune": "kagman.cache.prune",
+    "verify": "kagman.cache.verify",
+    "doctor": "kagman.diagnostics",
+    "DoctorReport": "kagman.diagnostics",
     "index": "kagman.api",
     "environment": "kagman.api",
     "Environment": "kagman.platforms",
@@ -57,14 +68,20 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "CacheInfo",
     "CompetitionRef",
     "CredentialsStatus",
     "DatasetRef",
+    "DoctorReport",
     "Environment",
     "ImageIndex",
     "__version__",
     "cache_dir",
+    "cache_info",
+    "cached",
+    "cached_path",
     "credentials_status",
+    "doctor",
     "environment",
     "files",
     "index",
@@ -72,16 +89,25 @@ __all__ = [
     "load",
     "parse_competition",
     "parse_ref",
+    "prune",
     "pull",
     "pull_competition",
+    "remove",
+    "verify",
     "whoami",
 ]
 __all__ += _error_names  # noqa: PLE0605 - the error names, kept in one place
 
 if TYPE_CHECKING:
     from kagman.api import environment, files, index, load, pull, pull_competition
+    from kagman.cache.listing import CacheInfo, cache_info, cached
+    from kagman.cache.lookup import cached_path
     from kagman.cache.paths import cache_dir
+    from kagman.cache.prune import prune
+    from kagman.cache.removal import remove
+    from kagman.cache.verify import verify
     from kagman.credentials import CredentialsStatus, credentials_status, init
+    from kagman.diagnostics import DoctorReport, doctor
     from kagman.images import ImageIndex
     from kagman.platforms import Environment
     from kagman.remote.client import whoami

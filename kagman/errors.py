@@ -16,6 +16,8 @@ __all__ = [
     "AccessDeniedError",
     "ArchiveError",
     "ArchiveTooLargeError",
+    "CacheNotWritableError",
+    "CacheVerificationError",
     "CompetitionNotFoundError",
     "CorruptArchiveError",
     "CredentialsConflictError",
@@ -192,6 +194,26 @@ class LockTimeoutError(KagmanError, TimeoutError):
     """Another process held the cache lock for too long."""
 
     exit_code = 6
+
+
+class CacheNotWritableError(KagmanError, PermissionError):
+    """This user may read the cache but not write it (a shared or read-only cache)."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, *, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class CacheVerificationError(KagmanError, ValueError):
+    """``kagman verify`` found cached files missing, added, resized or changed."""
+
+    exit_code = 9
+
+    def __init__(self, message: str, *, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 # --- archives ---------------------------------------------------------------

@@ -47,6 +47,7 @@ __all__ = [
     "MAX_RATIO_ENV",
     "MOUNT_TIMEOUT_ENV",
     "OFFLINE_ENV",
+    "PROXY_ENVS",
     "RETRIES_ENV",
     "RETRY_BACKOFF_ENV",
     "RULES_POLL_ENV",
@@ -98,6 +99,21 @@ COLAB_SECRET_NAMES = (TOKEN_ENV, USERNAME_ENV, KEY_ENV)
 DEFAULT_MOUNT_FOLDER = Path("/kaggle/input")
 
 RULES_POLL_ENV = "KAGMAN_RULES_POLL"  # seconds between checks with --wait-for-rules (10)
+
+# --- the network settings requests (and so kagglesdk) reads -----------------------------------
+PROXY_ENVS = (
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+)
 
 # --- file names in the credentials folder ----------------------------------------------------
 KAGGLE_JSON = "kaggle.json"

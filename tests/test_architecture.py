@@ -23,6 +23,7 @@ RANKS = {
     "kagman.resolvers": 3,
     "kagman.images": 3,
     "kagman.tables": 3,
+    "kagman.diagnostics": 3,
     "kagman.remote": 2,
     "kagman.cache": 2,
     "kagman.archive": 2,

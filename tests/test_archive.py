@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import os
 import stat
@@ -174,15 +175,17 @@ def test_extracts_normal_archive_with_exact_report(tmp_path: Path, dest: Path) -
     )
     # the same reason names as the image index's .problems (kagman.archive.junk)
     skipped = {"directory entry": 2, "macos-junk": 3, "windows-junk": 1}
-    assert report == ExtractReport(files=files, total_bytes=6221, skipped=skipped)
-    assert report.skipped_count == 6
-    assert sum(seen) == 6221
-    assert tree(dest) == {
+    written = {
         "empty.txt": b"",
         "labels.csv": b"id,label\n1,cat\n2,dog\n",
         "train/cat/1.jpg": blob,
         "train/dog/2.jpg": b"woof" * 300,
     }
+    sha256 = {name: hashlib.sha256(data).hexdigest() for name, data in written.items()}
+    assert report == ExtractReport(files=files, total_bytes=6221, skipped=skipped, sha256=sha256)
+    assert report.skipped_count == 6
+    assert sum(seen) == 6221
+    assert tree(dest) == written
     assert (dest / "empty-folder").is_dir()
     assert not (dest / "__MACOSX").exists()
 
@@ -251,6 +254,7 @@ def test_big_members_stream_and_report_progress(tmp_path: Path, dest: Path) -> N
     assert (dest / "a/deflated.bin").read_bytes() == big
     assert (dest / "b/stored.bin").read_bytes() == big
     assert (dest / "b/zeros.bin").read_bytes() == bytes(3 * MIB) + big
+    assert report.sha256 == sha256_of(tree(dest))  # streamed members hashed chunk by chunk
 
 
 START_METHODS = ["fork", "forkserver", "spawn"]
@@ -264,6 +268,7 @@ def test_many_members_on_several_workers_match_zipfile(
     tmp_path: Path, workers: int | None, method: StartMethod | None
 ) -> None:
     members = {f"d{n % 7}/f{n:04d}.bin": os.urandom(n % 300) * 3 for n in range(1500)}
+    members["big.bin"] = os.urandom(3 * MIB)  # streamed, in whichever process gets it
     archive = make_zip(tmp_path / "many.zip", members)
     out = tmp_path / f"out-{workers}"
     out.mkdir()
@@ -272,6 +277,21 @@ def test_many_members_on_several_workers_match_zipfile(
     assert tree(out) == members
     assert report.files == tuple(sorted((k, len(v)) for k, v in members.items()))
     assert sum(seen) == report.total_bytes == sum(map(len, members.values()))
+    # every member hashed by the process that wrote it, and carried back here
+    assert report.sha256 == sha256_of(members)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_hashing_can_be_turned_off(tmp_path: Path, dest: Path, workers: int) -> None:
+    members = {f"f{n:04d}.bin": os.urandom(50) for n in range(600)}
+    archive = make_zip(tmp_path / "many.zip", members)
+    report = extract_zip(archive, dest, workers=workers, start_method="fork", hashes=False)
+    assert report.sha256 == {}
+    assert tree(dest) == members
+
+
+def sha256_of(files: dict[str, bytes]) -> dict[str, str]:
+    return {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
 
 
 def test_zip64_records_and_extra_fields(
@@ -328,6 +348,7 @@ def test_bzip2_and_lzma_members(tmp_path: Path, dest: Path, method: int) -> None
     report = extract_zip(archive, dest, progress=seen.append)
     assert tree(dest) == members
     assert sum(seen) == report.total_bytes == 6001
+    assert report.sha256 == sha256_of(members)  # hashed through zipfile too
 
 
 def test_is_zip_and_total_size(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -61,7 +62,7 @@ def test_pull_latest_downloads_extracts_and_records(kaggle: FakeKaggle) -> None:
     assert manifest["ref"] == "owner/pets"
     assert manifest["version"] == 1
     assert sorted(tuple(f) for f in manifest["files"]) == sorted(
-        (name, len(data)) for name, data in FILES.items()
+        (name, len(data), hashlib.sha256(data).hexdigest()) for name, data in FILES.items()
     )
     assert (kaggle.count("GetDataset"), kaggle.count("DownloadDataset"), kaggle.count("blob")) == (
         1,
@@ -454,10 +455,16 @@ def test_cache_entries_list_only_complete_pulls(kaggle: FakeKaggle) -> None:
     pets = kagman.pull("owner/pets")
     table = kagman.pull("owner/tables", file="t.csv")
     (cache_root() / "datasets/owner/pets/versions/7").mkdir()  # debris: no manifest
+    (pets / "train" / "x.manifest.json").write_text("{}")  # data, not a manifest of an entry
+    (pets / "train" / "x").mkdir()
     entries = list(iter_entries())
     assert [(str(e.ref), e.kind, e.state, e.path) for e in entries] == [
         ("owner/pets/versions/1", "dataset", "complete", pets),
         ("owner/tables/versions/1", "subset", "subset", table.parent),
     ]
-    assert read_manifest(pets)["files"] == [[name, len(FILES[name])] for name in sorted(FILES)]
-    assert read_manifest(table.parent)["files"] == [["t.csv", 4]]
+    assert read_manifest(pets)["files"] == [
+        [name, len(FILES[name]), hashlib.sha256(FILES[name]).hexdigest()] for name in sorted(FILES)
+    ]
+    table_bytes = b"x\n1\n"
+    table_hash = hashlib.sha256(table_bytes).hexdigest()
+    assert read_manifest(table.parent)["files"] == [["t.csv", len(table_bytes), table_hash]]

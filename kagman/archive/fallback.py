@@ -6,6 +6,7 @@ at the declared size.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import zipfile
 from pathlib import Path
@@ -19,14 +20,18 @@ __all__ = ["extract_fallback"]
 
 def extract_fallback(
     archive: Path, root: str, members: list[tuple[str, ZipEntry]], progress: Progress
-) -> None:
-    """Extract bzip2/lzma members through zipfile (which checks the CRC), still capped."""
+) -> dict[str, str]:
+    """Extract bzip2/lzma members through zipfile (which checks the CRC), still capped.
+
+    Returns each member's SHA-256 hex digest, by path.
+    """
     import lzma  # only archives that need it pay for the import
 
+    digests: dict[str, str] = {}
     with zipfile.ZipFile(archive) as zf:
         by_offset = {info.header_offset: info for info in zf.infolist()}
         for rel, entry in members:
-            written, usize = 0, entry.usize
+            written, usize, digest = 0, entry.usize, hashlib.sha256()
             with zf.open(by_offset[entry.offset]) as src:
                 out_fd = _create(archive, root, rel)
                 try:
@@ -46,11 +51,14 @@ def extract_fallback(
                             write_all(out_fd, out)
                         except OSError as err:
                             raise os_error(archive, rel, err) from err
+                        digest.update(out)
                         progress(len(out))
                 finally:
                     os.close(out_fd)
             if written != usize:
                 raise corrupt(archive, f"member {rel!r} is truncated", rel)
+            digests[rel] = digest.hexdigest()
+    return digests
 
 
 def _create(archive: Path, root: str, rel: str) -> int:

@@ -77,7 +77,8 @@ def run(
     workers: int,
     progress: Progress,
     method: StartMethod | None = None,
-) -> None:
+    hashes: bool = True,
+) -> dict[str, str]:
     """Write every batch, split over ``workers`` processes (this one included).
 
     ``fd`` is the archive, open for reading; ``root`` is the target folder;
@@ -85,26 +86,49 @@ def run(
     first error wins, and nothing writes into ``root`` after this returns or
     raises: forked children are killed and reaped, pool tasks are cancelled or
     waited for.
+
+    Returns
+    -------
+    dict
+        Member path -> SHA-256 hex digest of what was written, computed where it
+        was written (empty when ``hashes`` is false).
     """
     workers = max(1, min(workers, len(batches)))
+    digests = Digests(hashes)
     if workers == 1:
         for batch in batches:
-            write_batch(archive, fd, root, batch, progress)
-        return
+            digests.add(batch, write_batch(archive, fd, root, batch, progress, hashes))
+        return digests.found
     method = method or start_method()
     if method == "fork":
-        _run_forked(archive, fd, root, batches, workers, progress)
+        _run_forked(archive, fd, root, batches, workers, progress, digests)
     else:
-        _run_pooled(archive, fd, root, batches, workers, progress, method)
+        _run_pooled(archive, fd, root, batches, workers, progress, method, digests)
+    return digests.found
+
+
+class Digests:
+    """Collects the digests each batch's writer returns, by member path."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.found: dict[str, str] = {}
+
+    def add(self, batch: list[Member], digests: list[str]) -> None:
+        if self.enabled:
+            self.found.update(zip([m.rel for m in batch], digests, strict=True))
 
 
 # --- a pool of fresh processes (forkserver, spawn) ---------------------------------------------
 
 
-def _job(archive: str, root: str, batches: list[list[Member]]) -> int:
-    """A pool task: write ``batches``; return the bytes written."""
+def _job(
+    archive: str, root: str, batches: list[list[Member]], hashes: bool
+) -> tuple[int, list[list[str]]]:
+    """A pool task: write ``batches``; return the bytes written and each batch's digests."""
     fd = os.open(archive, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     done = 0
+    digests: list[list[str]] = []
 
     def count(nbytes: int) -> None:
         nonlocal done
@@ -112,10 +136,10 @@ def _job(archive: str, root: str, batches: list[list[Member]]) -> int:
 
     try:
         for batch in batches:
-            write_batch(Path(archive), fd, root, batch, count)
+            digests.append(write_batch(Path(archive), fd, root, batch, count, hashes))
     finally:
         os.close(fd)
-    return done
+    return done, digests
 
 
 def _run_pooled(  # noqa: PLR0917 - private, one caller
@@ -126,6 +150,7 @@ def _run_pooled(  # noqa: PLR0917 - private, one caller
     workers: int,
     progress: Progress,
     method: StartMethod,
+    digests: Digests,
 ) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -133,20 +158,28 @@ def _run_pooled(  # noqa: PLR0917 - private, one caller
     tasks = [batches[i : i + _BATCHES_PER_TASK] for i in range(0, len(batches), _BATCHES_PER_TASK)]
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
-        futures = [pool.submit(_job, os.fspath(archive), root, task) for task in tasks]
+        hashes = digests.enabled
+        futures = [pool.submit(_job, os.fspath(archive), root, task, hashes) for task in tasks]
         reported = 0  # futures before this index have had their bytes reported
+
+        def collect(i: int) -> None:
+            done, found = futures[i].result()  # raises a worker's error
+            progress(done)
+            for batch, batch_digests in zip(tasks[i], found, strict=True):
+                digests.add(batch, batch_digests)
+
         try:
             for i in range(len(tasks) - 1, -1, -1):
                 if not futures[i].cancel():
                     break  # the pool has reached this task: the rest is the pool's
                 for batch in tasks[i]:
-                    write_batch(archive, fd, root, batch, progress)
+                    digests.add(batch, write_batch(archive, fd, root, batch, progress, hashes))
                 while reported < i and futures[reported].done():
-                    progress(futures[reported].result())  # raises a worker's error
+                    collect(reported)
                     reported += 1
-            for future in futures[reported:]:
-                if not future.cancelled():
-                    progress(future.result())
+            for i in range(reported, len(futures)):
+                if not futures[i].cancelled():
+                    collect(i)
         except BaseException:
             for future in futures:
                 future.cancel()
@@ -157,13 +190,26 @@ def _run_pooled(  # noqa: PLR0917 - private, one caller
 
 
 def _run_forked(  # noqa: PLR0917 - private, one caller
-    archive: Path, fd: int, root: str, batches: list[list[Member]], workers: int, progress: Progress
+    archive: Path,
+    fd: int,
+    root: str,
+    batches: list[list[Member]],
+    workers: int,
+    progress: Progress,
+    digests: Digests,
 ) -> None:
-    """Split the batches between this process and forked children talking through pipes."""
+    """Split the batches between this process and forked children talking through pipes.
+
+    A child sends ``P<bytes>`` lines as it writes, ``H<digest>,<digest>...`` once per
+    batch (its batches in order, so the parent knows which members they are), and
+    ``E<json>`` for its first error.
+    """
     shares = [batches[k::workers] for k in range(workers)]
     mine = shares[0]
+    hashes = digests.enabled
     children: dict[int, int] = {}  # pipe read end -> pid
     pending: dict[int, bytes] = {}
+    todo: dict[int, list[list[Member]]] = {}  # pipe read end -> batches whose digests are due
     failed: list[Exception] = []
     poller = select.poll()
     try:
@@ -178,9 +224,10 @@ def _run_forked(  # noqa: PLR0917 - private, one caller
                 continue
             if pid == 0:  # pragma: no cover - the child; coverage cannot follow it
                 os.close(read_end)
-                _child(archive, fd, root, share, write_end)
+                _child(archive, fd, root, share, write_end, hashes)
             os.close(write_end)
             children[read_end], pending[read_end] = pid, b""
+            todo[read_end] = share[::-1]  # popped from the end: first batch first
             poller.register(read_end, select.POLLIN)
 
         def poll(timeout: int | None) -> None:
@@ -199,6 +246,8 @@ def _run_forked(  # noqa: PLR0917 - private, one caller
                     for line in lines:
                         if line[:1] == b"P":
                             progress(int(line[1:]))
+                        elif line[:1] == b"H":
+                            digests.add(todo[read_end].pop(), line[1:].decode().split(","))
                         else:
                             failed.append(_decode_error(archive, line))
 
@@ -207,7 +256,7 @@ def _run_forked(  # noqa: PLR0917 - private, one caller
             poll(0)
 
         for batch in mine:
-            write_batch(archive, fd, root, batch, tick)
+            digests.add(batch, write_batch(archive, fd, root, batch, tick, hashes))
             if failed:
                 raise failed[0]
         poll(None)
@@ -227,15 +276,21 @@ def _run_forked(  # noqa: PLR0917 - private, one caller
             os.close(read_end)
 
 
-def _child(  # pragma: no cover - runs in the forked child
-    archive: Path, fd: int, root: str, batches: list[list[Member]], out: int
+def _child(  # noqa: PLR0917  # pragma: no cover - runs in the forked child
+    archive: Path, fd: int, root: str, batches: list[list[Member]], out: int, hashes: bool
 ) -> NoReturn:
-    """Write ``batches``, reporting progress and the first error down the pipe ``out``."""
+    """Write ``batches``, reporting progress, digests and the first error down the pipe ``out``."""
     code = 0
+
+    def report(nbytes: int) -> None:
+        os.write(out, b"P%d\n" % nbytes)
+
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: just die; the parent cleans up
         for batch in batches:
-            write_batch(archive, fd, root, batch, lambda n: os.write(out, b"P%d\n" % n))
+            found = write_batch(archive, fd, root, batch, report, hashes)
+            if hashes:
+                _write_all(out, b"H" + ",".join(found).encode() + b"\n")
     except BaseException as err:
         code = 1
         kind = type(err).__name__
@@ -244,6 +299,13 @@ def _child(  # pragma: no cover - runs in the forked child
             os.write(out, b"E" + json.dumps(fields).encode() + b"\n")
     finally:
         os._exit(code)
+
+
+def _write_all(out: int, data: bytes) -> None:  # pragma: no cover - runs in the forked child
+    """``os.write`` until all of ``data`` is in the pipe (a long line may need several)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(out, view) :]
 
 
 def _decode_error(archive: Path, line: bytes) -> Exception:

@@ -15,7 +15,9 @@ this module, never the manifest's fields.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -42,6 +44,7 @@ __all__ = [
     "CacheEntry",
     "EntryState",
     "Holding",
+    "cache_hit",
     "cached_path",
     "discard_incomplete_entry",
     "entry_state",
@@ -50,8 +53,11 @@ __all__ = [
     "iter_entries",
     "latest_cached_version",
     "latest_state",
+    "note_newer_version",
     "set_latest_state",
     "state_of",
+    "touch",
+    "touch_hit",
     "version_entries",
 ]
 
@@ -155,6 +161,34 @@ def cached_path(ref: DatasetRef, name: str | None) -> Path | None:
     return None
 
 
+def touch(manifest: Path) -> None:
+    """Record "now" as the entry's last use: one ``utime`` on its manifest, no lock.
+
+    The manifest's modification time is the entry's "last used" time (rewrites
+    keep it: :func:`kagman.cache.manifest.update_manifest`). Silently does
+    nothing when the cache is read-only for this user (a shared cache, a
+    read-only mount) or the manifest just went away.
+    """
+    with contextlib.suppress(OSError):
+        os.utime(manifest)
+
+
+def touch_hit(entry: Path, hit: Path) -> Path:
+    """Mark the use of ``hit``, served from ``entry`` or an old single-file entry; return it."""
+    touch(manifest_path(entry if hit == entry or entry in hit.parents else hit))
+    return hit
+
+
+def cache_hit(ref: DatasetRef, name: str | None) -> Path | None:
+    """:func:`cached_path`, recording the use: one ``utime`` on the entry's manifest.
+
+    No lock and no rewrite, so a hit stays a few microseconds; skipped silently
+    when this user may not write the cache.
+    """
+    hit = cached_path(ref, name)
+    return None if hit is None else touch_hit(entry_path(ref), hit)
+
+
 def version_entries(ref: DatasetRef | CompetitionRef) -> list[Path]:
     """Entries of a dataset (newest version first) or competition (latest state first)."""
     if isinstance(ref, CompetitionRef):
@@ -215,6 +249,30 @@ def set_latest_state(ref: CompetitionRef, state: str) -> None:
         atomic_write_bytes(latest_state_path(ref), state.encode())
 
 
+def note_newer_version(ref: DatasetRef) -> None:
+    """Note in older cached entries' manifests that version ``ref.version`` exists.
+
+    Called by a pull that learned the current version; ``kagman ls`` shows it
+    as "newer version known". The caller holds the dataset's lock. Manifests
+    keep their modification time ("last used"); unwritable ones are skipped.
+    """
+    from kagman.cache.manifest import update_manifest
+    from kagman.cache.scan import scan
+
+    newest = ref.version or 0
+
+    def change(manifest: dict[str, Any]) -> bool:
+        if int(manifest.get("newer_version") or 0) >= newest:
+            return False
+        manifest["newer_version"] = newest
+        return True
+
+    for found in scan(ref=ref.name):
+        if found.what == "entry" and found.version is not None and found.version < newest:
+            with contextlib.suppress(OSError, ValueError):
+                update_manifest(found.path, change)
+
+
 def discard_incomplete_entry(entry: Path) -> None:
     """Remove an entry folder that has no manifest (left by a killed pull)."""
     if entry.exists() and not manifest_path(entry).is_file():
@@ -235,11 +293,17 @@ class CacheEntry:
 def iter_entries() -> Iterator[CacheEntry]:
     """Every entry with a manifest (complete or subset), sorted by manifest path."""
     root = cache_dir()
-    for manifest in sorted((root / "datasets").glob(f"*/*/*/**/*{MANIFEST_SUFFIX}")):
+    # versions/<N>.manifest.json, and files/<N>/<name>.manifest.json of the old layout: a data
+    # file named *.manifest.json inside a version's folder is never taken for an entry
+    manifests = [
+        *(root / "datasets").glob(f"*/*/versions/*{MANIFEST_SUFFIX}"),
+        *(root / "datasets").glob(f"*/*/files/*/**/*{MANIFEST_SUFFIX}"),
+    ]
+    for manifest in sorted(manifests):
         entry = manifest.with_name(manifest.name[: -len(MANIFEST_SUFFIX)])
-        owner, slug, kind, version, *_ = manifest.relative_to(root / "datasets").parts
+        owner, slug, _, version, *_ = manifest.relative_to(root / "datasets").parts
         version_text = version.removesuffix(MANIFEST_SUFFIX)
-        if kind not in ("versions", "files") or not version_text.isdigit():
+        if not version_text.isdigit():
             continue
         found = _entry(DatasetRef(owner, slug, int(version_text)), entry, manifest)
         if found is not None:

@@ -1,15 +1,29 @@
-"""Links from a project folder to cache entries (``pull --link``)."""
+"""Links from a project folder to cache entries (``pull --link``), recorded in the entry's manifest.
+
+The record lets ``kagman rm`` and ``kagman prune`` say which links a removal
+leaves dangling. Recording needs the dataset's lock for a moment; when another
+process holds it for long, or this user may not write the cache, the link is
+still made, just not recorded (and a log line says so).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from pathlib import Path
+from typing import Any
 
-from kagman.cache.paths import cache_dir
+from kagman.cache.lock import folder_lock
+from kagman.cache.manifest import update_manifest
+from kagman.cache.paths import cache_dir, manifest_path
+from kagman.cache.scan import item_of
 from kagman.errors import KagmanError
 
-__all__ = ["make_link"]
+__all__ = ["make_link", "record_link"]
+
+logger = logging.getLogger(__name__)
+_RECORD_WAIT = 10.0  # seconds to wait for the lock before giving up on the record
 
 
 def _link_name(target: Path) -> str:
@@ -27,7 +41,10 @@ def _link_name(target: Path) -> str:
 
 
 def make_link(target: Path, folder: Path) -> Path:
-    """Create or update ``folder/<target name>`` as a symlink to ``target``, atomically."""
+    """Create or update ``folder/<target name>`` as a symlink to ``target``, atomically.
+
+    The link is recorded in the manifest of the entry that holds ``target``.
+    """
     name = _link_name(target)
     folder.mkdir(parents=True, exist_ok=True)
     link = folder / name
@@ -42,4 +59,38 @@ def make_link(target: Path, folder: Path) -> Path:
         tmp.unlink()
     tmp.symlink_to(target, target_is_directory=target.is_dir())
     tmp.replace(link)
+    record_link(target, link)
     return link
+
+
+def record_link(target: Path, link: Path) -> bool:
+    """Add ``link`` (made absolute) to the manifest of the cache entry holding ``target``.
+
+    Returns
+    -------
+    bool
+        Whether it is recorded now (``False``: not a cache entry, or not writable).
+    """
+    found = item_of(target)
+    if found is None:
+        return False
+    _, ref, item = found
+    entry = next((p for p in (target, *target.parents) if manifest_path(p).is_file()), None)
+    if entry is None or item not in entry.parents:
+        return False
+    text = os.path.abspath(link)  # noqa: PTH100 - keep the user's own symlinks in the path
+
+    def change(manifest: dict[str, Any]) -> bool:
+        links = list(manifest.get("links", []))
+        if text in links:
+            return False
+        manifest["links"] = [*links, text]
+        return True
+
+    try:
+        with folder_lock(item, ref, timeout=_RECORD_WAIT):
+            update_manifest(entry, change)
+    except (KagmanError, OSError, ValueError) as err:
+        logger.info("The link %s was made but not recorded in the cache: %s", link, err)
+        return False
+    return True

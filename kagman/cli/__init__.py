@@ -1,14 +1,16 @@
 """The ``kagman`` command: a thin click layer over the Python API.
 
-One module per command group (``pull``, ``files``, ``load``, ``credentials``, ``index``);
-each command parses its flags, calls one API function, and formats the result. This
+One module per command group (``pull``, ``files``, ``load``, ``credentials``, ``index``,
+``cache``, ``doctor``); each command parses its flags, calls one API function, and formats
+the result. This
 module holds the group: every :class:`~kagman.errors.KagmanError` becomes
 ``Error: <message>`` on stderr with the error's exit code and no traceback.
 Heavy modules are imported inside the commands so ``kagman --help`` stays fast.
 May import: the public API (:mod:`kagman`, :mod:`kagman.api`, the
-:mod:`kagman.credentials` facade, :mod:`kagman.remote.client` for ``whoami``) and
-:mod:`kagman.errors` (and :func:`kagman.fs.human_size` to format sizes); never the
-packages behind them.
+:mod:`kagman.credentials` facade, :mod:`kagman.remote.client` for ``whoami``),
+:mod:`kagman.errors`, and two pure helpers for flags and output
+(:mod:`kagman.cache.sizes` to check ``--max-size``/``--older-than``,
+:func:`kagman.fs.human_size`); never the packages behind them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from typing import Any
 import click
 
 from kagman import __version__
+from kagman.cli.cache import ls_command, path_command, prune_command, rm_command, verify_command
 from kagman.cli.credentials import init_command, whoami_command
+from kagman.cli.doctor import doctor_command
 from kagman.cli.files import files_command
 from kagman.cli.index import index_command
 from kagman.cli.load import load_command
@@ -73,6 +77,8 @@ def cli(verbose: bool, quiet: bool) -> None:
         kagman init ~/Downloads/kaggle.json
         cd "$(kagman pull owner/dataset)"
         kagman index owner/dataset
+        kagman ls
+        kagman doctor
     """
     if verbose and quiet:
         msg = "--verbose and --quiet cannot be used together."
@@ -80,7 +86,20 @@ def cli(verbose: bool, quiet: bool) -> None:
     _setup_logging(verbose, quiet)
 
 
-for _command in (pull, files_command, load_command, init_command, whoami_command, index_command):
+for _command in (
+    pull,
+    files_command,
+    load_command,
+    init_command,
+    whoami_command,
+    index_command,
+    ls_command,
+    path_command,
+    rm_command,
+    prune_command,
+    verify_command,
+    doctor_command,
+):
     cli.add_command(_command)
 
 

@@ -14,6 +14,10 @@ the terminal but not in my notebook" reports:
   ``KAGGLE_API_TOKEN`` secret (it never gets to the ``KAGGLE_USERNAME``/``KAGGLE_KEY`` ones);
 - kagglesdk alone: the token, then the fixed path ``~/.kaggle/kaggle.json``.
 
+Where they disagree, :func:`credentials_status` adds a note (``notes``): a
+variable that overrides a file, a ``~/.kaggle/access_token`` that kagglesdk
+prefers over a kaggle.json, a token or kaggle.json that only some clients read.
+``kagman doctor`` shows all of it; nothing here ever reads out a key.
 In a Kaggle notebook, kagglesdk (so all but kagman's own order) takes the token file
 named by ``KAGGLE_API_V1_TOKEN`` first; kagman does too.
 """
@@ -63,6 +67,9 @@ class CredentialsStatus:
         No credentials file or folder is readable by other users.
     problems
         Sentences saying what is wrong and what to run.
+    notes
+        Conflicts that do not stop kagman but may surprise: which variable or
+        file wins over which, for which client.
     """
 
     config_dir: Path
@@ -70,6 +77,7 @@ class CredentialsStatus:
     clients: dict[str, str] = field(default_factory=dict)
     permissions_ok: bool = True
     problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -86,7 +94,19 @@ class CredentialsStatus:
         lines += [f"  {name:<{width}}  {src}" for name, src in self.clients.items()]
         lines.append(f"Permissions: {'safe' if self.permissions_ok else 'TOO OPEN'}")
         lines += [f"Problem: {p}" for p in self.problems]
+        lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready (``kagman doctor --json``); holds no secret."""
+        return {
+            "config_dir": str(self.config_dir),
+            "files": dict(self.files),
+            "clients": dict(self.clients),
+            "permissions_ok": self.permissions_ok,
+            "problems": list(self.problems),
+            "notes": list(self.notes),
+        }
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(str(self))}</pre>"
@@ -192,4 +212,53 @@ def credentials_status() -> CredentialsStatus:
             "The clients do not all use the same credentials; unset KAGGLE_CONFIG_DIR or run "
             "`kagman init` without it so everything reads ~/.kaggle."
         )
-    return CredentialsStatus(folder, files, clients, permissions_ok, tuple(problems))
+    notes = _conflicts(folder, token)
+    return CredentialsStatus(folder, files, clients, permissions_ok, tuple(problems), notes)
+
+
+def _existing(*paths: Path) -> list[str]:
+    """The distinct paths among ``paths`` that are files."""
+    seen: list[str] = []
+    for path in paths:
+        if path.is_file() and str(path) not in seen:
+            seen.append(str(path))
+    return seen
+
+
+def _conflicts(folder: Path, token: str | None) -> tuple[str, ...]:
+    """Where a variable or file silently wins over another, for some clients."""
+    notes: list[str] = []
+    home = kaggle_home()
+    jsons = _existing(folder / KAGGLE_JSON, home / KAGGLE_JSON)
+    token_files = _existing(*(d / n for d in (folder, home) for n in ACCESS_TOKEN_NAMES))
+    if os.environ.get(TOKEN_ENV) and (jsons or token_files):
+        notes.append(
+            f"{TOKEN_ENV} is set: it overrides {', '.join(jsons + token_files)} for every "
+            f"client. Unset it to use the file(s)."
+        )
+    elif _env_pair() and jsons:
+        notes.append(
+            f"{USERNAME_ENV}/{KEY_ENV} are set: they override {', '.join(jsons)} for kagman, "
+            f"the kaggle CLI and kagglehub (kagglesdk alone reads {home / KAGGLE_JSON}). Unset "
+            "them to use the file."
+        )
+    if token is not None and token != TOKEN_ENV and jsons:
+        notes.append(
+            f"kagglesdk and the kaggle CLI use the token in {token} before any kaggle.json. If "
+            "that token is old (revoked or expired), delete it or replace it with "
+            "`kagman init --token`; `kagman doctor --online` checks what kagman uses."
+        )
+    for name in ACCESS_TOKEN_NAMES:
+        mine = folder / name
+        if folder != home and mine.is_file():
+            notes.append(
+                f"{mine} is read by kagman only: kagglesdk and the kaggle CLI read tokens from "
+                f"{home} or {TOKEN_ENV} whatever {CONFIG_DIR_ENV} says."
+            )
+    xdg = xdg_kaggle_dir() / KAGGLE_JSON
+    if xdg.is_file() and str(xdg) not in jsons:
+        notes.append(
+            f"{xdg} is read only by the kaggle CLI (when ~/.kaggle is missing); kagman, "
+            f"kagglehub and kagglesdk do not see it. Run `kagman init {xdg} --move`."
+        )
+    return tuple(notes)

@@ -11,7 +11,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from kagman.cache.entries import Holding, cached_path, holding, is_complete, version_entries
+from kagman.cache.entries import (
+    Holding,
+    cached_path,
+    holding,
+    is_complete,
+    touch_hit,
+    version_entries,
+)
 from kagman.cache.paths import dataset_dir, entry_path
 from kagman.errors import NotCachedError
 from kagman.remote.refs import CompetitionRef, DatasetRef
@@ -79,13 +86,18 @@ def subset_hit(entry: Path, selection: Selection, held: Holding | None = None) -
 
 
 def cache_hit(ref: DatasetRef, selection: Selection) -> Path | None:
-    """What the cache answers for a pinned ``ref`` in full, or ``None``; no network."""
+    """What the cache answers for a pinned ``ref`` in full, or ``None``; no network.
+
+    A hit is recorded as the entry's last use (one ``utime``, no lock; see
+    :func:`kagman.cache.entries.touch`).
+    """
     if selection.whole:
-        return cached_path(ref, None)
-    hit = subset_hit(entry_path(ref), selection)
-    if hit is None and selection.maybe_single_file:
-        hit = cached_path(ref, str(selection.name))  # also the old files/<N>/<name> layout
-    return hit
+        hit = cached_path(ref, None)
+    else:
+        hit = subset_hit(entry_path(ref), selection)
+        if hit is None and selection.maybe_single_file:
+            hit = cached_path(ref, str(selection.name))  # also the old files/<N>/<name> layout
+    return None if hit is None else touch_hit(entry_path(ref), hit)
 
 
 def offline_hit(ref: DatasetRef | CompetitionRef, selection: Selection) -> Path:

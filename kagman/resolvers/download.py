@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kagman.cache.entries import note_newer_version
 from kagman.cache.lock import dataset_lock
 from kagman.resolvers.base import PullRequest
 from kagman.resolvers.cached import cache_hit
@@ -56,6 +57,8 @@ class DownloadResolver:
             if not request.force and (hit := cache_hit(ref, selection)):
                 return hit
         with dataset_lock(ref):
+            if request.ref.version is None:
+                note_newer_version(ref)  # `kagman ls` marks older cached versions
             hit = None if request.force else cache_hit(ref, selection)
             if hit is not None:
                 return hit

@@ -24,6 +24,7 @@ from kagman.archive import ExtractLimits, extract_zip, is_zip
 from kagman.cache.entries import discard_incomplete_entry
 from kagman.cache.manifest import build_manifest, write_manifest
 from kagman.cache.paths import entry_path, incomplete_dir, manifest_path
+from kagman.cache.shared import SharedPartial, claim_partials, make_dirs, share_tree
 from kagman.credentials import Credentials
 from kagman.errors import ArchiveError, CorruptArchiveError, DiskFullError
 from kagman.fs import remove_tree
@@ -35,7 +36,7 @@ from kagman.ui.progress import ByteProgress
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["Archive", "fetch_archive", "fetch_dataset"]
+__all__ = ["Archive", "fetch_archive", "fetch_dataset", "work_dir"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +53,12 @@ class Archive:
     state: str | None = None  # a competition's data state, recorded in the manifest
 
 
-def _work_dir(ref: Ref) -> Path:
+def work_dir(ref: Ref) -> Path:
+    """``.incomplete/`` of ``ref``, made with the cache's sharing; another user's partial
+    downloads there are claimed, so this pull can resume them (a shared cache)."""
     folder = incomplete_dir(ref)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs(folder)
+    claim_partials(folder)
     return folder
 
 
@@ -63,7 +67,8 @@ def _download(archive: Archive, part: Path, show: bool) -> DownloadResult:
         ByteProgress(f"Downloading {archive.ref}", enabled=show) as bar,
         client.translate_errors(archive.ref),
     ):
-        return download_to(part, archive.open_response, progress=bar)
+        # SharedPartial: in a shared cache, others can resume the partial file
+        return download_to(part, archive.open_response, progress=SharedPartial(part, bar))
 
 
 def fetch_dataset(ref: DatasetRef, creds: Credentials, *, show: bool, force: bool) -> Path:
@@ -80,7 +85,7 @@ def fetch_dataset(ref: DatasetRef, creds: Credentials, *, show: bool, force: boo
 def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
     """Download ``archive`` (resumably), extract it beside its entry, commit, manifest last."""
     ref, entry = archive.ref, archive.entry
-    work = _work_dir(ref)
+    work = work_dir(ref)
     part = work / f"{archive.name}.zip"
     discard_incomplete_entry(entry)
     for stale in work.glob(f"{archive.name}.extract-*"):
@@ -116,6 +121,7 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
     except BaseException:
         remove_tree(tmp)
         raise
+    share_tree(tmp)  # a shared cache: the group may read (and remove) what we extracted
     _commit(tmp, entry)
     manifest = build_manifest(
         kind=archive.kind,
@@ -124,6 +130,7 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
         validator=result.validator,
         total_bytes=report.total_bytes,
         files=report.files,
+        sha256=report.sha256,
         archive_bytes=result.size,
         skipped=report.skipped,
         state=archive.state,
@@ -137,7 +144,7 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
 
 def _commit(tmp: Path, entry: Path) -> None:
     """Rename a finished extraction into place, replacing an older copy (``force``)."""
-    entry.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(entry.parent)
     old: Path | None = None
     if entry.exists():
         with contextlib.suppress(FileNotFoundError):

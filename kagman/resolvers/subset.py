@@ -29,6 +29,8 @@ from kagman.archive.junk import maybe_junk, path_junk_reason
 from kagman.cache.entries import Holding, discard_incomplete_entry, holding
 from kagman.cache.manifest import build_manifest, read_manifest, strip_query, write_manifest
 from kagman.cache.paths import entry_path, incomplete_dir
+from kagman.cache.shared import SharedPartial, claim_partials, make_dirs, share_file
+from kagman.cache.verify import sha256_file
 from kagman.credentials import Credentials
 from kagman.errors import (
     ArchiveError,
@@ -153,8 +155,8 @@ def _download(source: Source, held: Holding, files: list[RemoteFile], key: str, 
     """Download ``files`` in parallel into the entry, then record them (also on failure)."""
     if held.state == "incomplete":
         discard_incomplete_entry(source.entry)
-    source.entry.mkdir(parents=True, exist_ok=True)
-    done: dict[str, tuple[int, tuple[str, str, bool]]] = {}
+    make_dirs(source.entry)
+    done: dict[str, tuple[int, tuple[str, str, bool], str]] = {}
     failed: BaseException | None = None
     total = sum(f.size for f in files)
     with ByteProgress(f"Downloading {len(files)} files of {source.label}", enabled=show) as bar:
@@ -177,16 +179,21 @@ def _download(source: Source, held: Holding, files: list[RemoteFile], key: str, 
         raise failed
 
 
-def _fetch_one(source: Source, name: str, bar: ByteProgress) -> tuple[int, tuple[str, str, bool]]:
+def _fetch_one(
+    source: Source, name: str, bar: ByteProgress
+) -> tuple[int, tuple[str, str, bool], str]:
+    """Download one file into the entry: its size, where it came from, its SHA-256."""
     digest = hashlib.sha256(name.encode()).hexdigest()[:16]
     part = source.work / f"{source.prefix}.file-{digest}"
-    source.work.mkdir(parents=True, exist_ok=True)
-    result = download_to(part, lambda: source.open_file(name), progress=bar)
+    make_dirs(source.work)
+    claim_partials(source.work)
+    result = download_to(part, lambda: source.open_file(name), progress=SharedPartial(part, bar))
     dest = source.entry / name
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(dest.parent)
     wrapped = _place(source, part, dest, name, result, digest)
     discard_partial(part)
-    return dest.stat().st_size, (result.url, result.validator, wrapped)
+    share_file(dest)
+    return dest.stat().st_size, (result.url, result.validator, wrapped), sha256_file(dest)
 
 
 def _place(  # noqa: PLR0917 - private helper
@@ -220,7 +227,7 @@ def _place(  # noqa: PLR0917 - private helper
 def _record(
     source: Source,
     held: Holding,
-    done: dict[str, tuple[int, tuple[str, str, bool]]],
+    done: dict[str, tuple[int, tuple[str, str, bool], str]],
     key: str | None,
 ) -> None:
     """Rewrite the manifest: what the entry held plus what arrived (and the selection)."""
@@ -231,19 +238,23 @@ def _record(
         return
     files = dict(held.files)
     sources: dict[str, tuple[str, str, bool]] = {}
+    digests: dict[str, str] = {}
     with contextlib.suppress(OSError, ValueError):
         old = read_manifest(source.entry) if held.state == "subset" else {}
         for name, value in (old.get("sources") or {}).items():
             sources[name] = (str(value[0]), str(value[1]), bool(value[2]))
-    for name, (size, origin) in done.items():
+        digests = {str(f[0]): str(f[2]) for f in old.get("files") or () if len(f) > 2}
+    for name, (size, origin, sha) in done.items():
         files[name] = size
         sources[name] = origin
+        digests[name] = sha
     selections = set(held.selections) | ({key} if key else set())
     manifest = build_manifest(
         kind="subset",
         ref=source.ref,
         total_bytes=sum(files.values()),
         files=sorted(files.items()),
+        sha256=digests,
         selections=sorted(selections),
         sources=sources,
         state=source.state,

@@ -1,0 +1,151 @@
+"""``kagman prune``: which entries go, by age, by version count, or to fit a size budget.
+
+The choice is a pure function of the listing (:func:`plan_prune`), so a dry
+run shows exactly what a real run removes. Every prune also clears what
+interrupted pulls left behind (partial downloads, killed extractions, entries
+without a manifest), except in a dataset whose lock a running pull holds:
+that dataset is left alone entirely.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+
+from kagman.cache.listing import EntryInfo, entries
+from kagman.cache.lock import is_locked
+from kagman.cache.removal import Removal, RemovalReport, remove_entries
+from kagman.cache.sizes import parse_duration, parse_size
+
+__all__ = ["plan_prune", "prune"]
+
+
+def _days(seconds: float) -> str:
+    return f"{seconds / 86400:.1f} days" if seconds >= 86400 else f"{seconds / 3600:.1f} hours"
+
+
+def plan_prune(
+    rows: Sequence[EntryInfo],
+    *,
+    keep_latest: int | None = None,
+    older_than: float | None = None,
+    max_size: int | None = None,
+    busy: frozenset[tuple[str, str]] = frozenset(),
+    now: float | None = None,
+) -> list[Removal]:
+    """What to remove from ``rows``: leftovers, then by version count, age, and size budget.
+
+    ``busy`` holds the ``(kind, ref)`` of items a running pull holds: nothing of
+    them is chosen. Entries are removed least recently used first to fit
+    ``max_size`` (bytes, counted over the whole cache, leftovers included).
+    """
+    now = time.time() if now is None else now
+    chosen: dict[int, str] = {}  # index in rows -> reason
+    for i, row in enumerate(rows):
+        if (row.kind, row.ref) in busy:
+            continue
+        if row.state == "incomplete":
+            chosen[i] = f"left by an interrupted pull: {row.note}"
+    if keep_latest is not None:
+        versions: dict[tuple[str, str], list[int]] = {}
+        for row in rows:
+            if row.state != "incomplete" and row.version is not None:
+                versions.setdefault((row.kind, row.ref), []).append(row.version)
+        for i, row in enumerate(rows):
+            key = (row.kind, row.ref)
+            if i in chosen or key in busy or row.version is None or key not in versions:
+                continue
+            newest = sorted(set(versions[key]), reverse=True)[:keep_latest]
+            if row.version not in newest:
+                chosen[i] = f"older than the {keep_latest} newest cached version(s)"
+    if older_than is not None:
+        for i, row in enumerate(rows):
+            if i in chosen or (row.kind, row.ref) in busy or row.last_used is None:
+                continue
+            idle = now - row.last_used.timestamp()
+            if idle > older_than:
+                chosen[i] = f"unused for {_days(idle)}"
+    if max_size is not None:
+        total = sum(row.size for i, row in enumerate(rows) if i not in chosen)
+        free_to_go = [
+            i for i, row in enumerate(rows) if i not in chosen and (row.kind, row.ref) not in busy
+        ]
+        oldest_first = sorted(
+            free_to_go,
+            key=lambda i: (_when(rows[i].last_used), _when(rows[i].pulled_at), str(rows[i].path)),
+        )
+        for i in oldest_first:
+            if total <= max_size:
+                break
+            chosen[i] = f"least recently used, over the {max_size:,}-byte budget"
+            total -= rows[i].size
+    return [Removal(rows[i], chosen[i]) for i in sorted(chosen)]
+
+
+def _when(moment: datetime | None) -> float:
+    return moment.timestamp() if moment is not None else 0.0
+
+
+def prune(
+    *,
+    keep_latest: int | None = None,
+    older_than: str | float | None = None,
+    max_size: str | int | None = None,
+    dry_run: bool = False,
+    confirm: Callable[[RemovalReport], bool] | None = None,
+) -> RemovalReport:
+    """Free cache space: old versions, unused entries, least recently used ones (``kagman prune``).
+
+    Always removes what interrupted pulls left (partial downloads, killed
+    extractions, entries without a manifest), except in a dataset that a
+    running pull has locked: such a dataset is skipped entirely and named in
+    ``kept``. Each removal renames the entry aside first (see
+    :mod:`kagman.cache.removal`).
+
+    Parameters
+    ----------
+    keep_latest
+        Keep only the newest N cached versions of each dataset (N >= 1).
+    older_than
+        Remove entries not used for this long: seconds, or text such as
+        ``"30d"``, ``"12h"``, ``"2w"``.
+    max_size
+        Then remove least recently used entries until the cache fits: bytes, or
+        text such as ``"50GB"`` (10**9) or ``"50GiB"`` (2**30).
+    dry_run
+        Only report what would be removed and the bytes it would free.
+    confirm
+        Called with the plan before anything is removed; ``False`` cancels.
+
+    Returns
+    -------
+    RemovalReport
+        What was removed and why, bytes freed, links that now dangle, and what
+        was kept because a pull holds it.
+
+    Raises
+    ------
+    ValueError
+        A size or duration that cannot be read, or ``keep_latest`` < 1.
+    CacheNotWritableError
+        This user may not write the cache.
+    """
+    if keep_latest is not None and keep_latest < 1:
+        msg = f"keep_latest must be 1 or more, not {keep_latest} (use `kagman rm` to remove all)."
+        raise ValueError(msg)
+    seconds = parse_duration(older_than) if isinstance(older_than, str) else older_than
+    budget = parse_size(max_size) if isinstance(max_size, str) else max_size
+    rows = entries()
+    items = {(row.kind, row.ref): row.item for row in rows}
+    busy = frozenset(key for key, folder in items.items() if is_locked(folder))
+    kept = [f"{ref}: a pull is running, so nothing of it was removed." for _, ref in sorted(busy)]
+    plan = plan_prune(
+        rows,
+        keep_latest=keep_latest,
+        older_than=seconds,
+        max_size=budget,
+        busy=busy,
+        now=datetime.now(timezone.utc).timestamp(),
+    )
+    return remove_entries(plan, dry_run=dry_run, confirm=confirm, wait=0, kept=kept)

@@ -1,0 +1,116 @@
+"""What the doctor reads from the machine: installed Kaggle packages, network variables, the cache.
+
+Nothing here imports ``kaggle``: ``import kaggle`` authenticates over the network
+and creates folders. Whether it is importable comes from
+:func:`importlib.util.find_spec`; versions from the installed packages' metadata.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from dataclasses import dataclass
+
+from kagman.cache.listing import cache_info
+from kagman.cache.shared import cache_access
+from kagman.settings import PROXY_ENVS
+
+__all__ = [
+    "CacheHealth",
+    "Package",
+    "cache_health",
+    "mask_url",
+    "network_settings",
+    "packages",
+]
+
+PACKAGES = ("kagman", "kaggle", "kagglesdk", "kagglehub")
+_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)?([^:@/\s]*):([^@/\s]*)@")
+
+
+@dataclass(frozen=True)
+class Package:
+    """One installed package: its version (``None``: not installed) and, for modules, where."""
+
+    name: str
+    version: str | None
+    module: str | None = None  # where `import <name>` would load it from (never imported)
+    note: str = ""
+
+
+def packages() -> tuple[Package, ...]:
+    """kagman, kaggle, kagglesdk and kagglehub: installed versions, and whether kaggle imports."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in PACKAGES:
+        try:
+            installed: str | None = version(name)
+        except PackageNotFoundError:
+            installed = None
+        module = note = None
+        if name == "kaggle":
+            spec = importlib.util.find_spec("kaggle")  # finds it; does not import it
+            module = spec.origin if spec is not None else None
+            if spec is None:
+                note = "not importable: `pip install kaggle` (kagman never imports it)"
+            elif importlib.util.find_spec("six") is None:
+                note = "`import kaggle` will fail: it needs six; `pip install six`"
+        found.append(Package(name, installed, module, note or ""))
+    return tuple(found)
+
+
+def mask_url(value: str) -> str:
+    """A proxy URL with its password hidden.
+
+    >>> mask_url("http://ada:s3cret@proxy.example:3128")
+    'http://ada:****@proxy.example:3128'
+    >>> mask_url("proxy.example:3128")
+    'proxy.example:3128'
+    """
+    return _USERINFO.sub(lambda m: f"{m.group(1) or ''}{m.group(2)}:****@", value.strip())
+
+
+def network_settings() -> dict[str, str]:
+    """Proxy and CA-bundle variables in effect (requests, so kagglesdk, reads them); masked."""
+    return {name: mask_url(os.environ[name]) for name in PROXY_ENVS if os.environ.get(name)}
+
+
+@dataclass(frozen=True)
+class CacheHealth:
+    """The cache, for the doctor: where, how big, how full the disk, who may write it."""
+
+    root: str
+    exists: bool
+    entries: int
+    datasets: int
+    size: int
+    free: int | None
+    incomplete: int
+    incomplete_size: int
+    shared: bool
+    writable: bool
+    group: str | None
+    owner: str | None
+
+
+def cache_health() -> CacheHealth:
+    """Read the cache's state; creates nothing, takes no lock."""
+    info = cache_info()
+    done = [row for row in info.entries if row.state != "incomplete"]
+    access = cache_access(info.root)
+    return CacheHealth(
+        root=str(info.root),
+        exists=info.root.is_dir(),
+        entries=len(done),
+        datasets=len({(row.kind, row.ref) for row in done}),
+        size=info.size,
+        free=info.free,
+        incomplete=len(info.incomplete),
+        incomplete_size=sum(row.size for row in info.incomplete),
+        shared=access.shared,
+        writable=access.writable,
+        group=access.group,
+        owner=access.owner,
+    )
