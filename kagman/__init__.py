@@ -9,7 +9,7 @@ would shadow the function once imported.
 The packages, from the top down (imports run one way)::
 
     cli          the ``kagman`` command: a thin layer over the API
-    api          pull(), index(): user input into requests for the domain
+    api          pull(), index(), show(): user input into requests for the domain
     resolvers    the pull flow (notebook mounts, cache, download) | images: folders into ImageIndex
     remote       Kaggle: refs, client, retries, transfer | cache | archive | credentials
     ui, platforms              progress and warnings; where the code runs (Kaggle, Colab, Jupyter)
@@ -45,6 +45,8 @@ _LAZY: dict[str, str] = {
     "pull": "kagman.api",
     "cache_dir": "kagman.cache.paths",
     "index": "kagman.api",
+    "show": "kagman.api",
+    "progress": "kagman.ui.progress",
     "environment": "kagman.api",
     "Environment": "kagman.platforms",
     "ImageIndex": "kagman.images",
@@ -62,19 +64,22 @@ __all__ = [
     "index",
     "init",
     "parse_ref",
+    "progress",
     "pull",
+    "show",
     "whoami",
 ]
 __all__ += _error_names  # noqa: PLE0605 - the error names, kept in one place
 
 if TYPE_CHECKING:
-    from kagman.api import environment, index, pull
+    from kagman.api import environment, index, pull, show
     from kagman.cache.paths import cache_dir
     from kagman.credentials import CredentialsStatus, credentials_status, init
     from kagman.images import ImageIndex
     from kagman.platforms import Environment
     from kagman.remote.client import whoami
     from kagman.remote.refs import DatasetRef, parse_ref
+    from kagman.ui.progress import progress
 
 
 def __getattr__(name: str) -> Any:

@@ -1,19 +1,22 @@
 """The ``kagman`` command: a thin click layer over the Python API.
 
-One module per command group (``pull``, ``credentials``, ``index``); each
+One module per command group (``pull``, ``credentials``, ``index``, ``show``); each
 command parses its flags, calls one API function, and formats the result. This
 module holds the group: every :class:`~kagman.errors.KagmanError` becomes
-``Error: <message>`` on stderr with the error's exit code and no traceback.
+``Error: <message>`` on stderr with the error's exit code and no traceback (``-v`` or
+``KAGMAN_DEBUG=1`` print the traceback, with the library error behind it, first).
 Heavy modules are imported inside the commands so ``kagman --help`` stays fast.
 May import: the public API (:mod:`kagman`, :mod:`kagman.api`, the
 :mod:`kagman.credentials` facade, :mod:`kagman.remote.client` for ``whoami``) and
-:mod:`kagman.errors`; never the packages behind them.
+:mod:`kagman.errors`, :mod:`kagman.settings`, :mod:`kagman.ui` (is a person watching
+stderr?); never the packages behind them.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from typing import Any
 
 import click
@@ -22,7 +25,11 @@ from kagman import __version__
 from kagman.cli.credentials import init_command, whoami_command
 from kagman.cli.index import index_command
 from kagman.cli.pull import pull
-from kagman.errors import KagmanError
+from kagman.cli.show import show_command
+from kagman.errors import KagmanError, redact_urls
+from kagman.settings import DEBUG_ENV, env_flag
+from kagman.ui.progress import watching
+from kagman.ui.summary import SUMMARY_FLAG
 
 __all__ = ["cli", "main"]
 
@@ -36,14 +43,26 @@ class _KagmanGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KagmanError as err:
+            if ctx.params.get("verbose") or env_flag(DEBUG_ENV):
+                chain = "".join(traceback.format_exception(err)).rstrip()
+                click.echo(redact_urls(chain), err=True)
             click.echo(f"Error: {err}", err=True)
             ctx.exit(err.exit_code)
 
 
 class _StderrHandler(logging.Handler):
-    """Show kagman's log records to the person at the terminal, on stderr."""
+    """Show kagman's log records to the person at the terminal, on stderr.
+
+    The summary after a download is for a person watching: on a terminal, or with -v.
+    """
+
+    def __init__(self, verbose: bool = False) -> None:
+        super().__init__()
+        self.verbose = verbose
 
     def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, SUMMARY_FLAG, False) and not (self.verbose or watching()):
+            return
         prefix = "" if record.levelno < logging.WARNING else f"{record.levelname.capitalize()}: "
         click.echo(f"{prefix}{record.getMessage()}", err=True)
 
@@ -53,7 +72,7 @@ def _setup_logging(verbose: bool, quiet: bool) -> None:
     for handler in list(logger.handlers):
         if isinstance(handler, _StderrHandler):
             logger.removeHandler(handler)
-    logger.addHandler(_StderrHandler())
+    logger.addHandler(_StderrHandler(verbose))
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
     logger.propagate = False
 
@@ -70,6 +89,7 @@ def cli(verbose: bool, quiet: bool) -> None:
         kagman init ~/Downloads/kaggle.json
         cd "$(kagman pull owner/dataset)"
         kagman index owner/dataset
+        kagman show owner/dataset --out sheet.png
     """
     if verbose and quiet:
         msg = "--verbose and --quiet cannot be used together."
@@ -77,7 +97,7 @@ def cli(verbose: bool, quiet: bool) -> None:
     _setup_logging(verbose, quiet)
 
 
-for _command in (pull, init_command, whoami_command, index_command):
+for _command in (pull, init_command, whoami_command, index_command, show_command):
     cli.add_command(_command)
 
 

@@ -21,6 +21,7 @@ May import: :mod:`kagman.remote`, :mod:`kagman.cache`, :mod:`kagman.archive`,
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from kagman.errors import KagmanError
@@ -31,6 +32,8 @@ from kagman.resolvers.download import DownloadResolver
 from kagman.resolvers.kaggle_notebook import KaggleNotebookResolver
 
 __all__ = ["PullRequest", "Resolver", "active_resolvers", "resolve", "resolvers"]
+
+logger = logging.getLogger(__name__)
 
 
 def resolvers() -> list[Resolver]:
@@ -65,6 +68,8 @@ def resolve(request: PullRequest) -> Path:
         if resolver.is_supported(request):
             path = resolver.resolve(request)
             if path is not None:
+                # A cache hit is silent, but for this (kagman -v); a download says more.
+                logger.debug("The %s resolver answered %s: %s", resolver.name, request.ref, path)
                 return path
     msg = f"Nothing can answer a pull of {request.ref} with these options."  # pragma: no cover
     raise KagmanError(msg)  # pragma: no cover
