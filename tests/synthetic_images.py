@@ -148,13 +148,28 @@ def multilabel_files() -> dict[str, bytes]:
     return files
 
 
-if __name__ == "__main__":  # python tests/synthetic_images.py docs/  -> the README's pictures
+def _page(fragment: str) -> str:
+    """The HTML repr in a page styled like a notebook output, for a screenshot."""
+    return (
+        f'<!DOCTYPE html><html><body style="margin:12px;background:#fff">{fragment}</body></html>'
+    )
+
+
+if __name__ == "__main__":
+    # The README's pictures, from the same synthetic dataset the tests use:
+    #   python tests/synthetic_images.py docs
+    #   chromium --headless --screenshot=docs/index-repr.png --window-size=820,900 \
+    #       file://$PWD/docs/index-repr.html     (then trim the white margin)
+    import warnings
+
     import kagman
 
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
     work = Path(sys.argv[2] if len(sys.argv) > 2 else "/tmp/kagman-docs")
     root = write_files(work, shapes_files())
-    idx = kagman.index(root / "shapes")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        idx = kagman.index(root / "shapes")
     kagman.show(idx, per_class=8, size=72, out=out / "contact-sheet.png")
-    (out / "index-repr.html").write_text(idx._repr_html_())
+    (out / "index-repr.html").write_text(_page(idx._repr_html_()))
     print(out / "contact-sheet.png")

@@ -127,6 +127,9 @@ def test_summary_is_a_log_record_and_with_no_logging_a_line_on_stderr(
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
+    kagman_logger = logging.getLogger("kagman")  # as if no CLI test set up its handler before
+    monkeypatch.setattr(kagman_logger, "handlers", [])
+    monkeypatch.setattr(kagman_logger, "propagate", True)
     caplog.set_level(logging.INFO, logger="kagman")
     summary("owner/ds v3: 3,082 files, 1.2 GiB, downloaded in 41 s -> /x")
     assert caplog.records[-1].getMessage().startswith("owner/ds v3: 3,082 files")

@@ -146,7 +146,11 @@ def _strip(idx: Indexed, cache: dict[tuple[str, int], str]) -> str:
         )
     more = len(rows) - len(shown)
     tail = f'<div style="{_MUTED}">... and {more} more {kind} rows; .show() draws them all.</div>'
-    return "".join(lines) + (tail if more > 0 else "")
+    head = (
+        f'<p style="margin:8px 0 2px"><b>Samples</b> <span style="{_MUTED}">(a few per {kind}; '
+        "<code>.show()</code> draws a contact sheet)</span></p>"
+    )
+    return head + "".join(lines) + (tail if more > 0 else "")
 
 
 def index_html(idx: Indexed, cache: dict[tuple[str, int], str]) -> str:
