@@ -1,7 +1,7 @@
 """Benchmark ``ImageIndex.show()`` against opening and resizing every image whole, same run.
 
 Builds 20 class folders of 8 photos each, 4000 x 3000 JPEGs (smooth gradients with
-noise, about 1-2 MB each, like camera photos), once, under ``benchmarks/.work/show/``.
+noise, about 3 MB each at quality 90, like camera photos), once, under ``benchmarks/.work/show/``.
 Then, warm (every file read once first, so both sides read from the page cache),
 interleaved, best of ``--repeats``:
 

@@ -108,7 +108,7 @@ def test_a_refusal_without_credentials_says_to_add_secrets(
     colab_runtime.require_auth = True
     colab_runtime.add_dataset("alice/cats", FILES)
     with (
-        pytest.warns(UserWarning, match="Colab's cache did not mount") as record,
+        pytest.warns(kagman.MountFallbackWarning, match="Colab's cache did not mount") as record,
         pytest.raises(CredentialsNotFoundError, match="Run `kagman init`"),
     ):
         kagman.pull("alice/cats")
