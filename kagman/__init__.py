@@ -9,8 +9,8 @@ would shadow the function once imported.
 The packages, from the top down (imports run one way)::
 
     cli          the ``kagman`` command: a thin layer over the API
-    api          pull(), pull_competition(), files(), load(), index(), environment(): user
-                 input into requests for the domain
+    api          pull(), pull_competition(), files(), load(), index(), show(), environment():
+                 user input into requests for the domain
     resolvers    the pull flow (notebook mounts, cache, download) | images | tables
                  | diagnostics: doctor()
     remote       Kaggle: refs, client, retries, transfer | cache (also cached(), cache_info(),
@@ -62,6 +62,8 @@ _LAZY: dict[str, str] = {
     "doctor": "kagman.diagnostics",
     "DoctorReport": "kagman.diagnostics",
     "index": "kagman.api",
+    "show": "kagman.api",
+    "progress": "kagman.ui.progress",
     "environment": "kagman.api",
     "Environment": "kagman.platforms",
     "ImageIndex": "kagman.images",
@@ -89,17 +91,19 @@ __all__ = [
     "load",
     "parse_competition",
     "parse_ref",
+    "progress",
     "prune",
     "pull",
     "pull_competition",
     "remove",
+    "show",
     "verify",
     "whoami",
 ]
 __all__ += _error_names  # noqa: PLE0605 - the error names, kept in one place
 
 if TYPE_CHECKING:
-    from kagman.api import environment, files, index, load, pull, pull_competition
+    from kagman.api import environment, files, index, load, pull, pull_competition, show
     from kagman.cache.listing import CacheInfo, cache_info, cached
     from kagman.cache.lookup import cached_path
     from kagman.cache.paths import cache_dir
@@ -112,6 +116,7 @@ if TYPE_CHECKING:
     from kagman.platforms import Environment
     from kagman.remote.client import whoami
     from kagman.remote.refs import CompetitionRef, DatasetRef, parse_competition, parse_ref
+    from kagman.ui.progress import progress
 
 
 def __getattr__(name: str) -> Any:

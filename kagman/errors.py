@@ -6,11 +6,26 @@ matching built-in exception, so callers may catch either
 what happened and what to do next; they never contain a secret (see
 :func:`kagman.credentials.mask`). ``exit_code`` is what the CLI exits with;
 the table lives in the README.
+
+In a notebook, IPython prints every exception of a ``raise ... from err`` chain,
+so a 404 would show 18 frames of ``requests`` internals above kagman's message.
+:class:`KagmanError` implements IPython's ``_render_traceback_`` hook once for
+every subclass: the notebook shows the user's own lines and kagman's message; the
+library error behind it stays on :attr:`KagmanError.cause`, and ``KAGMAN_DEBUG=1``
+(or ``kagman -v`` on the command line) shows the whole chain, URL query strings
+blanked (:func:`redact_urls`).
+
+Warnings a user must act on are :class:`KagmanWarning` subclasses, given at the
+caller's line (:func:`kagman.ui.warn.warn`); all derive from :class:`UserWarning`.
 """
 
 from __future__ import annotations
 
+import re
+import types
 from pathlib import Path
+
+from kagman.settings import DEBUG_ENV, env_flag
 
 __all__ = [
     "AccessDeniedError",
@@ -18,12 +33,14 @@ __all__ = [
     "ArchiveTooLargeError",
     "CacheNotWritableError",
     "CacheVerificationError",
+    "ClassCaseWarning",
     "CompetitionNotFoundError",
     "CorruptArchiveError",
     "CredentialsConflictError",
     "CredentialsError",
     "CredentialsNotFoundError",
     "CredentialsRejectedError",
+    "CredentialsWarning",
     "DatasetNotFoundError",
     "DiskFullError",
     "EmptySelectionError",
@@ -31,15 +48,21 @@ __all__ = [
     "InvalidCredentialsFileError",
     "InvalidRefError",
     "KagmanError",
+    "KagmanWarning",
+    "KeyCopyWarning",
     "LockTimeoutError",
+    "MissingClassWarning",
+    "MountFallbackWarning",
     "NetworkError",
     "NotCachedError",
     "NotFoundError",
+    "PermissionsFixedWarning",
     "RateLimitedError",
     "RemoteChangedError",
     "RemoteError",
     "RulesNotAcceptedError",
     "ServerError",
+    "StaleCacheWarning",
     "TableError",
     "TermsNotAcceptedError",
     "UnsafeArchiveError",
@@ -51,6 +74,53 @@ class KagmanError(Exception):
     """Base class of every error kagman raises on purpose."""
 
     exit_code: int = 1
+
+    @property
+    def cause(self) -> BaseException | None:
+        """The exception behind this one (often the library error kagman translated), or None.
+
+        ``raise KagmanError(...) from err`` keeps ``err`` here; notebooks do not print
+        it (see :meth:`_render_traceback_`), so this is where to look.
+        """
+        if self.__cause__ is not None:
+            return self.__cause__
+        return None if self.__suppress_context__ else self.__context__
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython's hook: the caller's lines and this message, without the chained internals.
+
+        With ``KAGMAN_DEBUG=1``: every frame and every cause, as IPython shows them.
+        Either way, URL query strings (signed download URLs) are blanked.
+        """
+        if env_flag(DEBUG_ENV):
+            lines = _ipython_lines(self, self.__traceback__)
+            if lines is None:
+                import traceback
+
+                lines = traceback.format_exception(self)
+            return [redact_urls(line) for line in lines]
+        tb = _up_to_kagman(self.__traceback__)
+        saved = self.__cause__, self.__suppress_context__
+        try:
+            self.__cause__, self.__suppress_context__ = None, True
+            lines = _ipython_lines(self, tb)
+            if lines is None:
+                import traceback
+
+                lines = traceback.format_exception(type(self), self, tb)
+        finally:
+            self.__cause__, self.__suppress_context__ = saved
+        cause = self.cause
+        if cause is not None:
+            kind = type(cause)
+            name = kind.__qualname__
+            if kind.__module__ not in ("builtins", "__main__"):
+                name = f"{kind.__module__}.{name}"
+            # the type only: a library's message may hold a signed URL
+            lines.append(
+                f"\n(Caused by {name}: see err.cause, or set KAGMAN_DEBUG=1 for the whole chain.)"
+            )
+        return [redact_urls(line) for line in lines]
 
 
 # --- input ------------------------------------------------------------------
@@ -275,3 +345,78 @@ class TableError(KagmanError, ValueError):
         self.path = path
         self.reader = reader
         self.line = line
+
+
+_URL_QUERY = re.compile(r"(https?://[^\s?#'\"]+)\?[^\s'\"]*")
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with the query string of every URL blanked (signed URLs carry a bearer secret).
+
+    >>> redact_urls("GET https://storage.example/o.zip?X-Goog-Signature=abc failed")
+    'GET https://storage.example/o.zip?... failed'
+    """
+    return _URL_QUERY.sub(r"\1?...", text)
+
+
+def _up_to_kagman(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """The traceback's frames before the first frame of kagman: the caller's own lines."""
+    kept: list[types.TracebackType] = []
+    while tb is not None:
+        name = tb.tb_frame.f_globals.get("__name__", "")
+        if name == "kagman" or name.startswith("kagman."):
+            break
+        kept.append(tb)
+        tb = tb.tb_next
+    rebuilt = None
+    for entry in reversed(kept):
+        rebuilt = types.TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return rebuilt
+
+
+def _ipython_lines(err: BaseException, tb: types.TracebackType | None) -> list[str] | None:
+    """IPython's own rendering (its colours and context lines), or None outside IPython."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    formatter = getattr(shell, "InteractiveTB", None)
+    if formatter is None:
+        return None
+    lines: list[str] = formatter.structured_traceback(type(err), err, tb)
+    return list(lines)
+
+
+# --- warnings ---------------------------------------------------------------
+
+
+class KagmanWarning(UserWarning):
+    """Base class of the warnings kagman gives (shown as ``Warning: ...`` by the CLI)."""
+
+
+class CredentialsWarning(KagmanWarning):
+    """Credentials need a look: a variable wins over the installed file, an odd-looking key."""
+
+
+class KeyCopyWarning(CredentialsWarning):
+    """The file the credentials came from (often in Downloads) still holds a copy of the key."""
+
+
+class PermissionsFixedWarning(CredentialsWarning):
+    """Credentials were readable by other users; kagman made them private (0600, 0700)."""
+
+
+class StaleCacheWarning(KagmanWarning):
+    """Kaggle could not be reached, so a cached version (which may be stale) was used."""
+
+
+class MountFallbackWarning(KagmanWarning):
+    """A Kaggle or Colab notebook mount failed; the cache and a download answer instead."""
+
+
+class MissingClassWarning(KagmanWarning):
+    """A labelled split has no images of some classes (label ids do not shift)."""
+
+
+class ClassCaseWarning(KagmanWarning):
+    """Class names that differ only in case are kept as separate classes."""

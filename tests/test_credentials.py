@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -34,7 +35,10 @@ from kagman.errors import (
     CredentialsConflictError,
     CredentialsError,
     CredentialsNotFoundError,
+    CredentialsWarning,
     InvalidCredentialsFileError,
+    KeyCopyWarning,
+    PermissionsFixedWarning,
     UnsafeDestinationError,
 )
 from kagman.settings import config_dir
@@ -136,7 +140,9 @@ def test_init_from_a_path_creates_private_folder_and_file(
     source = write(isolated_env / "Downloads" / "kaggle.json", GOOD)
     old_umask = os.umask(umask)
     try:
-        path = kagman.init(source)
+        # kept by default, with a reminder a notebook user sees (a warning at their line)
+        with pytest.warns(KeyCopyWarning, match=f"^{re.escape(str(source))} still holds a copy"):
+            path = kagman.init(source)
     finally:
         os.umask(old_umask)
     folder = isolated_env / ".kaggle"
@@ -321,19 +327,21 @@ def test_bom_crlf_and_extra_fields_are_accepted(tmp_path: Path) -> None:
         + KEY.encode()
         + b'",\r\n  "proxy": "http://p:3128"\r\n}\r\n'
     )
-    kagman.init(write(tmp_path / "kaggle.json", content))
+    with pytest.warns(KeyCopyWarning):
+        kagman.init(write(tmp_path / "kaggle.json", content))
     assert installed(tmp_path / "kaggle-config") == {**GOOD, "proxy": "http://p:3128"}
 
 
-def test_a_key_that_is_not_32_hex_digits_is_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_key_that_is_not_32_hex_digits_is_a_warning() -> None:
     report = install({"username": "ada", "key": ODD_KEY})
     assert report.action == "created"
     assert report.warnings[0].startswith(
         "The key not-…et!! does not look like a Kaggle API key (32 hex digits); installed anyway."
     )
-    kagman.init({"username": "ada", "key": ODD_KEY})  # unchanged, but still warned, as a log
-    assert "does not look like a Kaggle API key" in caplog.text
-    assert any(r.levelno == logging.WARNING for r in caplog.records)
+    # unchanged, but still warned, at the caller's line (this file), not in kagman
+    with pytest.warns(CredentialsWarning, match="does not look like a Kaggle API key") as caught:
+        kagman.init({"username": "ada", "key": ODD_KEY})
+    assert [Path(w.filename).name for w in caught] == ["test_credentials.py"]
 
 
 # --- existing credentials, permissions ------------------------------------------
@@ -360,10 +368,13 @@ def test_no_source_with_an_installed_loose_file_fixes_it_and_says_so(
 ) -> None:
     folder = tmp_path / "kaggle-config"
     write(folder / "kaggle.json", GOOD, mode=0o664)
-    path = kagman.init()
+    with pytest.warns(PermissionsFixedWarning) as caught:
+        path = kagman.init()
+    fixed = f"Fixed permissions: {path} was 0664, now 0600."
+    assert fixed in [str(w.message) for w in caught]
     assert path == folder / "kaggle.json"
     assert mode_of(path) == 0o600
-    assert f"Fixed permissions: {path} was 0664, now 0600." in caplog.text
+    assert fixed in caplog.text
     assert "Already set up" in caplog.text
 
 
@@ -478,7 +489,8 @@ def test_kaggle_config_dir_is_created_when_missing(
 
 def test_token_is_written_to_access_token(tmp_path: Path) -> None:
     folder = tmp_path / "kaggle-config"
-    path = kagman.init(token=f"  {TOKEN}\n")
+    with pytest.warns(CredentialsWarning, match="read tokens only from"):  # not ~/.kaggle
+        path = kagman.init(token=f"  {TOKEN}\n")
     assert path == folder / "access_token"
     assert path.read_text() == TOKEN + "\n"
     assert mode_of(path) == 0o600
@@ -648,7 +660,8 @@ def test_notebook_that_imported_kaggle_first_works_without_restart(
 
 
 def test_installing_kaggle_json_next_to_a_token_warns_the_token_wins(tmp_path: Path) -> None:
-    kagman.init(token=TOKEN)
+    with pytest.warns(CredentialsWarning, match="read tokens only from"):
+        kagman.init(token=TOKEN)
     report = install(GOOD)
     assert report.warnings == (
         (

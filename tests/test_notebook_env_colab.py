@@ -108,7 +108,7 @@ def test_a_refusal_without_credentials_says_to_add_secrets(
     colab_runtime.require_auth = True
     colab_runtime.add_dataset("alice/cats", FILES)
     with (
-        pytest.warns(UserWarning, match="Colab's cache did not mount") as record,
+        pytest.warns(kagman.MountFallbackWarning, match="Colab's cache did not mount") as record,
         pytest.raises(CredentialsNotFoundError, match="Run `kagman init`"),
     ):
         kagman.pull("alice/cats")
@@ -293,7 +293,8 @@ def test_init_installs_a_token_secret_as_access_token(
     colab: ColabSecrets, tmp_path: Path, fake_kaggle: FakeKaggle
 ) -> None:
     colab.set("KAGGLE_API_TOKEN", TEST_TOKEN)
-    path = kagman.init()
+    with pytest.warns(kagman.CredentialsWarning, match="read tokens only from"):  # not ~/.kaggle
+        path = kagman.init()
     assert path == tmp_path / "kaggle-config" / "access_token"
     assert path.read_text() == TEST_TOKEN + "\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -142,7 +142,7 @@ def test_a_refused_attach_falls_back_to_a_download_with_a_warning(
 ) -> None:
     kaggle.add_dataset("alice/cats", FILES)
     notebook.refuse_next(**refusal)  # type: ignore[arg-type]
-    with pytest.warns(UserWarning, match="did not attach") as record:
+    with pytest.warns(kagman.MountFallbackWarning, match="did not attach") as record:
         path = kagman.pull("alice/cats", progress=False)
     assert _warning_text(record) == (
         f"The Kaggle notebook's data proxy did not attach dataset alice/cats: {reason}. "

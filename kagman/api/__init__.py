@@ -8,7 +8,7 @@ these functions; nothing below this package imports it.
 
     pulling   pull(), pull_competition(): a request for the resolvers, then --link
     tables    files(), load(): a listing; one table pulled alone and read by kagman.tables
-    images    index(): a ref turned into a folder for kagman.images
+    images    index(), show(): a ref turned into a folder for kagman.images
     platform  environment(): the platform and the resolvers a pull tries there
 
 May import: every package below it (:mod:`kagman.resolvers`, :mod:`kagman.images`,
@@ -16,9 +16,9 @@ May import: every package below it (:mod:`kagman.resolvers`, :mod:`kagman.images
 not named like the functions (a module ``kagman.api.pull`` would shadow the function).
 """
 
-from kagman.api.images import index
+from kagman.api.images import index, show
 from kagman.api.platform import environment
 from kagman.api.pulling import pull, pull_competition
 from kagman.api.tables import files, load
 
-__all__ = ["environment", "files", "index", "load", "pull", "pull_competition"]
+__all__ = ["environment", "files", "index", "load", "pull", "pull_competition", "show"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,11 +17,16 @@ from kagman.errors import DatasetNotFoundError, ImageFolderError
 from kagman.remote.refs import looks_like_ref
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from kagman.images import CheckLevel, ImageIndex
 
-__all__ = ["index"]
+__all__ = ["index", "show"]
 
 logger = logging.getLogger("kagman")
+
+#: An index that takes longer than this (seconds) ends with a summary line.
+LONG_INDEX_SECONDS = 2.0
 
 
 def index(
@@ -81,9 +87,11 @@ def index(
         train = idx.paths("train"), idx.labels("train")
     """
     from kagman.images import DEFAULT_CHECK, index_folder
+    from kagman.ui.summary import duration, summary
 
     folder = _folder_for(source)
-    return index_folder(
+    started = time.monotonic()
+    idx = index_folder(
         folder,
         check=DEFAULT_CHECK if check is None else check,
         labels=labels,
@@ -93,6 +101,63 @@ def index(
         case_insensitive_classes=case_insensitive_classes,
         follow_symlinks=follow_symlinks,
     )
+    took = time.monotonic() - started
+    if took >= LONG_INDEX_SECONDS:
+        summary(
+            f"Indexed {len(idx):,} images ({len(idx.splits)} splits, {len(idx.classes):,} "
+            f"classes, {len(idx.problems):,} skipped) in {duration(took)} -> {idx.root}"
+        )
+    return idx
+
+
+def show(
+    source: str | os.PathLike[str] | ImageIndex,
+    *,
+    out: str | os.PathLike[str] | None = None,
+    per_class: int = 8,
+    size: int = 96,
+    split: str | None = None,
+    seed: int = 0,
+) -> Image.Image:
+    """A contact sheet of a folder, a dataset ref or an index: one labelled row per class.
+
+    Parameters
+    ----------
+    source
+        A folder or dataset ref (indexed as :func:`index` does, with its default
+        ``check``), or an :class:`~kagman.images.ImageIndex`.
+    out
+        Also write the sheet there, atomically; the format follows the extension
+        (``.png``, ``.jpg``, ``.webp``, ...).
+    per_class, size, split, seed
+        As for :meth:`ImageIndex.show <kagman.images.ImageIndex.show>`.
+
+    Returns
+    -------
+    PIL.Image.Image
+        RGB; shows inline in a notebook.
+
+    Raises
+    ------
+    ImageFolderError
+        As :func:`index`.
+    ValueError
+        ``split`` is not a split of the index, ``per_class`` or ``size`` is too small,
+        or ``out`` has an extension Pillow cannot write.
+
+    Examples
+    --------
+    ::
+
+        kagman.show("data/chest_xray", per_class=6, out="sheet.png")
+    """
+    from kagman.images import ImageIndex, save_image
+
+    idx = source if isinstance(source, ImageIndex) else index(source)
+    sheet = idx.show(per_class=per_class, size=size, split=split, seed=seed)
+    if out is not None:
+        save_image(sheet, Path(out))
+    return sheet
 
 
 def _folder_for(source: str | os.PathLike[str]) -> Path:

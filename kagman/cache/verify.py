@@ -282,7 +282,7 @@ def verify(
         ``ref`` is given and nothing of it is cached.
     """
     from kagman.errors import NotCachedError
-    from kagman.ui.progress import ByteProgress, progress_enabled
+    from kagman.ui.progress import Bar, progress_enabled
 
     rows = entries(ref, measure=False)  # sizes on disk are `ls`'s business, not needed here
     if ref is not None and not rows:
@@ -301,7 +301,7 @@ def verify(
             work += items
     threads = workers or max(2, os.cpu_count() or 2)
     with (
-        ByteProgress("Verifying", enabled=progress_enabled(progress)) as bar,
+        Bar("Verifying", enabled=progress_enabled(progress)) as bar,
         ThreadPoolExecutor(threads) as pool,
     ):
         bar.set_total(sum(item.size for item in work))

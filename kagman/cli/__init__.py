@@ -1,22 +1,25 @@
 """The ``kagman`` command: a thin click layer over the Python API.
 
 One module per command group (``pull``, ``files``, ``load``, ``credentials``, ``index``,
-``cache``, ``doctor``); each command parses its flags, calls one API function, and formats
-the result. This
+``show``, ``cache``, ``doctor``); each command parses its flags, calls one API function, and
+formats the result. This
 module holds the group: every :class:`~kagman.errors.KagmanError` becomes
-``Error: <message>`` on stderr with the error's exit code and no traceback.
+``Error: <message>`` on stderr with the error's exit code and no traceback (``-v`` or
+``KAGMAN_DEBUG=1`` print the traceback, with the library error behind it, first).
 Heavy modules are imported inside the commands so ``kagman --help`` stays fast.
 May import: the public API (:mod:`kagman`, :mod:`kagman.api`, the
 :mod:`kagman.credentials` facade, :mod:`kagman.remote.client` for ``whoami``),
-:mod:`kagman.errors`, and two pure helpers for flags and output
-(:mod:`kagman.cache.sizes` to check ``--max-size``/``--older-than``,
-:func:`kagman.fs.human_size`); never the packages behind them.
+:mod:`kagman.errors`, :mod:`kagman.settings`, :mod:`kagman.ui` (is a person watching
+stderr?), and two pure helpers for flags and output (:mod:`kagman.cache.sizes` to check
+``--max-size``/``--older-than``, :func:`kagman.fs.human_size`); never the packages behind
+them.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from typing import Any
 
 import click
@@ -29,7 +32,11 @@ from kagman.cli.files import files_command
 from kagman.cli.index import index_command
 from kagman.cli.load import load_command
 from kagman.cli.pull import pull
-from kagman.errors import KagmanError
+from kagman.cli.show import show_command
+from kagman.errors import KagmanError, redact_urls
+from kagman.settings import DEBUG_ENV, env_flag
+from kagman.ui.progress import watching
+from kagman.ui.summary import SUMMARY_FLAG
 
 __all__ = ["cli", "main"]
 
@@ -43,14 +50,26 @@ class _KagmanGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KagmanError as err:
+            if ctx.params.get("verbose") or env_flag(DEBUG_ENV):
+                chain = "".join(traceback.format_exception(err)).rstrip()
+                click.echo(redact_urls(chain), err=True)
             click.echo(f"Error: {err}", err=True)
             ctx.exit(err.exit_code)
 
 
 class _StderrHandler(logging.Handler):
-    """Show kagman's log records to the person at the terminal, on stderr."""
+    """Show kagman's log records to the person at the terminal, on stderr.
+
+    The summary after a download is for a person watching: on a terminal, or with -v.
+    """
+
+    def __init__(self, verbose: bool = False) -> None:
+        super().__init__()
+        self.verbose = verbose
 
     def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, SUMMARY_FLAG, False) and not (self.verbose or watching()):
+            return
         prefix = "" if record.levelno < logging.WARNING else f"{record.levelname.capitalize()}: "
         click.echo(f"{prefix}{record.getMessage()}", err=True)
 
@@ -60,7 +79,7 @@ def _setup_logging(verbose: bool, quiet: bool) -> None:
     for handler in list(logger.handlers):
         if isinstance(handler, _StderrHandler):
             logger.removeHandler(handler)
-    logger.addHandler(_StderrHandler())
+    logger.addHandler(_StderrHandler(verbose))
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
     logger.propagate = False
 
@@ -79,6 +98,7 @@ def cli(verbose: bool, quiet: bool) -> None:
         kagman index owner/dataset
         kagman ls
         kagman doctor
+        kagman show owner/dataset --out sheet.png
     """
     if verbose and quiet:
         msg = "--verbose and --quiet cannot be used together."
@@ -93,6 +113,7 @@ for _command in (
     init_command,
     whoami_command,
     index_command,
+    show_command,
     ls_command,
     path_command,
     rm_command,

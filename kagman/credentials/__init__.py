@@ -13,7 +13,8 @@ The facade other packages use. Inside, imports run one way::
     report        which credentials each client (kagman, kaggle, kagglehub, kagglesdk) uses
 
 May import: :mod:`kagman.errors`, :mod:`kagman.settings`, :mod:`kagman.fs`,
-:mod:`kagman.platforms` (are we in a Kaggle notebook, in Colab?). Never the
+:mod:`kagman.platforms` (are we in a Kaggle notebook, in Colab?), :mod:`kagman.ui` (warnings
+at the caller's line). Never the
 Kaggle client: checking credentials against Kaggle is :func:`kagman.remote.client.whoami`.
 """
 
@@ -31,6 +32,8 @@ from kagman.credentials.lookup import resolve_credentials
 from kagman.credentials.report import CredentialsStatus
 from kagman.credentials.report import credentials_status as _credentials_status
 from kagman.credentials.sources import load_token_source
+from kagman.errors import CredentialsWarning, KeyCopyWarning, PermissionsFixedWarning
+from kagman.ui.warn import warn
 
 __all__ = [
     "Credentials",
@@ -141,6 +144,20 @@ def init(
         to a secret it may not read), malformed input, a conflict without
         ``force``, or an unsafe destination (symlink, another user's folder).
 
+    Warns
+    -----
+    KeyCopyWarning
+        The source file (say ``~/Downloads/kaggle.json``) still holds a copy of the key
+        (pass ``move=True`` to delete it).
+    PermissionsFixedWarning
+        Installed credentials were readable by others; they were made 0600 (folder 0700).
+    CredentialsWarning
+        Something will win over the installed file (``KAGGLE_API_TOKEN``,
+        ``KAGGLE_USERNAME``/``KAGGLE_KEY``, a token beside it), or the key does not look
+        like a Kaggle key.
+
+    What it did is also logged to the ``kagman.credentials`` logger (INFO).
+
     Examples
     --------
     Shown, not doctested (it writes to ``~/.kaggle``)::
@@ -151,8 +168,17 @@ def init(
     report = install(source, force=force, move=move, token=token)
     for line in report.messages():
         logger.info("%s", line)
+    # What the user must act on also reaches a notebook, where nobody reads the log.
+    for fix in report.fixed:
+        warn(f"Fixed permissions: {fix}.", PermissionsFixedWarning)
+    if report.kept_source is not None:
+        warn(
+            f"{report.kept_source} still holds a copy of your key: delete it, or pass "
+            "move=True next time.",
+            KeyCopyWarning,
+        )
     for line in report.warnings:
-        logger.warning("%s", line)
+        warn(line, CredentialsWarning)
     return report.path
 
 

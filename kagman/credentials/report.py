@@ -109,7 +109,46 @@ class CredentialsStatus:
         }
 
     def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(str(self))}</pre>"
+        """A notebook table: the folder, each file's mode (red when others can read it),
+        which source each client uses, and the problems with what to run. No key."""
+        return _status_html(self)
+
+
+_RED = "color:#b00020"
+_TD = "padding:1px 10px 1px 0;text-align:left;vertical-align:top"
+
+
+def _status_html(status: CredentialsStatus) -> str:
+    e = html.escape
+    verdict = (
+        '<span style="color:#1b7f3b">ready</span>'
+        if status.ok
+        else f'<span style="{_RED}">needs attention</span>'
+    )
+    folder = f"<code>{e(str(status.config_dir))}</code>"
+    rows = [f'<tr><th style="{_TD}">config folder</th><td style="{_TD}">{folder}</td></tr>']
+    for name, mode in status.files.items():
+        loose = os.name != "nt" and int(mode, 8) & 0o077
+        shown = f'<span style="{_RED}">{e(mode)} (others can read it)</span>' if loose else e(mode)
+        rows.append(f'<tr><td style="{_TD}">{e(name)}</td><td style="{_TD}">mode {shown}</td></tr>')
+    if not status.files:
+        rows.append(f'<tr><td style="{_TD}" colspan="2">(no credentials files)</td></tr>')
+    clients = "".join(
+        f'<tr><td style="{_TD}">{e(name)}</td><td style="{_TD}'
+        f'{";" + _RED if src == "nothing" else ""}">{e(src)}</td></tr>'
+        for name, src in status.clients.items()
+    )
+    perms = "safe" if status.permissions_ok else f'<span style="{_RED}">TOO OPEN</span>'
+    problems = "".join(f'<li style="{_RED}">{e(p)}</li>' for p in status.problems)
+    return (
+        '<div style="font-family:sans-serif;font-size:13px">'
+        f"<p><b>Kaggle credentials</b>: {verdict}; permissions {perms}</p>"
+        f'<table style="border-collapse:collapse">{"".join(rows)}</table>'
+        f'<p style="margin:6px 0 2px">Each client will use:</p>'
+        f'<table style="border-collapse:collapse">{clients}</table>'
+        + (f'<ul style="margin:4px 0">{problems}</ul>' if problems else "")
+        + "</div>"
+    )
 
 
 def _token_source() -> str | None:

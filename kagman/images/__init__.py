@@ -16,6 +16,8 @@
     carve       a seeded val split carved from train
     imageindex  ImageIndex: paths, labels, multi-hot, pairs, counts, batches, splits
     build       index_folder(): the steps, and the columns built once as arrays
+    sheet       thumbnails decoded small (Image.draft), contact sheets, inline JPEG data URIs
+    display     the notebook view: layout, counts with bars, problems, a thumbnail strip
 
 Takes a folder, never a ref: :func:`kagman.index` turns a ref into a folder first.
 May import: :mod:`kagman.archive.junk` (the clutter rules extraction uses too),
@@ -25,5 +27,13 @@ May import: :mod:`kagman.archive.junk` (the clutter rules extraction uses too),
 from kagman.images.build import DEFAULT_CHECK, index_folder
 from kagman.images.check import CHECK_LEVELS, CheckLevel
 from kagman.images.imageindex import ImageIndex
+from kagman.images.sheet import save_image
 
-__all__ = ["CHECK_LEVELS", "DEFAULT_CHECK", "CheckLevel", "ImageIndex", "index_folder"]
+__all__ = [
+    "CHECK_LEVELS",
+    "DEFAULT_CHECK",
+    "CheckLevel",
+    "ImageIndex",
+    "index_folder",
+    "save_image",
+]

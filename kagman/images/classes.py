@@ -1,6 +1,6 @@
 """One class map for every split: names that differ only in case, splits that lack classes.
 
-Both are said out loud (a :class:`UserWarning` at the caller's line), never fixed
+Both are said out loud (a :class:`~kagman.errors.KagmanWarning` at the caller's line), never fixed
 silently: ``Cat`` in train and ``cat`` in test stay two classes unless the caller
 passes ``case_insensitive_classes=True``.
 """
@@ -13,6 +13,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from kagman.errors import ClassCaseWarning, MissingClassWarning
 from kagman.images.parts import Label, Part
 from kagman.ui.warn import warn
 
@@ -56,7 +57,7 @@ def fold_case(parts: list[Part], *, merge: bool) -> list[str]:
                 f"{len(names)} classes. Pass case_insensitive_classes=True "
                 "(--case-insensitive-classes) to merge them."
             )
-            warn(msg, UserWarning)
+            warn(msg, ClassCaseWarning)
         return []
     chosen: dict[str, str] = {}
     lines = []
@@ -110,4 +111,4 @@ def warn_missing_classes(df: pd.DataFrame, classes: list[str], *, multilabel: bo
                 f"Split {split!r} has no images of {len(missing)} class(es): {shown}. Label ids "
                 "come from the classes of all splits, so they do not shift."
             )
-            warn(msg, UserWarning)
+            warn(msg, MissingClassWarning)

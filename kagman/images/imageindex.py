@@ -26,6 +26,7 @@ from kagman.images.multilabel import multi_hot
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+    from PIL import Image
 
 __all__ = ["Batch", "ImageIndex"]
 
@@ -78,6 +79,7 @@ class ImageIndex:
         self.check = check
         self.unmatched_rows = unmatched_rows
         self._multilabel = multilabel
+        self._thumbnails: dict[tuple[str, int], str] = {}  # (path, size) -> data URI
 
     @property
     def classes(self) -> list[str]:
@@ -302,12 +304,44 @@ class ImageIndex:
             f"{per_split}; {len(self.problems)} problems; root={str(self.root)!r})"
         )
 
-    def _repr_html_(self) -> str:
-        import html
+    def show(
+        self, per_class: int = 8, size: int = 96, split: str | None = None, seed: int = 0
+    ) -> Image.Image:
+        """A contact sheet: one labelled row per class, ``per_class`` seeded random images each.
 
-        head = (
-            f"<p><b>ImageIndex</b> of <code>{html.escape(str(self.root))}</code>: "
-            f"{len(self.df)} images, {len(self._classes)} classes{html.escape(self._kind())}, "
-            f"{len(self.problems)} problems (check={self.check!r})</p>"
-        )
-        return head + self.counts().to_html()
+        Thumbnails are decoded small (``Image.draft``, then ``thumbnail``), so large
+        JPEGs cost a fraction of a full decode; an image that fails to open is a marked
+        placeholder, never an exception. Multi-label: one row per tag, each image's tags
+        under it. Unlabeled: one row per split. Segmentation: each mask laid over its
+        image. In a notebook the returned image shows inline.
+
+        Parameters
+        ----------
+        per_class
+            Images per row (fewer when a class has fewer).
+        size
+            The longer side of each thumbnail, in pixels (at least 16).
+        split
+            Only this split (default: all).
+        seed
+            Which images are sampled; the same seed draws the same sheet.
+
+        Returns
+        -------
+        PIL.Image.Image
+            An RGB image; ``.save("sheet.png")`` writes it.
+
+        Raises
+        ------
+        ValueError
+            ``split`` is not a split of the index, or ``per_class``/``size`` is too small.
+        """
+        from kagman.images.sheet import contact_sheet
+
+        return contact_sheet(self, per_class=per_class, size=size, split=split, seed=seed)
+
+    def _repr_html_(self) -> str:
+        """Layout, split x class counts with bars, problems by reason, thumbnails (cached)."""
+        from kagman.images.display import index_html
+
+        return index_html(self, self._thumbnails)

@@ -25,6 +25,7 @@ May import: :mod:`kagman.remote`, :mod:`kagman.cache`, :mod:`kagman.archive`,
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,8 @@ __all__ = [
     "resolve",
     "resolvers",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 def resolvers() -> list[Resolver[PullRequest]]:
@@ -92,6 +95,8 @@ def resolve(request: PullRequest | CompetitionRequest) -> Path:
         if resolver.is_supported(request):
             path = resolver.resolve(request)
             if path is not None:
+                # A cache hit is silent, but for this (kagman -v); a download says more.
+                logger.debug("The %s resolver answered %s: %s", resolver.name, request.ref, path)
                 return path
     msg = f"Nothing can answer a pull of {request.ref} with these options."  # pragma: no cover
     raise KagmanError(msg)  # pragma: no cover

@@ -14,10 +14,10 @@ import logging
 import time
 from pathlib import Path
 
-from kagman.errors import DatasetNotFoundError
+from kagman.errors import DatasetNotFoundError, MountFallbackWarning
 from kagman.resolvers.base import PullRequest
 from kagman.settings import MOUNT_TIMEOUT_ENV, env_number
-from kagman.ui.progress import WaitProgress, progress_enabled
+from kagman.ui.progress import Bar, progress_enabled
 from kagman.ui.warn import warn
 
 __all__ = [
@@ -52,7 +52,8 @@ def wait_for_mount(folder: Path, *, who: str, what: str, request: PullRequest) -
     started = time.monotonic()
     delay = _FIRST_POLL
     show = progress_enabled(request.progress)
-    with WaitProgress(f"Waiting for {who} to mount {what}", timeout=timeout, enabled=show) as bar:
+    waiting = f"Waiting for {who} to mount {what}"
+    with Bar(waiting, unit="s", total=round(timeout), enabled=show) as bar:
         while True:
             waited = time.monotonic() - started
             if folder.exists():
@@ -60,7 +61,7 @@ def wait_for_mount(folder: Path, *, who: str, what: str, request: PullRequest) -
                 return True
             if waited >= timeout:
                 return False
-            bar(waited)
+            bar.move_to(round(waited))
             time.sleep(min(delay, timeout - waited))
             delay = min(delay * 2, _LONGEST_POLL)
 
@@ -100,4 +101,7 @@ def answer_from_mount(folder: Path, request: PullRequest, *, what: str) -> Path:
 def fall_back(message: str, request: PullRequest) -> None:
     """Warn that the mount did not work, why, and what kagman does instead."""
     then = "kagman's cache (offline)" if request.offline else "kagman's cache and a normal download"
-    warn(f"{message} Falling back to {then}; --no-mount (mount=False) skips the mount.")
+    warn(
+        f"{message} Falling back to {then}; --no-mount (mount=False) skips the mount.",
+        MountFallbackWarning,
+    )

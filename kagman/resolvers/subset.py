@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
@@ -44,8 +45,9 @@ from kagman.remote.client import RemoteFile
 from kagman.remote.refs import DatasetRef, Ref
 from kagman.remote.transfer import DownloadResult, discard_partial, download_to
 from kagman.resolvers.cached import subset_hit, target
+from kagman.resolvers.fetch import announce
 from kagman.resolvers.selection import Selection, top_level
-from kagman.ui.progress import ByteProgress
+from kagman.ui.progress import Bar
 
 if TYPE_CHECKING:
     import requests
@@ -155,11 +157,12 @@ def _download(source: Source, held: Holding, files: list[RemoteFile], key: str, 
     """Download ``files`` in parallel into the entry, then record them (also on failure)."""
     if held.state == "incomplete":
         discard_incomplete_entry(source.entry)
+    started = time.monotonic()
     make_dirs(source.entry)
     done: dict[str, tuple[int, tuple[str, str, bool], str]] = {}
     failed: BaseException | None = None
     total = sum(f.size for f in files)
-    with ByteProgress(f"Downloading {len(files)} files of {source.label}", enabled=show) as bar:
+    with Bar(f"Downloading {len(files)} files of {source.label}", enabled=show) as bar:
         if total:
             bar.set_total(total)
         with ThreadPoolExecutor(max_workers=min(CONNECTIONS, max(1, len(files)))) as pool:
@@ -177,11 +180,12 @@ def _download(source: Source, held: Holding, files: list[RemoteFile], key: str, 
     _record(source, held, done, key if failed is None else None)
     if failed is not None:
         raise failed
+    if done:
+        what = f"{len(done):,} file{'s' if len(done) != 1 else ''}"
+        announce(source.ref, source.entry, what, sum(d[0] for d in done.values()), started)
 
 
-def _fetch_one(
-    source: Source, name: str, bar: ByteProgress
-) -> tuple[int, tuple[str, str, bool], str]:
+def _fetch_one(source: Source, name: str, bar: Bar) -> tuple[int, tuple[str, str, bool], str]:
     """Download one file into the entry: its size, where it came from, its SHA-256."""
     digest = hashlib.sha256(name.encode()).hexdigest()[:16]
     part = source.work / f"{source.prefix}.file-{digest}"

@@ -1,8 +1,10 @@
-"""What people see while kagman works: progress bars and warnings pointed at their own code.
+"""What people see while kagman works: progress, summaries, warnings pointed at their own code.
 
 ::
 
-    progress  byte and count bars on stderr, only where someone is watching
+    progress  one bar class: a widget in Jupyter, text on a terminal's stderr, else nothing;
+              the global switch (kagman.progress(False), KAGMAN_PROGRESS=0)
+    summary   the one line that stays after a download or a long index (and its log record)
     warn      warnings.warn at the first frame outside kagman (the user's line or cell)
 
 May import: :mod:`kagman.errors`, :mod:`kagman.settings`, :mod:`kagman.platforms` (is this

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys
 import warnings
 
+from kagman.errors import KagmanWarning
+
 __all__ = ["user_stacklevel", "warn"]
 
 
@@ -32,6 +34,11 @@ def user_stacklevel() -> int:
     return level
 
 
-def warn(message: str, category: type[Warning] = UserWarning) -> None:
-    """``warnings.warn(message, category)`` attributed to the first frame outside kagman."""
+def warn(message: str, category: type[Warning] = KagmanWarning) -> None:
+    """``warnings.warn(message, category)`` attributed to the first frame outside kagman.
+
+    ``category`` is a :class:`~kagman.errors.KagmanWarning` subclass for anything a
+    user must act on, so ``warnings.filterwarnings(..., kagman.KagmanWarning)`` sees
+    all of them.
+    """
     warnings.warn(message, category, stacklevel=user_stacklevel())

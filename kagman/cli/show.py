@@ -1,0 +1,65 @@
+"""``kagman show``: a contact sheet of an image folder or dataset, written to a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = ["show_command"]
+
+
+@click.command("show")
+@click.argument("source", metavar="PATH | owner/slug")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the sheet here (.png, .jpg or .webp).",
+)
+@click.option(
+    "--per-class",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Images per class (per row).",
+)
+@click.option(
+    "--size",
+    type=click.IntRange(min=16),
+    default=96,
+    show_default=True,
+    help="Thumbnail size in pixels (the longer side).",
+)
+@click.option("--split", metavar="NAME", help="Only this split [default: all].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Which images are sampled.")
+def show_command(
+    source: str, out: Path, per_class: int, size: int, split: str | None, seed: int
+) -> None:
+    """Draw a contact sheet of PATH (or a dataset's cached copy): one labelled row per class.
+
+    Thumbnails are decoded small, so large JPEGs stay fast; an image that does not
+    open is a marked placeholder. Multi-label datasets get their tags under each
+    image, segmentation datasets their masks laid over. A dataset ref that is no
+    local folder is pulled first if needed. Prints the written file's path.
+
+    \b
+    Example:
+        kagman show data/chest_xray --out sheet.png
+        kagman show paultimothymooney/chest-xray-pneumonia --split test --out test.jpg
+    """
+    import warnings
+
+    from kagman.api import show
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            show(source, out=out, per_class=per_class, size=size, split=split, seed=seed)
+        except ValueError as err:  # a split that is not there, an extension Pillow cannot write
+            raise click.BadParameter(str(err)) from err
+        finally:
+            for warning in caught:
+                click.echo(f"Warning: {warning.message}", err=True)
+    click.echo(str(out))
