@@ -15,7 +15,9 @@ from pathlib import Path
 __all__ = [
     "ArchiveError",
     "ArchiveTooLargeError",
+    "CacheAccessError",
     "CorruptArchiveError",
+    "CorruptDownloadError",
     "CredentialsConflictError",
     "CredentialsError",
     "CredentialsNotFoundError",
@@ -26,6 +28,7 @@ __all__ = [
     "InvalidCredentialsFileError",
     "InvalidRefError",
     "KagmanError",
+    "KagmanWarning",
     "LockTimeoutError",
     "NetworkError",
     "NotCachedError",
@@ -33,6 +36,7 @@ __all__ = [
     "RemoteChangedError",
     "RemoteError",
     "ServerError",
+    "StaleCacheWarning",
     "TermsNotAcceptedError",
     "UnsafeArchiveError",
     "UnsafeDestinationError",
@@ -168,6 +172,17 @@ class LockTimeoutError(KagmanError, TimeoutError):
     exit_code = 6
 
 
+class CacheAccessError(KagmanError, OSError):
+    """The cache cannot be used: read-only, permission denied, or removed while in use."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, *, path: Path | None = None, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.errno = errno
+
+
 # --- archives ---------------------------------------------------------------
 
 
@@ -186,6 +201,10 @@ class ArchiveError(KagmanError, ValueError):
 
 class CorruptArchiveError(ArchiveError):
     """The archive is truncated or damaged (bad CRC, not a zip)."""
+
+
+class CorruptDownloadError(CorruptArchiveError):
+    """The downloaded bytes do not match the MD5 the storage sent, even after a fresh download."""
 
 
 class UnsafeArchiveError(ArchiveError):
@@ -207,3 +226,14 @@ class ImageFolderError(KagmanError, FileNotFoundError):
     def __init__(self, message: str, *, path: Path | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+# --- warnings ---------------------------------------------------------------
+
+
+class KagmanWarning(UserWarning):
+    """Base class of the warnings kagman gives (shown as ``Warning: ...`` by the CLI)."""
+
+
+class StaleCacheWarning(KagmanWarning):
+    """Kaggle could not be reached, so a cached version (which may be stale) was used."""

@@ -3,17 +3,21 @@
 One module per command group (``pull``, ``credentials``, ``index``); each
 command parses its flags, calls one API function, and formats the result. This
 module holds the group: every :class:`~kagman.errors.KagmanError` becomes
-``Error: <message>`` on stderr with the error's exit code and no traceback.
+``Error: <message>`` on stderr with the error's exit code and no traceback; every
+:class:`~kagman.errors.KagmanWarning` a line ``Warning: <message>``; Ctrl-C one line
+saying what was kept, and exit code 130.
 Heavy modules are imported inside the commands so ``kagman --help`` stays fast.
 May import: the public API (:mod:`kagman`, :mod:`kagman.api`, the
 :mod:`kagman.credentials` facade, :mod:`kagman.remote.client` for ``whoami``) and
-:mod:`kagman.errors`; never the packages behind them.
+:mod:`kagman.errors`, and :mod:`kagman.ui` for what people see; never the packages
+behind them.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -22,30 +26,56 @@ from kagman import __version__
 from kagman.cli.credentials import init_command, whoami_command
 from kagman.cli.index import index_command
 from kagman.cli.pull import pull
-from kagman.errors import KagmanError
+from kagman.errors import KagmanError, KagmanWarning
+from kagman.ui.interrupt import is_interrupt_record
 
 __all__ = ["cli", "main"]
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, what shells report for a Ctrl-C
+
+
+def _show_warning(message: Warning | str, *_: Any, **__: Any) -> None:
+    click.echo(f"Warning: {message}", err=True)
+
+
 class _KagmanGroup(click.Group):
     """A group that turns kagman's errors into one clean line and an exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except KagmanError as err:
-            click.echo(f"Error: {err}", err=True)
-            ctx.exit(err.exit_code)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", KagmanWarning)
+            warnings.showwarning = _show_warning
+            try:
+                return super().invoke(ctx)
+            except KagmanError as err:
+                click.echo(f"Error: {err}", err=True)
+                ctx.exit(err.exit_code)
+            except KeyboardInterrupt:
+                # The pull logged what it kept (printed by _StderrHandler); else say so here.
+                if not any(getattr(h, "interrupt_shown", False) for h in _handlers()):
+                    click.echo("Interrupted.", err=True)
+                ctx.exit(INTERRUPTED_EXIT_CODE)
 
 
 class _StderrHandler(logging.Handler):
     """Show kagman's log records to the person at the terminal, on stderr."""
 
+    interrupt_shown = False
+
     def emit(self, record: logging.LogRecord) -> None:
+        if is_interrupt_record(record):
+            self.interrupt_shown = True
+            click.echo(record.getMessage(), err=True)
+            return
         prefix = "" if record.levelno < logging.WARNING else f"{record.levelname.capitalize()}: "
         click.echo(f"{prefix}{record.getMessage()}", err=True)
+
+
+def _handlers() -> list[logging.Handler]:
+    return [h for h in logging.getLogger("kagman").handlers if isinstance(h, _StderrHandler)]
 
 
 def _setup_logging(verbose: bool, quiet: bool) -> None:

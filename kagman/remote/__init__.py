@@ -5,7 +5,10 @@
     refs      DatasetRef and parse_ref: validated before any network call
     retry     the one retry loop (API calls and downloads), backoff and Retry-After
     client    the only module that imports kagglesdk; Kaggle's errors become kagman's
-    transfer  resumable download of one blob with Range and If-Range
+    hosts     which host failed (API or storage) and why, without urllib3's internals
+    integrity x-goog-hash MD5 and Content-Range: does what arrived match what was declared
+    partial   the partial file and its record; appending an answer's body to it
+    transfer  resumable, verified download of one blob with Range and If-Range
 
 May import: :mod:`kagman.credentials`, :mod:`kagman.errors`, :mod:`kagman.settings`,
 :mod:`kagman.fs`. Never the cache, the archive code or anything above them.

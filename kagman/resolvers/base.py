@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from kagman.errors import KagmanError
 from kagman.remote.refs import DatasetRef
 
 __all__ = ["PullRequest", "Resolver"]
@@ -20,6 +21,9 @@ class PullRequest:
     force: bool = False  # download again even if cached
     offline: bool = False  # make no network request
     progress: bool | None = None  # bars on stderr; None: only where someone watches
+    # Why an earlier resolver could not answer (the network failed), for those that work
+    # around it; set by :func:`kagman.resolvers.resolve`, never by callers.
+    failure: KagmanError | None = None
 
 
 class Resolver(Protocol):

@@ -1,23 +1,40 @@
 """The download resolver: pin the version, take the dataset's lock, then fetch what is missing.
 
 1. one ``GetDataset`` call pins "latest"; a complete entry of that version -> return it;
-2. take the dataset's lock (another process may have finished meanwhile: check again);
+2. take the dataset's lock (another process may have finished meanwhile: check again,
+   after putting back an entry a killed ``--force`` had moved aside);
 3. fetch (:mod:`kagman.resolvers.fetch`): download, extract, commit, manifest last.
 
 The Kaggle client, the credentials and the fetch code are imported when a download is
 really needed: a cache hit (``kagman pull`` on a cached version) never pays for them.
+Each step is logged at DEBUG (``kagman -v``).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kagman.cache.entries import cached_path
 from kagman.cache.lock import dataset_lock
 from kagman.resolvers.base import PullRequest
 from kagman.ui.progress import progress_enabled
 
+if TYPE_CHECKING:
+    from kagman.credentials import Credentials
+
 __all__ = ["DownloadResolver"]
+
+logger = logging.getLogger(__name__)
+
+
+def _credentials() -> Credentials:
+    from kagman.credentials import resolve_credentials
+
+    creds = resolve_credentials()
+    logger.debug("Credentials: %s", creds)  # repr masks the key or token
+    return creds
 
 
 class DownloadResolver:
@@ -37,20 +54,30 @@ class DownloadResolver:
         CredentialsError, DatasetNotFoundError, TermsNotAcceptedError, RateLimitedError,
         ServerError, NetworkError, LockTimeoutError, DiskFullError, ArchiveError
         """
-        from kagman.credentials import resolve_credentials
         from kagman.remote import client
+        from kagman.resolvers.commit import restore_replaced
         from kagman.resolvers.fetch import fetch_dataset, fetch_file
 
-        creds = resolve_credentials()
         ref, name = request.ref, request.file
+        creds = None
         if ref.version is None:
+            creds = _credentials()
             ref = client.get_dataset(ref, creds).ref
+            logger.debug("%s: version %s is current (GetDataset)", ref.name, ref.version)
             if not request.force and (hit := cached_path(ref, name)):
+                logger.debug("Cache hit: %s", hit)
                 return hit
+        else:
+            logger.debug("%s: version %s, pinned by the request", ref.name, ref.version)
         with dataset_lock(ref):
+            restore_replaced(ref)
             hit = None if request.force else cached_path(ref, name)
             if hit is not None:
+                logger.debug("Cache hit: %s", hit)
                 return hit
+            why = "--force" if request.force else "not cached"
+            logger.debug("Cache miss for %s (%s): fetching", ref, why)
+            creds = creds if creds is not None else _credentials()
             show = progress_enabled(request.progress)
             if name is None:
                 return fetch_dataset(ref, creds, show=show, force=request.force)
