@@ -5,6 +5,7 @@ The facade other packages use. Inside, imports run one way::
     core          leaf: what credentials are, validation, masking, resolve_credentials()
     sources       where `kagman init` takes them from (path, stdin, env, downloads folder)
     kaggle_module keeping an already-imported `kaggle` module in step after an install
+    destination   the config folder and files: checked, created 0700, never a shared one
     installer     where they go and how they land (0700 folder, 0600 file, atomic)
     report        which credentials each client (kagman, kaggle, kagglehub, kagglesdk) uses
 
