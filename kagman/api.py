@@ -64,7 +64,16 @@ def pull(
     Raises
     ------
     InvalidRefError, CredentialsError, DatasetNotFoundError, TermsNotAcceptedError,
-    RateLimitedError, NetworkError, NotCachedError, DiskFullError, ArchiveError
+    RateLimitedError, NetworkError, NotCachedError, DiskFullError, CacheAccessError,
+    ArchiveError, CorruptDownloadError
+        Every expected failure; never a bare ``OSError``, ``zipfile`` or ``requests``
+        error. When the network fails on a pull of "latest" (not pinned, not ``force``)
+        and a complete version is cached, that version is returned instead, with a
+        :class:`~kagman.errors.StaleCacheWarning` (never after a 401, 403 or 404).
+    KeyboardInterrupt
+        Ctrl-C (or a notebook's interrupt button): the temporary extraction folder is
+        removed, a partial download is kept for the next pull, and a WARNING log line
+        says what was kept.
 
     Examples
     --------
@@ -87,7 +96,16 @@ def pull(
         raise KagmanError(msg)
     path = resolve(PullRequest(dref, name, force=force, offline=offline, progress=progress))
     if link is not None:
-        make_link(path, Path(link))
+        try:
+            make_link(path, Path(link))
+        except OSError as err:
+            if isinstance(err, KagmanError):
+                raise
+            msg = (
+                f"Could not create the link in {link}: {err.strerror or err}. The dataset is "
+                f"at {path}; choose a --link folder you can write."
+            )
+            raise KagmanError(msg) from err
     return path
 
 
