@@ -31,6 +31,8 @@ def cache_error(err: OSError) -> KagmanError:
         return NetworkError(unreachable_message(err))
     path = Path(os.fsdecode(err.filename)) if isinstance(err.filename, (str, bytes)) else None
     shown = str(path) if path is not None else f"the cache ({cache_dir()})"
+    if isinstance(err.filename2, (str, bytes)):  # a rename: both folders matter
+        shown = f"{shown} (moving it to {os.fsdecode(err.filename2)})"
     number = err.errno
     if number in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         msg = f"The disk is full: could not write {shown}. Free some space and pull again."

@@ -169,7 +169,11 @@ def fetch_dataset(ref: DatasetRef, creds: Credentials, *, show: bool, force: boo
         archive_bytes=result.size,
         skipped=report.skipped,
     )
-    entry = commit_entry(ref, tmp, manifest)
+    try:
+        entry = commit_entry(ref, tmp, manifest)
+    except BaseException:
+        remove_tree(tmp)
+        raise
     discard_partial(part)
     if report.skipped_count:
         logger.info("Skipped %d junk file(s) (%s)", report.skipped_count, _reasons(report.skipped))
