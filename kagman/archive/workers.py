@@ -33,6 +33,7 @@ import select
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal, NoReturn
 
@@ -118,6 +119,33 @@ def _job(archive: str, root: str, batches: list[list[Member]]) -> int:
     return done
 
 
+def _ignore_interrupts() -> None:
+    """Pool workers leave Ctrl-C to this process, which cancels their tasks and cleans up.
+
+    A notebook's interrupt button (like a terminal's Ctrl-C) signals the whole process
+    group; a worker that died of it would break the pool, and Python 3.11's pool then
+    fails on the tasks this process had claimed and hangs at exit.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C while pool workers start: they (and a forkserver started now) inherit
+    the mask, so none dies of it before :func:`_ignore_interrupts` runs; this process
+    gets the held Ctrl-C when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def _run_pooled(  # noqa: PLR0917 - private, one caller
     archive: Path,
     fd: int,
@@ -128,14 +156,18 @@ def _run_pooled(  # noqa: PLR0917 - private, one caller
     method: StartMethod,
 ) -> None:
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     tasks = [batches[i : i + _BATCHES_PER_TASK] for i in range(0, len(batches), _BATCHES_PER_TASK)]
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
-        futures = [pool.submit(_job, os.fspath(archive), root, task) for task in tasks]
+    with ProcessPoolExecutor(
+        workers - 1, mp_context=context, initializer=_ignore_interrupts
+    ) as pool:
+        futures: list[Future[int]] = []
         reported = 0  # futures before this index have had their bytes reported
         try:
+            with _interrupts_held():
+                futures = [pool.submit(_job, os.fspath(archive), root, task) for task in tasks]
             for i in range(len(tasks) - 1, -1, -1):
                 if not futures[i].cancel():
                     break  # the pool has reached this task: the rest is the pool's
