@@ -65,7 +65,7 @@ def resolve(request: PullRequest) -> Path:
         from kagman.resolvers.failures import cache_error
 
         raise cache_error(err) from err
-    logger.debug("%s -> %s in %.2f s", request.ref, path, time.perf_counter() - started)
+    logger.debug("Pulled %s in %.2f s: %s", request.ref, time.perf_counter() - started, path)
     return path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from kagman.cache.entries import cached_path, latest_cached_version
@@ -9,6 +10,8 @@ from kagman.errors import NotCachedError
 from kagman.resolvers.base import PullRequest
 
 __all__ = ["CacheResolver"]
+
+logger = logging.getLogger(__name__)
 
 
 class CacheResolver:
@@ -35,6 +38,7 @@ class CacheResolver:
         """
         ref = request.ref
         if ref.version is not None and (hit := cached_path(ref, request.file)):
+            logger.debug("Cache hit for the pinned %s (no request): %s", ref, hit)
             return hit
         if not request.offline:
             return None
@@ -47,4 +51,6 @@ class CacheResolver:
                 "Retry without --offline (and unset KAGMAN_OFFLINE) to download it."
             )
             raise NotCachedError(msg, ref=str(pinned))
+        if ref.version is None:
+            logger.debug("Offline: version %s is the newest cached: %s", pinned.version, hit)
         return hit

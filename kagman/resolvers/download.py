@@ -30,10 +30,13 @@ logger = logging.getLogger(__name__)
 
 
 def _credentials() -> Credentials:
-    from kagman.credentials import resolve_credentials
+    from kagman.credentials import mask, resolve_credentials
 
     creds = resolve_credentials()
-    logger.debug("Credentials: %s", creds)  # repr masks the key or token
+    if logger.isEnabledFor(logging.DEBUG):
+        secret = f"token {mask(creds.token)}" if creds.token else f"key {mask(creds.key or '')}"
+        who = f"user {creds.username}, " if creds.username else ""
+        logger.debug("Credentials from %s (%s%s)", creds.source, who, secret)
     return creds
 
 
