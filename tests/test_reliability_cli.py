@@ -335,3 +335,19 @@ def test_sigint_names_nothing_kept_before_the_download(kaggle: FakeKaggle, world
     assert out == ""
     assert "Traceback" not in err
     assert err.splitlines()[-1] == "Interrupted."
+
+
+def test_an_index_csv_that_cannot_be_written_is_one_error_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from kagman.cli import cli
+
+    folder = tmp_path / "images" / "cat"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (4, 4)).save(folder / "1.png")
+    target = tmp_path / "missing" / "index.csv"
+    result = CliRunner().invoke(cli, ["index", str(tmp_path / "images"), "--csv", str(target)])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert errors == [f"Error: No such file or directory: {target}. Check it and retry."]

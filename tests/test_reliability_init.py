@@ -106,3 +106,18 @@ def test_a_folder_kagman_creates_is_private(tmp_path: Path, source: Path) -> Non
     finally:
         del os.environ["KAGGLE_CONFIG_DIR"]
     assert mode_of(folder) == 0o700
+
+
+def test_a_config_folder_that_cannot_be_made_is_one_error_line(
+    tmp_path: Path, source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(blocker / "kaggle"))
+    result = CliRunner().invoke(cli, ["init", str(source)])
+    assert result.exit_code == 3
+    expected = (
+        f"Error: Could not write {blocker / 'kaggle'}: Not a directory. Set KAGGLE_CONFIG_DIR "
+        "to a folder you can write (or fix this one's permissions) and run `kagman init` again."
+    )
+    assert result.stderr.splitlines() == [expected]

@@ -49,6 +49,7 @@ from kagman.errors import (
 __all__ = ["StartMethod", "run", "start_method"]
 
 StartMethod = Literal["fork", "forkserver", "spawn"]
+_Mask = set[int | signal.Signals] | None  # a thread's signal mask, None where there is none
 _BATCHES_PER_TASK = 2  # a pool task: <= 2 MiB or 512 members (1, 2 and 4 measured; 2 was best)
 
 
@@ -131,19 +132,30 @@ def _ignore_interrupts() -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
+def _hold_interrupts() -> _Mask:
+    """Hold Ctrl-C in this thread (processes started now inherit it held); return the old mask.
+
+    A Ctrl-C held while a worker starts cannot kill it halfway (in ``os.fork``'s at-fork
+    hooks, or before :func:`_ignore_interrupts`); this process gets it on release.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def _release_interrupts(old: _Mask) -> None:
+    if old is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 @contextlib.contextmanager
 def _interrupts_held() -> Iterator[None]:
-    """Hold Ctrl-C while pool workers start: they (and a forkserver started now) inherit
-    the mask, so none dies of it before :func:`_ignore_interrupts` runs; this process
-    gets the held Ctrl-C when the block ends."""
-    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    """Hold Ctrl-C while pool workers (and a forkserver started now) start."""
+    old = _hold_interrupts()
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        _release_interrupts(old)
 
 
 def _run_pooled(  # noqa: PLR0917 - private, one caller
@@ -201,19 +213,23 @@ def _run_forked(  # noqa: PLR0917 - private, one caller
     try:
         for share in shares[1:]:
             read_end, write_end = os.pipe()
+            held = _hold_interrupts()  # released once the child is recorded (killed in finally)
             try:
-                pid = os.fork()  # only ever from a single-threaded process: see start_method()
-            except OSError:  # no memory or process slots left: do that share here
-                os.close(read_end)
+                try:
+                    pid = os.fork()  # only ever from a single-threaded process: see start_method()
+                except OSError:  # no memory or process slots left: do that share here
+                    os.close(read_end)
+                    os.close(write_end)
+                    mine = mine + share
+                    continue
+                if pid == 0:  # pragma: no cover - the child; coverage cannot follow it
+                    os.close(read_end)
+                    _child(archive, fd, root, share, write_end, held)
                 os.close(write_end)
-                mine = mine + share
-                continue
-            if pid == 0:  # pragma: no cover - the child; coverage cannot follow it
-                os.close(read_end)
-                _child(archive, fd, root, share, write_end)
-            os.close(write_end)
-            children[read_end], pending[read_end] = pid, b""
-            poller.register(read_end, select.POLLIN)
+                children[read_end], pending[read_end] = pid, b""
+                poller.register(read_end, select.POLLIN)
+            finally:
+                _release_interrupts(held)
 
         def poll(timeout: int | None) -> None:
             """Pass children's progress on; keep their first error for the main loop."""
@@ -259,13 +275,19 @@ def _run_forked(  # noqa: PLR0917 - private, one caller
             os.close(read_end)
 
 
-def _child(  # pragma: no cover - runs in the forked child
-    archive: Path, fd: int, root: str, batches: list[list[Member]], out: int
+def _child(  # noqa: PLR0917  # pragma: no cover - runs in the forked child
+    archive: Path,
+    fd: int,
+    root: str,
+    batches: list[list[Member]],
+    out: int,
+    held: _Mask,
 ) -> NoReturn:
     """Write ``batches``, reporting progress and the first error down the pipe ``out``."""
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: just die; the parent cleans up
+        _release_interrupts(held)  # a Ctrl-C held since the fork kills this child now
         for batch in batches:
             write_batch(archive, fd, root, batch, lambda n: os.write(out, b"P%d\n" % n))
     except BaseException as err:

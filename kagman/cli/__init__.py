@@ -53,6 +53,10 @@ class _KagmanGroup(click.Group):
             except KagmanError as err:
                 click.echo(f"Error: {err}", err=True)
                 ctx.exit(err.exit_code)
+            except OSError as err:  # one the API did not expect (e.g. writing --csv): no traceback
+                where = f": {err.filename}" if err.filename is not None else ""
+                click.echo(f"Error: {err.strerror or err}{where}. Check it and retry.", err=True)
+                ctx.exit(1)
             except KeyboardInterrupt:
                 # The pull logged what it kept (printed by _StderrHandler); else say so here.
                 if not any(getattr(h, "interrupt_shown", False) for h in _handlers()):

@@ -17,7 +17,7 @@ __all__ = ["host_of", "why"]
 
 # urllib3/requests classes recognised by name, so this module imports neither.
 _BY_NAME = {
-    "NameResolutionError": "the host name could not be resolved (DNS)",
+    "NameResolutionError": "DNS could not resolve the host name",
     "SSLError": "the secure (TLS) connection failed",
     "ConnectTimeout": "the connection timed out",
     "ConnectTimeoutError": "the connection timed out",
@@ -75,6 +75,8 @@ def why(err: BaseException) -> str:
     'connection refused'
     >>> why(TimeoutError())
     'timed out'
+    >>> why(socket.gaierror(-2, "Name or service not known"))
+    'DNS could not resolve the host name'
     """
     chain = _causes(err)
     reason = _innermost(chain)
@@ -86,7 +88,7 @@ def why(err: BaseException) -> str:
 def _innermost(chain: list[BaseException]) -> str:
     for cause in reversed(chain):
         if isinstance(cause, socket.gaierror):
-            return "the host name could not be resolved (DNS)"
+            return "DNS could not resolve the host name"
         if isinstance(cause, OSError) and cause.errno in _BY_ERRNO:
             return _BY_ERRNO[cause.errno]
         if type(cause) is TimeoutError:
