@@ -45,17 +45,13 @@ _KEPT_DOWNLOAD = (
 )
 
 
-def _interrupted(message: str) -> None:
-    log_interrupted(logger, message)
-
-
 @contextmanager
 def _on_interrupt(say: Callable[[], str]) -> Iterator[None]:
     """Log what was kept when Ctrl-C (or a notebook's interrupt) lands; then let it go on."""
     try:
         yield
     except KeyboardInterrupt:
-        _interrupted(say())
+        log_interrupted(logger, say())
         raise
 
 
@@ -148,7 +144,7 @@ def fetch_dataset(ref: DatasetRef, creds: Credentials, *, show: bool, force: boo
         raise DiskFullError(msg, path=err.path, needed=err.needed, free=err.free) from err
     except KeyboardInterrupt:
         remove_tree(tmp)  # extraction workers have stopped: nothing writes into it any more
-        _interrupted(_KEPT_DOWNLOAD)
+        log_interrupted(logger, _KEPT_DOWNLOAD)
         raise
     except BaseException:
         remove_tree(tmp)
@@ -187,8 +183,9 @@ def fetch_file(ref: DatasetRef, name: str, creds: Credentials, *, show: bool) ->
     part = work / f"v{ref.version}.file-{digest}"
     dest = file_entry_path(ref, name)
     discard_incomplete_entry(dest)
+    for stale in work.glob(f"v{ref.version}.extract-*-{digest}"):
+        remove_tree(stale)  # left by a killed pull of the same file; we hold the lock
     tmp = work / f"v{ref.version}.extract-{os.getpid()}-{digest}"
-    remove_tree(tmp)
     result = _download(ref, part, creds, name, show)
     dest.parent.mkdir(parents=True, exist_ok=True)
     basename = PurePosixPath(name).name
@@ -209,7 +206,7 @@ def fetch_file(ref: DatasetRef, name: str, creds: Credentials, *, show: bool) ->
             raise
         except KeyboardInterrupt:
             remove_tree(tmp)
-            _interrupted(_KEPT_DOWNLOAD)
+            log_interrupted(logger, _KEPT_DOWNLOAD)
             raise
         finally:
             remove_tree(tmp)
