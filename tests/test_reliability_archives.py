@@ -151,3 +151,19 @@ def test_a_killed_force_after_the_new_manifest_finishes_the_clean_up(kaggle: Fak
     assert kagman.pull("owner/pets", force=True) == path
     assert read_tree(path) == FILES
     assert list(work.iterdir()) == []
+
+
+def test_leftovers_of_killed_pulls_are_removed_by_the_next(kaggle: FakeKaggle) -> None:
+    import hashlib
+
+    kaggle.add_dataset("owner/pets", FILES, zipped_files=["a.txt"])
+    work = dataset_dir("owner/pets") / ".incomplete"
+    digest = hashlib.sha256(b"a.txt").hexdigest()[:16]
+    for name in ("v1.extract-99999", f"v1.extract-99999-{digest}"):  # pids long gone
+        (work / name / "deep" / "er").mkdir(parents=True)
+        (work / name / "deep" / "er" / "half.bin").write_bytes(b"half")
+    single = kagman.pull("owner/pets", file="a.txt")  # served as a.txt.zip: unwrapped
+    assert single.read_bytes() == FILES["a.txt"]
+    assert sorted(p.name for p in work.iterdir()) == ["v1.extract-99999"]  # not this file's
+    assert read_tree(kagman.pull("owner/pets")) == FILES
+    assert list(work.iterdir()) == []
