@@ -14,6 +14,7 @@ from kaggle_server import FakeKaggle, make_zip
 
 import kagman
 from kagman import ArchiveError, CorruptArchiveError, NetworkError
+from kagman.fs import remove_tree
 
 FILES = {"a.txt": b"alpha", "b/c.txt": b"gamma"}
 
@@ -87,13 +88,18 @@ def test_the_temporary_folders_prefix_counts(kaggle: FakeKaggle) -> None:
 def test_deep_tree_pull_force_keeps_a_complete_entry(kaggle: FakeKaggle) -> None:
     member, archive = deep(1400)
     kaggle.add_dataset("owner/deep", archive=archive)
-    path = kagman.pull("owner/deep")
-    assert (path / member).read_bytes() == b"deep"
-    again = kagman.pull("owner/deep", force=True)  # replacing 1,400 levels never recurses
-    assert again == path
-    assert (path / member).read_bytes() == b"deep"
-    assert json.loads((path.parent / "1.manifest.json").read_text())["version"] == 1
-    assert list((path.parent.parent / ".incomplete").iterdir()) == []
+    try:
+        path = kagman.pull("owner/deep")
+        assert (path / member).read_bytes() == b"deep"
+        again = kagman.pull("owner/deep", force=True)  # replacing 1,400 levels never recurses
+        assert again == path
+        assert (path / member).read_bytes() == b"deep"
+        assert json.loads((path.parent / "1.manifest.json").read_text())["version"] == 1
+        assert list((path.parent.parent / ".incomplete").iterdir()) == []
+    finally:
+        # pytest removes old temporary folders with shutil.rmtree, which recurses: leave
+        # no tree that deep behind, or a later session's clean-up fails on it
+        remove_tree(dataset_dir("owner/deep"))
 
 
 @pytest.mark.parametrize("fault", ["corrupt", "network"])

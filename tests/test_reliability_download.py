@@ -94,18 +94,20 @@ def test_a_resume_under_the_same_etag_is_never_spliced(
 ) -> None:
     old, new = os.urandom(400_000), os.urandom(400_000)
     kaggle.add_dataset("owner/data", {"t.csv": old})
-    leave_a_partial(kaggle, 150_000, file)
     target = blob_url("owner/data", fileName=file) if file else "owner/data"
     new_blob = new if file else make_zip({"t.csv": new})
-    # The object changes once the resume's first answer has sent its (old) headers; ETag and
-    # Last-Modified stay, so If-Range matches: only the MD5 shows the bytes are another object.
+    # The object changes, keeping its ETag and Last-Modified, once the first download has
+    # sent its (old) headers; that download drops after 150,000 old bytes. If-Range would
+    # match on resume: only the MD5 (x-goog-hash) shows the rest is another object's.
     kaggle.splice_same_etag(target, 1, new_blob)
+    leave_a_partial(kaggle, 150_000, file)
     with caplog.at_level("INFO", logger="kagman"):
         path = kagman.pull("owner/data/versions/1", file=file)
     got = path.read_bytes() if file else (path / "t.csv").read_bytes()
     assert got == new
     assert incomplete("owner/data") == []
-    # caught before writing (the 206's MD5 is another object's), not after a wasted download
+    assert all(rng is None for rng, _ in blobs(kaggle))  # never resumed across the change
+    # caught before a byte was appended, not after a wasted download
     assert "changed under the same ETag" in caplog.text
     assert "did not match its MD5" not in caplog.text
 
@@ -186,7 +188,9 @@ class _Liar(BaseHTTPRequestHandler):
         data, server = self.server.data, self.server
         rng = self.headers.get("Range")
         server.log.append(rng)
-        md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+        lie = server.script.pop(0) if rng is not None and server.script else "honest"
+        hashed = data + b"other object" if lie == "other-md5" else data
+        md5 = base64.b64encode(hashlib.md5(hashed, usedforsecurity=False).digest()).decode()
         self.send_response(200 if rng is None else 206)
         self.send_header("ETag", '"v1"')
         self.send_header("Accept-Ranges", "bytes")
@@ -202,7 +206,6 @@ class _Liar(BaseHTTPRequestHandler):
             return
         start = int(rng.removeprefix("bytes=").rstrip("-"))
         body = data[start:]
-        lie = server.script.pop(0) if server.script else "honest"
         self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         if lie == "overrun":  # chunked, and more bytes than the Content-Range declares
             self.send_header("Transfer-Encoding", "chunked")
@@ -264,3 +267,17 @@ def test_a_server_that_keeps_lying_is_a_server_error_and_keeps_the_good_prefix(
         download_to(part, lambda: requests.get(url, stream=True, timeout=10))
     assert "127.0.0.1" in str(info.value)
     assert part.read_bytes() == liar.data[:100_000]  # the good prefix, nothing of the lies
+
+
+def test_a_206_of_another_object_under_the_same_etag_is_never_written(
+    liar: _LiarServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"http://127.0.0.1:{liar.server_address[1]}/blob"
+    part = tmp_path / "blob.part"
+    liar.first_drop = 100_000
+    liar.script = ["other-md5"]  # the 206 says it is part of an object with another MD5
+    with caplog.at_level("INFO", logger="kagman"):
+        download_to(part, lambda: requests.get(url, stream=True, timeout=10))
+    assert part.read_bytes() == liar.data
+    assert liar.log == [None, None, "bytes=100000-", None]  # refused, then from zero
+    assert "changed under the same ETag" in caplog.text
