@@ -31,11 +31,13 @@ __all__ = [
     "AccessDeniedError",
     "ArchiveError",
     "ArchiveTooLargeError",
+    "CacheAccessError",
     "CacheNotWritableError",
     "CacheVerificationError",
     "ClassCaseWarning",
     "CompetitionNotFoundError",
     "CorruptArchiveError",
+    "CorruptDownloadError",
     "CredentialsConflictError",
     "CredentialsError",
     "CredentialsNotFoundError",
@@ -266,14 +268,22 @@ class LockTimeoutError(KagmanError, TimeoutError):
     exit_code = 6
 
 
-class CacheNotWritableError(KagmanError, PermissionError):
-    """This user may read the cache but not write it (a shared or read-only cache)."""
+class CacheAccessError(KagmanError, OSError):
+    """The cache cannot be used: read-only, permission denied, or removed while in use."""
 
     exit_code = 6
 
-    def __init__(self, message: str, *, path: Path | None = None) -> None:
+    def __init__(self, message: str, *, path: Path | None = None, errno: int | None = None) -> None:
         super().__init__(message)
         self.path = path
+        self.errno = errno
+
+
+class CacheNotWritableError(CacheAccessError, PermissionError):
+    """This user may read the cache but not write it (a shared or read-only cache)."""
+
+    def __init__(self, message: str, *, path: Path | None = None) -> None:
+        super().__init__(message, path=path)
 
 
 class CacheVerificationError(KagmanError, ValueError):
@@ -304,6 +314,10 @@ class ArchiveError(KagmanError, ValueError):
 
 class CorruptArchiveError(ArchiveError):
     """The archive is truncated or damaged (bad CRC, not a zip)."""
+
+
+class CorruptDownloadError(CorruptArchiveError):
+    """The downloaded bytes do not match the MD5 the storage sent, even after a fresh download."""
 
 
 class UnsafeArchiveError(ArchiveError):

@@ -45,9 +45,17 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     ------
     DiskFullError
         When the disk fills up while writing.
+    OSError
+        Any other failure, naming ``path`` (not the temporary file).
     """
     folder = path.parent
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as err:  # name the file being written, not a random temporary name
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            msg = f"The disk is full: could not write {path}. Free some space and try again."
+            raise DiskFullError(msg, path=path) from err
+        raise type(err)(err.errno, err.strerror, os.fspath(path)) from err
     tmp = Path(tmp_name)
     try:
         os.fchmod(fd, mode)  # mkstemp creates 0600; widen only if asked
@@ -62,7 +70,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         if err.errno in (errno.ENOSPC, errno.EDQUOT):
             msg = f"The disk is full: could not write {path}. Free some space and try again."
             raise DiskFullError(msg, path=path) from err
-        raise
+        raise type(err)(err.errno, err.strerror, os.fspath(path)) from err
     fsync_dir(folder)
 
 

@@ -28,11 +28,17 @@ KEY_B = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2"
 
 def test_local() -> None:
     env = kagman.environment()
-    assert env == kagman.Environment(platform="local", resolvers=("cache", "download"))
-    assert str(env) == (
-        "Platform:       local Python (no notebook platform)\nPulls try:      cache, download"
+    assert env == kagman.Environment(
+        platform="local", resolvers=("cache", "download", "stale-cache")
     )
-    assert env.summary == "local Python (no notebook platform); pulls try: cache, download"
+    assert str(env) == (
+        "Platform:       local Python (no notebook platform)\n"
+        "Pulls try:      cache, download, stale-cache"
+    )
+    assert (
+        env.summary
+        == "local Python (no notebook platform); pulls try: cache, download, stale-cache"
+    )
 
 
 def test_offline_has_no_download(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,8 +52,10 @@ def test_kaggle_notebook(
     env = kagman.environment()
     assert env.platform == "kaggle"
     assert env.kaggle_mount == kaggle_notebook.mount_root
-    assert env.resolvers == ("kaggle-notebook", "cache", "download")
-    assert env.summary == "Kaggle notebook; pulls try: kaggle-notebook, cache, download"
+    assert env.resolvers == ("kaggle-notebook", "cache", "download", "stale-cache")
+    assert (
+        env.summary == "Kaggle notebook; pulls try: kaggle-notebook, cache, download, stale-cache"
+    )
     assert f"Kaggle mounts:  {kaggle_notebook.mount_root}" in str(env)
     assert env.to_dict() == {
         "platform": "kaggle",
@@ -56,7 +64,7 @@ def test_kaggle_notebook(
         "kaggle_mount": str(kaggle_notebook.mount_root),
         "colab_cache": None,
         "colab_secrets": False,
-        "resolvers": ["kaggle-notebook", "cache", "download"],
+        "resolvers": ["kaggle-notebook", "cache", "download", "stale-cache"],
         "notes": [],
     }
     json.dumps(env.to_dict())
@@ -65,7 +73,7 @@ def test_kaggle_notebook(
     assert (off.platform, off.kaggle_mount, off.resolvers) == (
         "kaggle",
         None,
-        ("cache", "download"),
+        ("cache", "download", "stale-cache"),
     )
     assert off.notes == ("DISABLE_KAGGLE_CACHE is on: datasets are downloaded, not attached.",)
     monkeypatch.delenv("DISABLE_KAGGLE_CACHE")
@@ -84,7 +92,7 @@ def test_colab(colab_runtime: FakeColabRuntime, colab_userdata: ColabSecrets) ->
         colab_runtime.mount_root,
         True,
     )
-    assert env.resolvers == ("colab-cache", "cache", "download")
+    assert env.resolvers == ("colab-cache", "cache", "download", "stale-cache")
     assert "Colab secrets:  read" in str(env)
     assert env._repr_html_().startswith("<pre>Platform:       Google Colab")
 
@@ -95,7 +103,7 @@ def test_colab_without_google_colab_or_runtime_service(monkeypatch: pytest.Monke
     assert (env.platform, env.colab_secrets, env.resolvers) == (
         "colab",
         False,
-        ("cache", "download"),
+        ("cache", "download", "stale-cache"),
     )
     assert env.notes == (
         "No TBE_RUNTIME_ADDR (not a managed runtime): Colab's dataset cache is unavailable.",

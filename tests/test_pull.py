@@ -291,7 +291,7 @@ def test_network_down_is_a_network_error(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("KAGGLE_USERNAME", TEST_USERNAME)
     monkeypatch.setenv("KAGGLE_KEY", TEST_KEY)
     with pytest.raises(
-        NetworkError, match="Could not reach Kaggle at http://localhost:7777"
+        NetworkError, match=r"Could not reach Kaggle's API at http://localhost:7777 \(the proxy"
     ) as info:
         kagman.pull("owner/pets")
     assert isinstance(info.value, ConnectionError)

@@ -29,7 +29,8 @@ def environment() -> Environment:
     In a Kaggle notebook (shown, not doctested)::
 
         kagman.environment().summary
-        # 'Kaggle notebook (Jupyter kernel); pulls try: kaggle-notebook, cache, download'
+        # 'Kaggle notebook (Jupyter kernel); pulls try: kaggle-notebook, cache, download,
+        #  stale-cache'
     """
     from dataclasses import replace
 

@@ -109,7 +109,6 @@ def pull(
         train = kagman.pull("owner/dataset", file="chest_xray/train/")
         csvs = kagman.pull("owner/dataset", include=["*.csv"])
     """
-    from kagman.cache.links import make_link
     from kagman.resolvers import PullRequest, resolve
 
     if isinstance(ref, (DatasetRef, CompetitionRef)) and version is None:
@@ -146,7 +145,7 @@ def pull(
     )
     path = resolve(request)
     if link is not None:
-        make_link(path, Path(link))
+        _link(path, link)
     return path
 
 
@@ -216,7 +215,6 @@ def pull_competition(
         train = kagman.load(path, "train.csv")
         one = kagman.pull_competition("titanic", file="test.csv", wait_for_rules=True)
     """
-    from kagman.cache.links import make_link
     from kagman.resolvers import CompetitionRequest, resolve
     from kagman.resolvers.competition import rules_wait
 
@@ -236,5 +234,21 @@ def pull_competition(
     )
     path = resolve(request)
     if link is not None:
-        make_link(path, Path(link))
+        _link(path, link)
     return path
+
+
+def _link(path: Path, link: str | os.PathLike[str]) -> None:
+    """``--link``: a symlink to the entry in ``link``; an ``OSError`` becomes a KagmanError."""
+    from kagman.cache.links import make_link
+
+    try:
+        make_link(path, Path(link))
+    except OSError as err:
+        if isinstance(err, KagmanError):
+            raise
+        msg = (
+            f"Could not create the link in {link}: {err.strerror or err}. The data is at "
+            f"{path}; choose a --link folder you can write."
+        )
+        raise KagmanError(msg) from err

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from kagman.archive.failures import os_error
 from kagman.archive.fallback import extract_fallback
-from kagman.archive.plan import layout, plan
+from kagman.archive.plan import check_lengths, layout, plan
 from kagman.archive.workers import StartMethod, run
 from kagman.archive.writer import Progress, plan_batches
 from kagman.archive.zipformat import read_central
@@ -143,6 +143,8 @@ def extract_zip(
     ------
     UnsafeArchiveError
         A member would escape ``dest``, is a link or special file, or clashes.
+    ArchiveError
+        A member's name or path is longer than ``dest``'s filesystem allows.
     ArchiveTooLargeError
         The archive exceeds ``limits``, by its declared or its actual sizes.
     CorruptArchiveError
@@ -168,6 +170,7 @@ def extract_zip(
             max_total_bytes=limits.max_total_bytes,
             max_ratio=limits.max_ratio,
         )
+        check_lengths(archive, root, found)
         declared = sum(entry.usize for entry in found.files.values())
         ensure_free_space(dest, declared, what=f"extracting {archive.name}")
         if on_total is not None:

@@ -15,7 +15,7 @@ from kagman.errors import (
 )
 from kagman.settings import MAX_EXTRACT_BYTES_ENV, MAX_RATIO_ENV
 
-__all__ = ["corrupt", "os_error", "too_large", "unsafe"]
+__all__ = ["corrupt", "os_error", "too_large", "too_long", "unsafe"]
 
 
 def corrupt(archive: Path, why: str, member: str | None = None) -> CorruptArchiveError:
@@ -46,6 +46,17 @@ def too_large(archive: Path, why: str, member: str | None) -> ArchiveTooLargeErr
         f"{MAX_EXTRACT_BYTES_ENV} (bytes) or {MAX_RATIO_ENV}."
     )
     return ArchiveTooLargeError(msg, path=archive, member=member)
+
+
+def too_long(archive: Path, member: str, why: str) -> ArchiveError:
+    """The error for a member whose path the filesystem cannot hold (found before writing)."""
+    shown = member if len(member) <= 200 else member[:200] + "..."
+    msg = (
+        f"Cannot extract {archive.name}: member {shown!r} has {why}. Nothing was extracted. "
+        "If the dataset really needs such paths, unpack it by hand on a filesystem that "
+        "allows them."
+    )
+    return ArchiveError(msg, path=archive, member=member)
 
 
 def os_error(archive: Path, rel: str, err: OSError) -> OSError | KagmanError:

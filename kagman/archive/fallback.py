@@ -1,7 +1,9 @@
 """bzip2 and lzma members, which the fast writer does not inflate, through :mod:`zipfile`.
 
 Rare in datasets; :mod:`zipfile` inflates them and checks the CRC, still capped
-at the declared size.
+at the declared size. Whatever :mod:`zipfile` or the decompressors raise on a
+damaged archive (a local header naming another file, a corrupt extra field, a
+bad stream) becomes :class:`~kagman.errors.CorruptArchiveError`, as on the fast path.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 from kagman.archive.failures import corrupt, os_error, too_large
@@ -17,6 +20,26 @@ from kagman.archive.zipformat import ZipEntry
 
 __all__ = ["extract_fallback"]
 
+# What zipfile, bz2 and lzma raise on damaged data (bz2 raises OSError without an errno).
+_DAMAGED: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    NotImplementedError,
+    RuntimeError,
+    EOFError,
+    ValueError,
+    KeyError,
+    zlib.error,
+)
+
+
+def _damaged(err: Exception) -> bool:
+    """Whether ``err`` says the archive is damaged (not that a disk failed)."""
+    import lzma
+
+    return isinstance(err, (*_DAMAGED, lzma.LZMAError)) or (
+        isinstance(err, OSError) and err.errno is None
+    )
+
 
 def extract_fallback(
     archive: Path, root: str, members: list[tuple[str, ZipEntry]], progress: Progress
@@ -24,41 +47,76 @@ def extract_fallback(
     """Extract bzip2/lzma members through zipfile (which checks the CRC), still capped.
 
     Returns each member's SHA-256 hex digest, by path.
-    """
-    import lzma  # only archives that need it pay for the import
 
+    Raises
+    ------
+    CorruptArchiveError
+        zipfile cannot read the archive or a member, or a member does not inflate.
+    ArchiveTooLargeError
+        A member inflates past its declared size.
+    """
+    try:
+        zf = zipfile.ZipFile(archive)
+    except Exception as err:
+        if not _damaged(err):
+            raise
+        raise corrupt(archive, f"zipfile cannot read it ({err})") from err
     digests: dict[str, str] = {}
-    with zipfile.ZipFile(archive) as zf:
+    with zf:
         by_offset = {info.header_offset: info for info in zf.infolist()}
         for rel, entry in members:
-            written, usize, digest = 0, entry.usize, hashlib.sha256()
-            with zf.open(by_offset[entry.offset]) as src:
-                out_fd = _create(archive, root, rel)
-                try:
-                    while True:
-                        try:
-                            out = src.read(CHUNK)
-                        except (zipfile.BadZipFile, EOFError, OSError, lzma.LZMAError) as err:
-                            why = f"member {rel!r} does not inflate ({err})"
-                            raise corrupt(archive, why, rel) from err
-                        if not out:
-                            break
-                        written += len(out)
-                        if written > usize:
-                            why = f"member {rel!r} inflates past its declared {usize:,} bytes"
-                            raise too_large(archive, why, rel)
-                        try:
-                            write_all(out_fd, out)
-                        except OSError as err:
-                            raise os_error(archive, rel, err) from err
-                        digest.update(out)
-                        progress(len(out))
-                finally:
-                    os.close(out_fd)
-            if written != usize:
-                raise corrupt(archive, f"member {rel!r} is truncated", rel)
-            digests[rel] = digest.hexdigest()
+            info = by_offset.get(entry.offset)
+            if info is None:
+                raise corrupt(archive, f"member {rel!r} is not where its directory says", rel)
+            digests[rel] = _extract_one(zf, info, archive, root, rel, entry.usize, progress)
     return digests
+
+
+def _extract_one(  # noqa: PLR0917 - private, one caller
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    archive: Path,
+    root: str,
+    rel: str,
+    usize: int,
+    progress: Progress,
+) -> str:
+    """One member: inflate, cap, write, hash; returns its SHA-256 hex digest."""
+    written, digest = 0, hashlib.sha256()
+    try:
+        src = zf.open(info)
+    except Exception as err:
+        if not _damaged(err):
+            raise
+        raise corrupt(archive, f"member {rel!r} cannot be read ({err})", rel) from err
+    with src:
+        out_fd = _create(archive, root, rel)
+        try:
+            while True:
+                try:
+                    out = src.read(CHUNK)
+                except Exception as err:
+                    if not _damaged(err):
+                        raise
+                    why = f"member {rel!r} does not inflate ({err})"
+                    raise corrupt(archive, why, rel) from err
+                if not out:
+                    break
+                written += len(out)
+                if written > usize:
+                    why = f"member {rel!r} inflates past its declared {usize:,} bytes"
+                    raise too_large(archive, why, rel)
+                try:
+                    write_all(out_fd, out)
+                except OSError as err:
+                    raise os_error(archive, rel, err) from err
+                digest.update(out)
+                progress(len(out))
+        finally:
+            os.close(out_fd)
+    if written != usize:
+        raise corrupt(archive, f"member {rel!r} is truncated", rel)
+    return digest.hexdigest()
 
 
 def _create(archive: Path, root: str, rel: str) -> int:

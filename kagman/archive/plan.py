@@ -3,9 +3,10 @@
 Names are decoded (UTF-8, Info-ZIP Unicode Path, else cp437) and split into
 parts that stay inside the target (no absolute paths, drive letters, ``..``,
 NUL bytes); links and special files, encrypted members, unknown compression,
-duplicate names, a file that is also a folder, overlapping members, and sizes
-or ratios over the limits are all refused here, before the first byte is
-written. Junk (see :mod:`kagman.archive.junk`) is skipped and counted.
+duplicate names, a file that is also a folder, overlapping members, sizes
+or ratios over the limits, and paths longer than the target's filesystem allows
+are all refused here, before the first byte is written. Junk (see
+:mod:`kagman.archive.junk`) is skipped and counted.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kagman.archive.failures import corrupt, too_large, unsafe
+from kagman.archive.failures import corrupt, too_large, too_long, unsafe
 from kagman.archive.junk import maybe_junk, path_junk_reason
 from kagman.archive.writer import Member
 from kagman.archive.zipformat import DEFLATED, STORED, ZipEntry
 
-__all__ = ["FALLBACK_METHODS", "Plan", "layout", "plan"]
+__all__ = ["FALLBACK_METHODS", "Plan", "check_lengths", "layout", "plan"]
 
 _S_IFMT = 0o170000  # stat.S_IFMT() as a mask: the file-type bits of a mode
 RATIO_FLOOR = 1 << 20  # below this, a high ratio is a file of zeros, not a bomb
@@ -122,6 +123,64 @@ def plan(
     if clash is not None:
         raise unsafe(archive, clash, "is both a file and a folder")
     return result
+
+
+def check_lengths(archive: Path, root: str, found: Plan) -> None:
+    """Refuse, before writing, a member whose name or path the target's filesystem cannot hold.
+
+    The limits are what ``os.pathconf`` reports for ``root`` (``PC_NAME_MAX`` for one
+    name, ``PC_PATH_MAX`` for a whole path, which counts its final NUL), and each path is
+    measured as extraction opens it: ``root`` (the temporary folder, prefix included), a
+    slash, the member's path, in the filesystem's encoding. Without this, a hostile
+    archive thousands of folders deep fails halfway, after writing.
+
+    Raises
+    ------
+    ArchiveError
+        Naming the first member that does not fit, its length and the limit.
+    """
+    names = [*found.files, *found.folders]
+    if not names:
+        return
+    name_max, path_max = _limits(root)
+    room = path_max - 1 - len(os.fsencode(root)) - 1  # bytes left for the member's path
+    longest = max(map(len, names))
+    if longest <= min(room, name_max) and all(map(str.isascii, names)):
+        return  # the usual case, checked at C speed: every name is short and ASCII
+    for rel in names:
+        size = len(os.fsencode(rel))
+        if size > room:
+            why = (
+                f"a path of {size + path_max - 1 - room:,} bytes once extracted under {root}, "
+                f"over the {path_max - 1:,} this filesystem allows"
+            )
+            raise too_long(archive, rel, why)
+        if size > name_max:
+            for part in rel.split("/"):
+                if len(os.fsencode(part)) > name_max:
+                    why = (
+                        f"a name of {len(os.fsencode(part)):,} bytes, over the {name_max} "
+                        "this filesystem allows"
+                    )
+                    raise too_long(archive, rel, why)
+
+
+def _limits(root: str) -> tuple[int, int]:
+    """``(longest name, longest path)`` in bytes on ``root``'s filesystem (POSIX defaults)."""
+    name_max, path_max = 255, 4096
+    pathconf = getattr(os, "pathconf", None)
+    if pathconf is None:  # pragma: no cover - Windows
+        return name_max, 260
+    for key, default in (("PC_NAME_MAX", name_max), ("PC_PATH_MAX", path_max)):
+        try:
+            value = pathconf(root, key)
+        except (OSError, ValueError):
+            value = -1
+        if key == "PC_NAME_MAX":
+            name_max = value if value > 0 else default
+        else:
+            path_max = value if value > 0 else default
+    return name_max, path_max
 
 
 def layout(

@@ -33,6 +33,7 @@ import select
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal, NoReturn
 
@@ -48,6 +49,7 @@ from kagman.errors import (
 __all__ = ["StartMethod", "run", "start_method"]
 
 StartMethod = Literal["fork", "forkserver", "spawn"]
+_Mask = set[int | signal.Signals] | None  # a thread's signal mask, None where there is none
 _BATCHES_PER_TASK = 2  # a pool task: <= 2 MiB or 512 members (1, 2 and 4 measured; 2 was best)
 
 
@@ -142,6 +144,44 @@ def _job(
     return done, digests
 
 
+def _ignore_interrupts() -> None:
+    """Pool workers leave Ctrl-C to this process, which cancels their tasks and cleans up.
+
+    A notebook's interrupt button (like a terminal's Ctrl-C) signals the whole process
+    group; a worker that died of it would break the pool, and Python 3.11's pool then
+    fails on the tasks this process had claimed and hangs at exit.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _hold_interrupts() -> _Mask:
+    """Hold Ctrl-C in this thread (processes started now inherit it held); return the old mask.
+
+    A Ctrl-C held while a worker starts cannot kill it halfway (in ``os.fork``'s at-fork
+    hooks, or before :func:`_ignore_interrupts`); this process gets it on release.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def _release_interrupts(old: _Mask) -> None:
+    if old is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C while pool workers (and a forkserver started now) start."""
+    old = _hold_interrupts()
+    try:
+        yield
+    finally:
+        _release_interrupts(old)
+
+
 def _run_pooled(  # noqa: PLR0917 - private, one caller
     archive: Path,
     fd: int,
@@ -153,13 +193,15 @@ def _run_pooled(  # noqa: PLR0917 - private, one caller
     digests: Digests,
 ) -> None:
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     tasks = [batches[i : i + _BATCHES_PER_TASK] for i in range(0, len(batches), _BATCHES_PER_TASK)]
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        workers - 1, mp_context=context, initializer=_ignore_interrupts
+    ) as pool:
         hashes = digests.enabled
-        futures = [pool.submit(_job, os.fspath(archive), root, task, hashes) for task in tasks]
+        futures: list[Future[tuple[int, list[list[str]]]]] = []
         reported = 0  # futures before this index have had their bytes reported
 
         def collect(i: int) -> None:
@@ -169,6 +211,10 @@ def _run_pooled(  # noqa: PLR0917 - private, one caller
                 digests.add(batch, batch_digests)
 
         try:
+            with _interrupts_held():
+                futures = [
+                    pool.submit(_job, os.fspath(archive), root, task, hashes) for task in tasks
+                ]
             for i in range(len(tasks) - 1, -1, -1):
                 if not futures[i].cancel():
                     break  # the pool has reached this task: the rest is the pool's
@@ -215,20 +261,24 @@ def _run_forked(  # noqa: PLR0917 - private, one caller
     try:
         for share in shares[1:]:
             read_end, write_end = os.pipe()
+            held = _hold_interrupts()  # released once the child is recorded (killed in finally)
             try:
-                pid = os.fork()  # only ever from a single-threaded process: see start_method()
-            except OSError:  # no memory or process slots left: do that share here
-                os.close(read_end)
+                try:
+                    pid = os.fork()  # only ever from a single-threaded process: see start_method()
+                except OSError:  # no memory or process slots left: do that share here
+                    os.close(read_end)
+                    os.close(write_end)
+                    mine = mine + share
+                    continue
+                if pid == 0:  # pragma: no cover - the child; coverage cannot follow it
+                    os.close(read_end)
+                    _child(archive, fd, root, share, write_end, hashes, held)
                 os.close(write_end)
-                mine = mine + share
-                continue
-            if pid == 0:  # pragma: no cover - the child; coverage cannot follow it
-                os.close(read_end)
-                _child(archive, fd, root, share, write_end, hashes)
-            os.close(write_end)
-            children[read_end], pending[read_end] = pid, b""
-            todo[read_end] = share[::-1]  # popped from the end: first batch first
-            poller.register(read_end, select.POLLIN)
+                children[read_end], pending[read_end] = pid, b""
+                todo[read_end] = share[::-1]  # popped from the end: first batch first
+                poller.register(read_end, select.POLLIN)
+            finally:
+                _release_interrupts(held)
 
         def poll(timeout: int | None) -> None:
             """Pass children's progress on; keep their first error for the main loop."""
@@ -277,7 +327,13 @@ def _run_forked(  # noqa: PLR0917 - private, one caller
 
 
 def _child(  # noqa: PLR0917  # pragma: no cover - runs in the forked child
-    archive: Path, fd: int, root: str, batches: list[list[Member]], out: int, hashes: bool
+    archive: Path,
+    fd: int,
+    root: str,
+    batches: list[list[Member]],
+    out: int,
+    hashes: bool,
+    held: _Mask,
 ) -> NoReturn:
     """Write ``batches``, reporting progress, digests and the first error down the pipe ``out``."""
     code = 0
@@ -287,6 +343,7 @@ def _child(  # noqa: PLR0917  # pragma: no cover - runs in the forked child
 
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: just die; the parent cleans up
+        _release_interrupts(held)  # a Ctrl-C held since the fork kills this child now
         for batch in batches:
             found = write_batch(archive, fd, root, batch, report, hashes)
             if hashes:

@@ -5,12 +5,14 @@ One module per command group (``pull``, ``files``, ``load``, ``credentials``, ``
 formats the result. This
 module holds the group: every :class:`~kagman.errors.KagmanError` becomes
 ``Error: <message>`` on stderr with the error's exit code and no traceback (``-v`` or
-``KAGMAN_DEBUG=1`` print the traceback, with the library error behind it, first).
+``KAGMAN_DEBUG=1`` print the traceback, with the library error behind it, first); every
+:class:`~kagman.errors.KagmanWarning` a line ``Warning: <message>``; Ctrl-C one line
+saying what was kept, and exit code 130.
 Heavy modules are imported inside the commands so ``kagman --help`` stays fast.
 May import: the public API (:mod:`kagman`, :mod:`kagman.api`, the
 :mod:`kagman.credentials` facade, :mod:`kagman.remote.client` for ``whoami``),
-:mod:`kagman.errors`, :mod:`kagman.settings`, :mod:`kagman.ui` (is a person watching
-stderr?), and two pure helpers for flags and output (:mod:`kagman.cache.sizes` to check
+:mod:`kagman.errors`, :mod:`kagman.settings`, :mod:`kagman.ui` (what people see), and two
+pure helpers for flags and output (:mod:`kagman.cache.sizes` to check
 ``--max-size``/``--older-than``, :func:`kagman.fs.human_size`); never the packages behind
 them.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+import warnings
 from typing import Any
 
 import click
@@ -33,8 +36,9 @@ from kagman.cli.index import index_command
 from kagman.cli.load import load_command
 from kagman.cli.pull import pull
 from kagman.cli.show import show_command
-from kagman.errors import KagmanError, redact_urls
+from kagman.errors import KagmanError, KagmanWarning, redact_urls
 from kagman.settings import DEBUG_ENV, env_flag
+from kagman.ui.interrupt import is_interrupt_record
 from kagman.ui.progress import watching
 from kagman.ui.summary import SUMMARY_FLAG
 
@@ -43,18 +47,37 @@ __all__ = ["cli", "main"]
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, what shells report for a Ctrl-C
+
+
+def _show_warning(message: Warning | str, *_: Any, **__: Any) -> None:
+    click.echo(f"Warning: {message}", err=True)
+
+
 class _KagmanGroup(click.Group):
     """A group that turns kagman's errors into one clean line and an exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except KagmanError as err:
-            if ctx.params.get("verbose") or env_flag(DEBUG_ENV):
-                chain = "".join(traceback.format_exception(err)).rstrip()
-                click.echo(redact_urls(chain), err=True)
-            click.echo(f"Error: {err}", err=True)
-            ctx.exit(err.exit_code)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", KagmanWarning)
+            warnings.showwarning = _show_warning
+            try:
+                return super().invoke(ctx)
+            except KagmanError as err:
+                if ctx.params.get("verbose") or env_flag(DEBUG_ENV):
+                    chain = "".join(traceback.format_exception(err)).rstrip()
+                    click.echo(redact_urls(chain), err=True)
+                click.echo(f"Error: {err}", err=True)
+                ctx.exit(err.exit_code)
+            except OSError as err:  # one the API did not expect (e.g. writing --csv): no traceback
+                where = f": {err.filename}" if err.filename is not None else ""
+                click.echo(f"Error: {err.strerror or err}{where}. Check it and retry.", err=True)
+                ctx.exit(1)
+            except KeyboardInterrupt:
+                # The pull logged what it kept (printed by _StderrHandler); else say so here.
+                if not any(getattr(h, "interrupt_shown", False) for h in _handlers()):
+                    click.echo("Interrupted.", err=True)
+                ctx.exit(INTERRUPTED_EXIT_CODE)
 
 
 class _StderrHandler(logging.Handler):
@@ -67,11 +90,21 @@ class _StderrHandler(logging.Handler):
         super().__init__()
         self.verbose = verbose
 
+    interrupt_shown = False
+
     def emit(self, record: logging.LogRecord) -> None:
+        if is_interrupt_record(record):
+            self.interrupt_shown = True
+            click.echo(record.getMessage(), err=True)
+            return
         if getattr(record, SUMMARY_FLAG, False) and not (self.verbose or watching()):
             return
         prefix = "" if record.levelno < logging.WARNING else f"{record.levelname.capitalize()}: "
         click.echo(f"{prefix}{record.getMessage()}", err=True)
+
+
+def _handlers() -> list[logging.Handler]:
+    return [h for h in logging.getLogger("kagman").handlers if isinstance(h, _StderrHandler)]
 
 
 def _setup_logging(verbose: bool, quiet: bool) -> None:

@@ -9,6 +9,7 @@ The facade other packages use. Inside, imports run one way::
     sources       where `kagman init` takes them from (path, stdin, env, Colab's secrets,
                   the working and downloads folders)
     kaggle_module keeping an already-imported `kaggle` module in step after an install
+    destination   the config folder and files: checked, created 0700, never a shared one
     installer     where they go and how they land (0700 folder, 0600 file, atomic)
     report        which credentials each client (kagman, kaggle, kagglehub, kagglesdk) uses
 
@@ -32,7 +33,14 @@ from kagman.credentials.lookup import resolve_credentials
 from kagman.credentials.report import CredentialsStatus
 from kagman.credentials.report import credentials_status as _credentials_status
 from kagman.credentials.sources import load_token_source
-from kagman.errors import CredentialsWarning, KeyCopyWarning, PermissionsFixedWarning
+from kagman.errors import (
+    CredentialsError,
+    CredentialsWarning,
+    KagmanError,
+    KeyCopyWarning,
+    PermissionsFixedWarning,
+)
+from kagman.settings import CONFIG_DIR_ENV, config_dir
 from kagman.ui.warn import warn
 
 __all__ = [
@@ -86,10 +94,33 @@ def install(
     Raises
     ------
     CredentialsError
-        See :func:`init`.
+        See :func:`init`; also when the system refuses a read or write (a read-only or
+        unwritable config folder), naming the path.
     ValueError
         Conflicting arguments (a source and ``from_env``; ``move`` without a file).
     """
+    try:
+        return _install(source, token, from_env, force, move, prompt, token_prompt)
+    except OSError as err:
+        if isinstance(err, KagmanError):
+            raise
+        where = err.filename if err.filename is not None else config_dir()
+        msg = (
+            f"Could not write {where}: {err.strerror or err}. Set {CONFIG_DIR_ENV} to a "
+            "folder you can write (or fix this one's permissions) and run `kagman init` again."
+        )
+        raise CredentialsError(msg, path=Path(os.fsdecode(where))) from err
+
+
+def _install(  # noqa: PLR0917 - private, one caller that names every argument
+    source: str | os.PathLike[str] | Mapping[str, str] | None,
+    token: str | bool | None,
+    from_env: bool,
+    force: bool,
+    move: bool,
+    prompt: Callable[[], Mapping[str, str]] | None,
+    token_prompt: Callable[[], str] | None,
+) -> InstallReport:
     if token is True:
         found = load_token_source(
             None if source is None else os.fspath(source),  # type: ignore[arg-type]

@@ -6,7 +6,8 @@ decision of *where the credentials come from* lives in
 :mod:`kagman.credentials.sources`; this module owns *where they go* and how
 they land: into ``config_dir()`` (created 0700), written atomically with mode
 0600 from the first byte, never through a symlink or into someone else's
-folder.
+folder, never into a shared one (sticky, world-writable, or holding other users'
+files), and never changing the permissions of a folder that holds anything else.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,13 +28,13 @@ from kagman.credentials.core import (
     read_limited,
     ways_to_provide,
 )
+from kagman.credentials.destination import check_file, fix_file_mode, prepare_folder
 from kagman.credentials.kaggle_module import refresh_kaggle_module
 from kagman.credentials.sources import Found, colab_notes, discover, from_env, load_source
 from kagman.errors import (
     CredentialsConflictError,
     CredentialsNotFoundError,
     InvalidCredentialsFileError,
-    UnsafeDestinationError,
 )
 from kagman.fs import atomic_write_bytes
 from kagman.settings import (
@@ -100,70 +100,6 @@ class InstallReport:
         return lines
 
 
-# --- the destination --------------------------------------------------------
-
-
-def _mode(st: os.stat_result) -> str:
-    return f"{stat.S_IMODE(st.st_mode):04o}"
-
-
-def _prepare_folder(folder: Path) -> tuple[bool, list[str]]:
-    """Create ``folder`` 0700 or check it is safe; return (created, permission fixes)."""
-    try:
-        st = folder.lstat()
-    except FileNotFoundError:
-        folder.mkdir(mode=0o700, parents=True)
-        folder.chmod(0o700)  # mkdir's mode is filtered by the umask
-        return True, []
-    if stat.S_ISLNK(st.st_mode):
-        msg = (
-            f"{folder} is a symbolic link (to {folder.readlink()}); kagman will not write "
-            "your key through it. Replace it with a real folder, or set KAGGLE_CONFIG_DIR to one."
-        )
-        raise UnsafeDestinationError(msg, path=folder)
-    if not stat.S_ISDIR(st.st_mode):
-        msg = f"{folder} exists but is not a folder. Move it away, or set KAGGLE_CONFIG_DIR."
-        raise UnsafeDestinationError(msg, path=folder)
-    if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
-        msg = (
-            f"{folder} belongs to another user (uid {st.st_uid}); kagman will not put your key "
-            "in it. Set KAGGLE_CONFIG_DIR to a folder you own, or fix its owner."
-        )
-        raise UnsafeDestinationError(msg, path=folder)
-    fixes = []
-    if os.name != "nt" and stat.S_IMODE(st.st_mode) & 0o077:
-        folder.chmod(0o700)
-        fixes.append(f"{folder} was {_mode(st)}, now 0700")
-    return False, fixes
-
-
-def _check_file(path: Path) -> os.stat_result | None:
-    """lstat the destination file; refuse symlinks and non-files. None if missing."""
-    try:
-        st = path.lstat()
-    except FileNotFoundError:
-        return None
-    if stat.S_ISLNK(st.st_mode):
-        msg = (
-            f"{path} is a symbolic link (to {path.readlink()}); kagman will not write your "
-            "key through it. Remove the link and run `kagman init` again."
-        )
-        raise UnsafeDestinationError(msg, path=path)
-    if not stat.S_ISREG(st.st_mode):
-        msg = f"{path} exists but is not a regular file. Remove it and run `kagman init` again."
-        raise UnsafeDestinationError(msg, path=path)
-    return st
-
-
-def _fix_file_mode(path: Path) -> str | None:
-    """Make an existing credentials file 0600; say what changed, if anything."""
-    st = _check_file(path)
-    if st is None or os.name == "nt" or not stat.S_IMODE(st.st_mode) & 0o077:
-        return None
-    path.chmod(0o600)
-    return f"{path} was {_mode(st)}, now 0600"
-
-
 # --- installing -------------------------------------------------------------
 
 
@@ -207,7 +143,7 @@ def _write(
     path: Path, data: bytes, *, same: bool, force: bool, describe_old: str, describe_new: str
 ) -> tuple[Action, Path | None]:
     """Write ``data`` to ``path`` (0600) unless identical; back up different content on force."""
-    old = _check_file(path)
+    old = check_file(path)
     if old is None:
         atomic_write_bytes(path, data, mode=0o600)
         return "created", None
@@ -221,7 +157,7 @@ def _write(
         )
         raise CredentialsConflictError(msg, path=path)
     backup = path.with_name(path.name + ".bak")
-    _check_file(backup)
+    check_file(backup)
     atomic_write_bytes(backup, path.read_bytes(), mode=0o600)
     atomic_write_bytes(path, data, mode=0o600)
     return "replaced", backup
@@ -229,7 +165,7 @@ def _write(
 
 def _installed_json(path: Path) -> dict[str, Any] | None:
     """The installed kaggle.json, or None when it is missing or malformed."""
-    if _check_file(path) is None:
+    if check_file(path) is None:
         return None
     try:
         return parse_kaggle_json(read_limited(path), where=str(path), path=path)
@@ -265,7 +201,7 @@ def _install_json(found: Found, folder: Path, force: bool) -> tuple[Action, Path
 def _install_token(token: str, folder: Path, force: bool) -> tuple[Action, Path | None]:
     path = folder / ACCESS_TOKEN_NAMES[0]
     current: str | None = None
-    if _check_file(path) is not None:
+    if check_file(path) is not None:
         with contextlib.suppress(InvalidCredentialsFileError):
             current = parse_token(read_limited(path), path=path)
     return _write(
@@ -282,11 +218,11 @@ def _verify_installed(folder: Path, fixes: list[str], created: Path | None) -> I
     """No source given and credentials are installed: check them, fix modes, point out copies."""
     json_path = folder / KAGGLE_JSON
     for name in (KAGGLE_JSON, *ACCESS_TOKEN_NAMES, KAGGLE_JSON + ".bak"):
-        fix = _fix_file_mode(folder / name)
+        fix = fix_file_mode(folder / name)
         if fix:
             fixes.append(fix)
     notes, warnings, kept = [], _env_warnings(folder, token=False), None
-    if _check_file(json_path) is not None:
+    if check_file(json_path) is not None:
         obj = parse_kaggle_json(read_limited(json_path), where=str(json_path), path=json_path)
         username, secret, path = obj["username"], mask(obj["key"]), json_path
         found = discover()
@@ -354,8 +290,9 @@ def install(
             if any(p.is_file() or p.is_symlink() for p in installed) and (
                 found is None or (folder / KAGGLE_JSON).is_file()
             ):
-                created, fixes = _prepare_folder(folder)
-                return _verify_installed(folder, fixes, folder if created else None)
+                created, fixes, notices = prepare_folder(folder)
+                report = _verify_installed(folder, fixes, folder if created else None)
+                return replace(report, warnings=(*notices, *report.warnings))
             if found is None and prompt is not None:
                 typed = parse_kaggle_json(prompt(), where="What was typed")
                 found = Found(typed, "the prompt", None, ())
@@ -373,8 +310,8 @@ def install(
         msg = "move=True needs a source file to delete; the credentials did not come from a file."
         raise ValueError(msg)
 
-    created, fixes = _prepare_folder(folder)
-    warnings = _env_warnings(folder, token=token is not None)
+    created, fixes, warnings = prepare_folder(folder)
+    warnings += _env_warnings(folder, token=token is not None)
     if found is not None:
         path = folder / KAGGLE_JSON
         action, backup = _install_json(found, folder, force)
@@ -390,7 +327,7 @@ def install(
         path = folder / ACCESS_TOKEN_NAMES[0]
         action, backup = _install_token(token, folder, force)
         username, secret, origin, notes = None, mask(token), token_origin, list(token_notes)
-    fix = _fix_file_mode(path)
+    fix = fix_file_mode(path)
     if fix:
         fixes.append(fix)
     removed = kept = None

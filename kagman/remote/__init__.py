@@ -7,7 +7,10 @@
     client        the one place that builds kagglesdk's client and translates its errors
     datasets      GetDataset, ListDatasetFiles (paged), DownloadDataset
     competitions  GetCompetition, ListDataFiles (paged), DownloadDataFiles, DownloadDataFile
-    transfer      resumable download of one blob with Range and If-Range
+    hosts         which host failed (API or storage) and why, without urllib3's internals
+    integrity     x-goog-hash MD5 and Content-Range: does what arrived match what was declared
+    partial       the partial file and its record; appending an answer's body to it
+    transfer      resumable, verified download of one blob with Range and If-Range
 
 May import: :mod:`kagman.credentials`, :mod:`kagman.errors`, :mod:`kagman.settings`,
 :mod:`kagman.fs`. Never the cache, the archive code or anything above them.

@@ -42,7 +42,9 @@ from kagman.errors import (
     RulesNotAcceptedError,
     ServerError,
     TermsNotAcceptedError,
+    redact_urls,
 )
+from kagman.remote.hosts import host_of, why
 from kagman.remote.refs import CompetitionRef, DatasetRef, Ref
 from kagman.remote.retry import RETRYABLE_STATUSES, Retry, parse_retry_after, with_retries
 
@@ -59,6 +61,7 @@ __all__ = [
     "open_blob",
     "redirect_url",
     "translate_errors",
+    "unreachable_message",
     "who",
     "whoami",
 ]
@@ -128,14 +131,27 @@ def translate_errors(
     except requests.HTTPError as err:
         raise _http_error(err, ref, credentials) from err
     except (requests.ConnectionError, requests.Timeout) as err:
-        msg = (
-            f"Could not reach Kaggle at {endpoint()} ({_short(err)}). Check your internet "
-            "connection or proxy and try again; datasets already cached work with --offline."
-        )
-        raise NetworkError(msg) from err
+        raise NetworkError(unreachable_message(err)) from err
     except requests.RequestException as err:
-        msg = f"Talking to Kaggle failed: {_short(err)}. Try again in a moment."
+        msg = f"Talking to Kaggle failed: {why(err)}. Try again in a moment."
         raise ServerError(msg) from err
+
+
+def unreachable_message(err: BaseException) -> str:
+    """Say which host could not be reached (Kaggle's API, or the storage a download
+    redirected to) and why, without the library's internals, and what to do."""
+    api = endpoint()
+    request = getattr(err, "request", None)
+    url = str(getattr(request, "url", "") or "")
+    host = host_of(url) if url else host_of(api)
+    if host == host_of(api):
+        where = f"Could not reach Kaggle's API at {host}"
+    else:
+        where = f"Could not reach Kaggle's download storage at {host}"
+    return (
+        f"{where} ({why(err)}). Check your internet connection or proxy and try again; "
+        "data already cached works with --offline."
+    )
 
 
 def call_api(fn: Callable[[], T], ref: Ref | None, creds: Credentials | None) -> T:
@@ -152,7 +168,7 @@ def call_api(fn: Callable[[], T], ref: Ref | None, creds: Credentials | None) ->
         cause = err.__cause__
         if isinstance(cause, (requests.ConnectionError, requests.Timeout)):
             # A dead network should fail in seconds, not minutes: fewer retries for it.
-            return Retry(f"Kaggle call failed ({type(cause).__name__})", max_retries=2)
+            return Retry(f"Kaggle call failed ({why(cause)})", max_retries=2)
         response = getattr(cause, "response", None)
         status = getattr(response, "status_code", None)
         if status not in RETRYABLE_STATUSES:
@@ -168,6 +184,16 @@ def _http_error(err: requests.HTTPError, ref: Ref | None, creds: Credentials | N
     status = response.status_code if response is not None else None
     name = str(ref.name) if ref else None
     where = f" (from {creds.source})" if creds else ""
+    url = str(getattr(response, "url", "") or "")
+    if url and host_of(url) != host_of(endpoint()):
+        # The storage a download redirected to, not Kaggle's API: its 403/404 mean an
+        # expired or refused link, never a missing dataset or unaccepted rules.
+        msg = (
+            f"Kaggle's download storage at {host_of(url)} answered {status}. Run the same "
+            "pull again: it asks Kaggle for a fresh download link and resumes."
+        )
+        cls = ServerError if status is not None and status >= 500 else RemoteError
+        return cls(msg, ref=name, status=status)
     if status == 401:
         msg = (
             f"Kaggle rejected your credentials{where}: the key or token is wrong, expired or "
@@ -198,7 +224,10 @@ def _http_error(err: requests.HTTPError, ref: Ref | None, creds: Credentials | N
         )
         return RateLimitedError(msg, ref=name, status=status)
     if status is not None and status >= 500:
-        msg = f"Kaggle's server failed ({status}) even after retries. Try again later."
+        msg = (
+            f"Kaggle's API at {host_of(endpoint())} failed ({status}) even after retries. "
+            "Try again later."
+        )
         return ServerError(msg, ref=name, status=status)
     msg = f"Kaggle answered {status}: {_short(err)}."
     return RemoteError(msg, ref=name, status=status)
@@ -241,7 +270,9 @@ def who(creds: Credentials | None) -> str:
 
 
 def _short(err: BaseException) -> str:
+    """The first line of an error, without URL query strings (a signed URL's is a secret)."""
     text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    text = redact_urls(text)
     return text if len(text) < 200 else text[:197] + "..."
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from kagman.errors import KagmanError
 from kagman.remote.refs import DatasetRef
 from kagman.resolvers.selection import Selection
 
@@ -29,6 +30,10 @@ class PullRequest:
     def selection(self) -> Selection:
         """The part of the version asked for (whole when no file and no patterns)."""
         return Selection(self.file, self.include, self.exclude)
+
+    # Why an earlier resolver could not answer (the network failed), for those that work
+    # around it; set by :func:`kagman.resolvers.resolve`, never by callers.
+    failure: KagmanError | None = None
 
 
 Req_contra = TypeVar("Req_contra", contravariant=True)

@@ -29,6 +29,8 @@ __all__ = ["CacheResolver", "cache_hit", "subset_hit", "target"]
 
 logger = logging.getLogger(__name__)
 
+logger = logging.getLogger(__name__)
+
 
 class CacheResolver:
     """A pinned version already cached, and every ``offline`` pull.
@@ -58,6 +60,7 @@ class CacheResolver:
         """
         ref = request.ref
         if ref.version is not None and (hit := cache_hit(ref, request.selection)):
+            logger.debug("Cache hit for the pinned %s (no request): %s", ref, hit)
             return hit
         if not request.offline:
             return None

@@ -145,6 +145,7 @@ class CompetitionDownloadResolver:
         """
         from kagman.credentials import resolve_credentials
         from kagman.remote import competitions
+        from kagman.resolvers.commit import restore_replaced
         from kagman.resolvers.fetch import Archive, fetch_archive
         from kagman.resolvers.subset import Source, pull_subset
 
@@ -157,6 +158,7 @@ class CompetitionDownloadResolver:
         state = state_name(url)
         entry = competition_entry_path(ref, state)
         with dataset_lock(ref):
+            restore_replaced(ref, entry, state)
             hit = None if request.force else subset_hit(entry, selection)
             if hit is not None:
                 set_latest_state(ref, state)

@@ -1,37 +1,42 @@
-"""Fetching a whole archive into the cache: download, extract, commit, manifest last.
+"""Fetching a whole archive into the cache: download, verify, extract, commit, manifest last.
 
 The archive is a dataset version's (``DownloadDataset``) or a competition's data
 (``DownloadDataFiles``, from :mod:`kagman.resolvers.competition`): the same steps for both.
 
-Called by :class:`~kagman.resolvers.download.DownloadResolver` with the dataset's lock
-held and the version pinned. The order of events is what makes a pull safe to kill at
-any moment: the download is resumable in ``.incomplete/``; extraction goes to a temporary
-folder beside it, which is renamed into place; the manifest is written last.
+Called with the dataset's (or competition's) lock held and the version pinned. The order
+of events is what makes a pull safe to kill at any moment: the download is resumable
+(and verified) in ``.incomplete/``; extraction goes to a temporary folder beside it,
+swapped into place only when complete (:mod:`kagman.resolvers.commit`); the manifest is
+written last. Leftovers of a killed or failed pull (temporary folders, an entry without
+a manifest) are removed by the next pull, a partial download is resumed, a complete one
+is extracted without downloading again. On Ctrl-C the temporary folder is removed and
+one log line says what was kept.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from kagman.archive import ExtractLimits, extract_zip, is_zip
 from kagman.cache.entries import discard_incomplete_entry
-from kagman.cache.manifest import build_manifest, write_manifest
-from kagman.cache.paths import entry_path, incomplete_dir, manifest_path
+from kagman.cache.manifest import build_manifest
+from kagman.cache.paths import entry_path, incomplete_dir
 from kagman.cache.shared import SharedPartial, claim_partials, make_dirs, share_tree
 from kagman.credentials import Credentials
-from kagman.errors import ArchiveError, CorruptArchiveError, DiskFullError
+from kagman.errors import ArchiveError, CacheAccessError, CorruptArchiveError, DiskFullError
 from kagman.fs import human_size, remove_tree
 from kagman.remote import client, datasets
 from kagman.remote.refs import DatasetRef, Ref
-from kagman.remote.transfer import DownloadResult, discard_partial, download_to
+from kagman.remote.transfer import DownloadResult, discard_partial, download_to, partial_progress
+from kagman.resolvers.commit import commit_entry
+from kagman.ui.interrupt import log_interrupted
 from kagman.ui.progress import Bar
 from kagman.ui.summary import duration, summary
 
@@ -64,13 +69,54 @@ def work_dir(ref: Ref) -> Path:
     return folder
 
 
+_KEPT_DOWNLOAD = (
+    "the temporary extraction folder was removed; the download is complete and kept, "
+    "so the next pull only extracts it."
+)
+
+
+@contextmanager
+def _on_interrupt(say: Callable[[], str]) -> Iterator[None]:
+    """Log what was kept when Ctrl-C (or a notebook's interrupt) lands; then let it go on."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        log_interrupted(logger, say())
+        raise
+
+
+def kept_partial(part: Path) -> str:
+    """What an interrupted download keeps, in words (for the Ctrl-C line)."""
+    have, total = partial_progress(part)
+    if not have:
+        return "nothing had been downloaded yet."
+    if not total:
+        return f"the partial download ({human_size(have)}) is kept; the next pull resumes it."
+    percent = 100 * have // total
+    return (
+        f"the partial download is kept ({human_size(have)} of {human_size(total)}); "
+        f"the next pull resumes at {percent}%."
+    )
+
+
 def _download(archive: Archive, part: Path, show: bool) -> DownloadResult:
+    label = str(archive.ref)
     with (
-        Bar(f"Downloading {archive.ref}", enabled=show) as bar,
+        _on_interrupt(lambda: kept_partial(part)),
+        Bar(f"Downloading {label}", enabled=show) as bar,
         client.translate_errors(archive.ref),
     ):
         # SharedPartial: in a shared cache, others can resume the partial file
-        return download_to(part, archive.open_response, progress=SharedPartial(part, bar))
+        result = download_to(
+            part, archive.open_response, progress=SharedPartial(part, bar), what=label
+        )
+    if not part.is_file():
+        msg = (
+            f"The downloaded file {part} disappeared before kagman could use it (was the "
+            "cache folder removed or cleaned during the pull?). Run the pull again."
+        )
+        raise CacheAccessError(msg, path=part)
+    return result
 
 
 def fetch_dataset(ref: DatasetRef, creds: Credentials, *, show: bool, force: bool) -> Path:
@@ -105,6 +151,7 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
         )
         raise CorruptArchiveError(msg, path=part)
     tmp = work / f"{archive.name}.extract-{os.getpid()}"
+    extracting = time.perf_counter()
     try:
         tmp.mkdir()
         with Bar(f"Extracting {ref}", enabled=show) as bar:
@@ -115,17 +162,25 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
         remove_tree(tmp)
         discard_partial(part)
         msg = f"{err} The downloaded archive was removed."
-        raise type(err)(msg, path=part) from err
+        raise type(err)(msg, path=part, member=err.member) from err
     except DiskFullError as err:
         remove_tree(tmp)
         discard_partial(part)
         msg = f"{err} The downloaded archive was removed to give the space back."
         raise DiskFullError(msg, path=err.path, needed=err.needed, free=err.free) from err
+    except KeyboardInterrupt:
+        remove_tree(tmp)  # extraction workers have stopped: nothing writes into it any more
+        log_interrupted(logger, _KEPT_DOWNLOAD)
+        raise
     except BaseException:
         remove_tree(tmp)
         raise
-    share_tree(tmp)  # a shared cache: the group may read (and remove) what we extracted
-    _commit(tmp, entry)
+    logger.debug(
+        "Extracted %s files (%s) in %.2f s; every member's CRC-32 checked",
+        f"{len(report.files):,}",
+        human_size(report.total_bytes),
+        time.perf_counter() - extracting,
+    )
     manifest = build_manifest(
         kind=archive.kind,
         ref=ref,
@@ -138,7 +193,12 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
         skipped=report.skipped,
         state=archive.state,
     )
-    write_manifest(entry, manifest)
+    share_tree(tmp)  # a shared cache: the group may read (and remove) what we extracted
+    try:
+        commit_entry(ref, entry, archive.name, tmp, manifest)
+    except BaseException:
+        remove_tree(tmp)
+        raise
     discard_partial(part)
     if report.skipped_count:
         logger.info("Skipped %d junk file(s) (%s)", report.skipped_count, _reasons(report.skipped))
@@ -154,20 +214,6 @@ def announce(ref: Ref, path: Path, what: str, nbytes: int, started: float) -> No
     took = duration(time.monotonic() - started)
     label = f"{ref.name} v{ref.version}" if isinstance(ref, DatasetRef) else str(ref)
     summary(f"{label}: {what}, {human_size(nbytes)}, downloaded in {took} -> {path}")
-
-
-def _commit(tmp: Path, entry: Path) -> None:
-    """Rename a finished extraction into place, replacing an older copy (``force``)."""
-    make_dirs(entry.parent)
-    old: Path | None = None
-    if entry.exists():
-        with contextlib.suppress(FileNotFoundError):
-            manifest_path(entry).unlink()  # first un-mark it, so a crash never leaves a mix
-        old = tmp.with_name(tmp.name + ".old")
-        entry.replace(old)
-    tmp.replace(entry)
-    if old is not None:
-        remove_tree(old)
 
 
 def _reasons(skipped: dict[str, int]) -> str:

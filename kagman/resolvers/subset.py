@@ -210,8 +210,9 @@ def _place(  # noqa: PLR0917 - private helper
     if not wrapped:
         part.replace(dest)
         return False
+    for stale in source.work.glob(f"{source.prefix}.extract-*-{digest}"):
+        remove_tree(stale)  # left by a killed pull of the same file; we hold the lock
     tmp = source.work / f"{source.prefix}.extract-{os.getpid()}-{digest}"
-    remove_tree(tmp)
     tmp.mkdir()
     try:
         report = extract_zip(part, tmp, limits=ExtractLimits.from_env(), workers=1)

@@ -6,6 +6,7 @@
               the global switch (kagman.progress(False), KAGMAN_PROGRESS=0)
     summary   the one line that stays after a download or a long index (and its log record)
     warn      warnings.warn at the first frame outside kagman (the user's line or cell)
+    interrupt the one log record saying what a Ctrl-C kept (the CLI prints it)
 
 May import: :mod:`kagman.errors`, :mod:`kagman.settings`, :mod:`kagman.platforms` (is this
 a Jupyter kernel?). Near the leaves: the domain packages use it, it uses none of them.
