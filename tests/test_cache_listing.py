@@ -47,8 +47,8 @@ def test_cached_lists_complete_subset_and_incomplete_entries(kaggle: FakeKaggle)
     paths = build_cache(kaggle)
     df = kagman.cached()
     assert list(df.columns) == [
-        "kind", "ref", "version", "file", "state", "files", "size",
-        "pulled_at", "last_used", "newer_version", "links", "path",
+        "kind", "ref", "version", "data_state", "file", "selections", "state", "files", "size",
+        "pulled_at", "last_used", "newer_version", "latest", "links", "path",
     ]  # fmt: skip
     rows = {
         (r.ref, r.version, r.file if isinstance(r.file, str) else None): r for r in df.itertuples()
@@ -60,7 +60,9 @@ def test_cached_lists_complete_subset_and_incomplete_entries(kaggle: FakeKaggle)
         ("owner/tables", 1, "t.csv"),
     }
     assert rows["owner/pets", 1, None].state == "complete"
-    assert rows["owner/tables", 1, "t.csv"].state == "subset"
+    table = rows["owner/tables", 1, "t.csv"]
+    assert (table.state, table.selections, table.files) == ("subset", ["t.csv"], 1)
+    assert table.path == str(paths["table"].parent)  # the version's entry, holding one file
     assert rows["owner/big", 1, None].state == "incomplete"
     assert rows["owner/pets", 1, None].files == 3
     assert rows["owner/pets", 2, None].files == 4
@@ -163,8 +165,9 @@ def test_ls_command_table_and_json(kaggle: FakeKaggle) -> None:
     parsed = json.loads(runner.invoke(cli, ["ls", "--json"]).stdout)
     assert parsed["root"] == str(cache_root())
     by_path = {row["path"]: row for row in parsed["entries"]}
-    assert by_path[str(paths["table"])]["state"] == "subset"
-    assert by_path[str(paths["table"])]["file"] == "t.csv"
+    assert by_path[str(paths["table"].parent)]["state"] == "subset"
+    assert by_path[str(paths["table"].parent)]["file"] == "t.csv"
+    assert by_path[str(paths["table"].parent)]["selections"] == ["t.csv"]
     assert by_path[str(paths["v1"])]["newer_version"] == 2
     assert by_path[str(paths["v1"])]["pulled_at"].endswith("Z")
     assert parsed["size"] == sum(row["size"] for row in parsed["entries"])

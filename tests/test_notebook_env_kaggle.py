@@ -98,12 +98,34 @@ def test_file_inside_the_mount(notebook: FakeKaggleDataProxy, fake_kaggle: FakeK
         "Check the name; paths are relative to the dataset's root."
     )
     assert missing.value.exit_code == 4
-    with pytest.raises(DatasetNotFoundError, match="'images' is a folder of the dataset mounted"):
-        kagman.pull("alice/cats", file="images")
     assert fake_kaggle.count() == 0
     result = CliRunner().invoke(cli, ["pull", "alice/cats", "--file", "nope.csv"])
     assert result.exit_code == 4
     assert result.stderr.startswith("Error: 'nope.csv' is not in the dataset mounted at")
+
+
+def test_folders_and_patterns_are_answered_by_the_mount(
+    notebook: FakeKaggleDataProxy, fake_kaggle: FakeKaggle, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The mount holds the whole version: a folder is the folder in it, patterns the mount."""
+    mount = notebook.mount_root / "cats-v2"
+    assert kagman.pull("alice/cats", file="images") == mount / "images"
+    assert kagman.pull("alice/cats", file="images/") == mount / "images"
+    assert kagman.pull("alice/cats", include=["*.csv"], exclude=["images/"]) == mount
+    assert "holds every file" in caplog.text
+    assert kagman.pull("alice/cats", file="images/", include=["*.txt"]) == mount / "images"
+    with pytest.raises(DatasetNotFoundError) as as_folder:
+        kagman.pull("alice/cats", file="train.csv/")
+    assert str(as_folder.value) == (
+        f"'train.csv/' names a folder, but it is a file of the dataset mounted at {mount}. "
+        f"Drop the trailing '/' to get the file: {mount / 'train.csv'}"
+    )
+    with pytest.raises(DatasetNotFoundError, match=r"'images/nope/' is not in the dataset"):
+        kagman.pull("alice/cats", file="images/nope/")
+    result = CliRunner().invoke(cli, ["pull", "alice/cats", "--file", "images/"])
+    assert (result.exit_code, result.stdout) == (0, f"{mount / 'images'}\n")
+    assert fake_kaggle.count() == 0
+    assert not cache_root().exists()  # nothing was downloaded or cached
 
 
 def test_waits_for_a_slow_mount_with_a_short_poll_and_a_progress_message(

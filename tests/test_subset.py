@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -62,7 +63,9 @@ def test_a_folder_pulls_only_its_files(kaggle: FakeKaggle) -> None:
     assert tree(entry) == {n: FILES[n] for n in blobs(kaggle)}
     manifest = read_manifest(entry)
     assert entry_state(manifest) == "subset" == state_of(entry)
-    assert manifest["files"] == [[n, len(FILES[n])] for n in sorted(blobs(kaggle))]
+    assert manifest["files"] == [
+        [n, len(FILES[n]), hashlib.sha256(FILES[n]).hexdigest()] for n in sorted(blobs(kaggle))
+    ]
     assert list((root() / ".incomplete").iterdir()) == []
 
 

@@ -99,7 +99,7 @@ def pull(
         A bad ref, URL, file name or conflicting options; patterns that select no file.
     CredentialsError, DatasetNotFoundError, TermsNotAcceptedError, RateLimitedError,
     NetworkError, NotCachedError, DiskFullError, ArchiveError
-        ``DatasetNotFoundError`` also when ``file`` is not a file of a mounted dataset.
+        ``DatasetNotFoundError`` also when ``file`` is not in a mounted dataset.
 
     Examples
     --------

@@ -3,7 +3,7 @@
 ::
 
     base             PullRequest, and the Resolver protocol every way of answering follows
-    selection        which files a pull wants: --file, --include/--exclude (pathspec)
+                     (which files a pull wants is kagman.cache.selection: manifests record it)
     kaggle_notebook  in a Kaggle notebook: the data proxy attaches it, the mount answers
     colab_cache      in Colab: the runtime service mounts it from Colab's cache
     mounted          what the two share: waiting for the mount, files inside it, fallback

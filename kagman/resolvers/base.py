@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from kagman.cache.selection import Selection
 from kagman.remote.refs import DatasetRef
-from kagman.resolvers.selection import Selection
 
 __all__ = ["PullRequest", "Resolver"]
 

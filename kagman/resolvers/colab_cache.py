@@ -62,7 +62,7 @@ class ColabCacheResolver:
         Raises
         ------
         DatasetNotFoundError
-            The dataset is mounted but ``request.file`` is not a file in it.
+            The dataset is mounted but ``request.file`` is neither a file nor a folder in it.
         """
         from kagman.platforms.services import ServiceError, colab_is_cached, colab_mount
 

@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kagman.cache.entries import set_latest_state
+from kagman.cache.entries import answer, set_latest_state
 from kagman.cache.lock import dataset_lock
 from kagman.cache.manifest import strip_query
 from kagman.cache.paths import competition_entry_path, incomplete_dir
+from kagman.cache.selection import Selection
 from kagman.errors import InvalidRefError, NetworkError, RulesNotAcceptedError
 from kagman.remote.refs import CompetitionRef
-from kagman.resolvers.cached import offline_hit, subset_hit
-from kagman.resolvers.selection import Selection
+from kagman.resolvers.cached import offline_hit
 from kagman.settings import OFFLINE_ENV, RULES_POLL_ENV, env_flag, env_number
 from kagman.ui.progress import progress_enabled
 
@@ -157,7 +157,7 @@ class CompetitionDownloadResolver:
         state = state_name(url)
         entry = competition_entry_path(ref, state)
         with dataset_lock(ref):
-            hit = None if request.force else subset_hit(entry, selection)
+            hit = None if request.force else answer(entry, selection)
             if hit is not None:
                 set_latest_state(ref, state)
                 return hit

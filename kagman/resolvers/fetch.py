@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 from kagman.archive import ExtractLimits, extract_zip, is_zip
 from kagman.cache.entries import discard_incomplete_entry
-from kagman.cache.manifest import build_manifest, write_manifest
+from kagman.cache.manifest import build_manifest, later_fields, write_manifest
 from kagman.cache.paths import entry_path, incomplete_dir, manifest_path
 from kagman.cache.shared import SharedPartial, claim_partials, make_dirs, share_tree
 from kagman.credentials import Credentials
@@ -122,6 +122,7 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
         remove_tree(tmp)
         raise
     share_tree(tmp)  # a shared cache: the group may read (and remove) what we extracted
+    kept = later_fields(entry)  # a subset made whole, or a forced pull: keep --link links
     _commit(tmp, entry)
     manifest = build_manifest(
         kind=archive.kind,
@@ -135,7 +136,7 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
         skipped=report.skipped,
         state=archive.state,
     )
-    write_manifest(entry, manifest)
+    write_manifest(entry, {**manifest, **kept})
     discard_partial(part)
     if report.skipped_count:
         logger.info("Skipped %d junk file(s) (%s)", report.skipped_count, _reasons(report.skipped))

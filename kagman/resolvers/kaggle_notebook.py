@@ -66,7 +66,7 @@ class KaggleNotebookResolver:
         Raises
         ------
         DatasetNotFoundError
-            The dataset is mounted but ``request.file`` is not a file in it.
+            The dataset is mounted but ``request.file`` is neither a file nor a folder in it.
         """
         from kagman.platforms.services import ServiceError, attach_datasource
 

@@ -5,7 +5,8 @@ later. kagglehub polls for it every 5 s with no end; kagman polls at 0.05 s, dou
 up to 0.5 s, for at most ``KAGMAN_MOUNT_TIMEOUT`` seconds (120), with a progress bar
 where someone watches, and then falls back to its cache and a normal download. A
 mount is the platform's folder, read-only: it is returned as it is and nothing is
-written into it (no manifest, no lock, no link inside it).
+written into it (no manifest, no lock, no link inside it). It holds the whole version, so
+it answers a file, a folder or patterns as a complete cache entry does.
 """
 
 from __future__ import annotations
@@ -66,23 +67,29 @@ def wait_for_mount(folder: Path, *, who: str, what: str, request: PullRequest) -
 
 
 def answer_from_mount(folder: Path, request: PullRequest, *, what: str) -> Path:
-    """The mounted folder, or the file ``request.file`` inside it.
+    """The mounted folder, or the file or folder ``request.file`` inside it.
+
+    A mount holds every file, so ``--include``/``--exclude`` select nothing to download:
+    they answer with the mount itself (or the folder ``request.file`` inside it), as a
+    whole-version entry of the cache does.
 
     Raises
     ------
     DatasetNotFoundError
-        ``request.file`` is not a file of the mounted data (the message lists what is
-        there, and says when the name is a folder).
+        ``request.file`` is neither a file nor a folder of the mounted data (the message
+        lists what is there), or is a file where a folder was asked for (``NAME/``).
     """
+    if request.include or request.exclude:
+        logger.info("The mount at %s holds every file; --include/--exclude pick no files.", folder)
     if request.file is None:
         return folder
-    target = folder.joinpath(*request.file.split("/"))
-    if target.is_file():
+    target = folder.joinpath(*request.file.rstrip("/").split("/"))
+    if target.is_dir() or (target.is_file() and not request.file.endswith("/")):
         return target
-    if target.is_dir():
+    if target.is_file():
         msg = (
-            f"{request.file!r} is a folder of the {what} mounted at {folder}, not a file. "
-            f"Use the folder itself: {target}"
+            f"{request.file!r} names a folder, but it is a file of the {what} mounted at "
+            f"{folder}. Drop the trailing '/' to get the file: {target}"
         )
     else:
         try:
