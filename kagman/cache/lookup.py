@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kagman.cache.entries import holding, newest_answer, touch_hit, version_entries
+from kagman.cache.entries import answer, holding, newest_answer, touch_hit, version_entries
 from kagman.cache.paths import cache_dir, entry_path
+from kagman.cache.scan import entry_of
 from kagman.cache.selection import Selection
 from kagman.errors import InvalidRefError, NotCachedError
 from kagman.remote.refs import CompetitionRef, DatasetRef, Ref, check_file_name, parse_target
@@ -13,7 +14,9 @@ from kagman.remote.refs import CompetitionRef, DatasetRef, Ref, check_file_name,
 __all__ = ["cached_path"]
 
 
-def cached_path(ref: str | Ref, *, version: int | None = None, file: str | None = None) -> Path:
+def cached_path(
+    ref: str | Ref | Path, *, version: int | None = None, file: str | None = None
+) -> Path:
     """The cached path of a dataset version or competition (or of a file in it); never downloads.
 
     Counts as a use of the entry ("last used" in ``kagman ls``), like a pull
@@ -25,7 +28,8 @@ def cached_path(ref: str | Ref, *, version: int | None = None, file: str | None 
         ``owner/slug`` (the newest cached version), ``owner/slug/versions/N``, a dataset
         URL, or a competition: its URL or a :class:`~kagman.CompetitionRef` (the result of
         :func:`kagman.parse_competition`; the latest cached data state). A URL's
-        ``?select=FILE`` means ``file=FILE``.
+        ``?select=FILE`` means ``file=FILE``. Or a :class:`pathlib.Path` that
+        :func:`kagman.pull` or :func:`kagman.pull_competition` returned: that entry.
     version
         Pin a dataset version, like ``/versions/N``.
     file
@@ -52,7 +56,10 @@ def cached_path(ref: str | Ref, *, version: int | None = None, file: str | None 
         kagman.cached_path("owner/dataset")                   # newest cached version
         kagman.cached_path("owner/dataset/versions/2", file="train.csv")
         kagman.cached_path("https://www.kaggle.com/competitions/titanic", file="test.csv")
+        kagman.cached_path(kagman.pull_competition("titanic"), file="test.csv")
     """
+    if isinstance(ref, Path):
+        return _in_entry(ref, version, file)
     if isinstance(ref, CompetitionRef) and version is not None:
         msg = f"Invalid option for {ref}: competitions have no versions; drop the version."
         raise InvalidRefError(msg, ref=str(ref))
@@ -65,6 +72,29 @@ def cached_path(ref: str | Ref, *, version: int | None = None, file: str | None 
     if hit is not None:
         return touch_hit(hit.entry, hit.path)
     raise _not_cached(parsed, name)
+
+
+def _in_entry(path: Path, version: int | None, file: str | None) -> Path:
+    """``file`` (or ``path`` itself) in the cache entry ``path`` is, or is inside of."""
+    found = entry_of(path.absolute())
+    if found is None:
+        msg = (
+            f"{path} is not in a cache entry of kagman ({cache_dir()}): give a dataset ref "
+            "or URL, a competition, or a path that kagman.pull or pull_competition returned."
+        )
+        raise InvalidRefError(msg, ref=str(path))
+    if version is not None:
+        msg = f"{path} names its version already (it is inside a cache entry): drop version."
+        raise InvalidRefError(msg, ref=str(path))
+    ref, entry = found
+    inside = path.absolute().relative_to(entry).as_posix()
+    if file is not None:
+        inside = f"{inside}/{check_file_name(file)}" if inside != "." else check_file_name(file)
+    name = None if inside == "." else inside
+    hit = answer(entry, Selection(name))
+    if hit is None:
+        raise _not_cached(ref, name)
+    return touch_hit(entry, hit)
 
 
 def _not_cached(ref: Ref, name: str | None) -> NotCachedError:

@@ -34,6 +34,7 @@ __all__ = [
     "TRASH_PREFIX",
     "Collection",
     "Found",
+    "entry_of",
     "item_of",
     "scan",
     "scan_item",
@@ -153,6 +154,30 @@ def item_of(path: Path) -> tuple[Collection, str, Path] | None:
         if len(parts) > coll.depth:
             return coll, "/".join(parts[: coll.depth]), base.joinpath(*parts[: coll.depth])
     return None
+
+
+def entry_of(path: Path) -> tuple[Ref, Path] | None:
+    """The pinned ref (a dataset's version, a competition's data state) and the entry folder
+    that ``path`` is or is inside of, or ``None`` (not in an entry of the cache).
+
+    >>> entry_of(Path("/elsewhere/file")) is None
+    True
+    """
+    found = item_of(path)
+    if found is None:
+        return None
+    coll, name, item = found
+    try:
+        first = path.relative_to(item / coll.entries).parts[0]
+    except (ValueError, IndexError):
+        return None
+    key = coll.entry_name(first)
+    if key is None:
+        return None
+    ref = coll.ref(name)
+    if isinstance(ref, DatasetRef):
+        ref = ref.with_version(key[0])
+    return ref, item / coll.entries / first
 
 
 def scan_item(coll: Collection, ref: str, item: Path) -> Iterator[Found]:
