@@ -229,3 +229,21 @@ def test_doctor_counts_competitions(kaggle: FakeKaggle) -> None:
     report = kagman.doctor()
     assert (report.cache.entries, report.cache.datasets, report.cache.competitions) == (2, 1, 1)
     assert "  2 entries of 1 dataset and 1 competition, " in str(report)
+
+
+def test_competition_hits_record_their_use(kaggle: FakeKaggle) -> None:
+    kaggle.add_competition("titanic", FILES)
+    entry = kagman.pull_competition("titanic")
+    manifest = manifest_of(entry)
+    long_ago = time.time() - 3600
+    for use in (
+        lambda: kagman.pull_competition("titanic"),  # current: one request, then the hit
+        lambda: kagman.pull_competition("titanic", offline=True),
+        lambda: kagman.cached_path(CompetitionRef("titanic"), file="test.csv"),
+    ):
+        os.utime(manifest, (long_ago, long_ago))
+        kagman.cached()
+        kagman.verify()
+        assert manifest.stat().st_mtime == long_ago  # listing and checking are not uses
+        use()
+        assert manifest.stat().st_mtime > long_ago + 3000

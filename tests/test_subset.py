@@ -164,6 +164,22 @@ def test_offline_serves_what_is_there(kaggle: FakeKaggle, caplog: pytest.LogCapt
     assert kaggle.requests == []
 
 
+def test_offline_prefers_a_full_answer_to_a_newer_part(
+    kaggle: FakeKaggle, caplog: pytest.LogCaptureFixture
+) -> None:
+    kaggle.add_dataset("owner/pets", FILES)
+    whole = kagman.pull("owner/pets")
+    kaggle.add_dataset("owner/pets", {**FILES, "2.txt": b"2"})
+    newer = kagman.pull("owner/pets", file="train/cat/")  # version 2, in part
+    kaggle.requests.clear()
+    assert kagman.pull("owner/pets", include=["*.jpg"], offline=True) == whole
+    assert "may lack others" not in caplog.text  # version 1 holds every jpg of it
+    assert kagman.pull("owner/pets", file="train/cat", offline=True) == newer
+    with pytest.raises(NotCachedError, match=r"--file 2\.txt of owner/pets is not in the cache"):
+        kagman.pull("owner/pets", file="2.txt", offline=True)
+    assert kaggle.requests == []
+
+
 def test_single_files_of_the_old_layout_are_still_served(kaggle: FakeKaggle) -> None:
     """Entries kagman wrote before subsets (files/<N>/<name>, kind "file") read as subsets."""
     old = root() / "files/3/data/t.csv"

@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 from kagman.archive import ExtractLimits, extract_zip, is_zip
 from kagman.archive.junk import maybe_junk, path_junk_reason
-from kagman.cache.entries import Holding, answer, discard_incomplete_entry, holding, target
+from kagman.cache.entries import (
+    Holding,
+    answer,
+    discard_incomplete_entry,
+    holding,
+    target,
+    touch_hit,
+)
 from kagman.cache.manifest import (
     build_manifest,
     later_fields,
@@ -107,7 +114,7 @@ def pull_subset(source: Source, selection: Selection, *, force: bool, show: bool
     """
     held = holding(source.entry)
     if not force and (hit := answer(source.entry, selection, held)):
-        return hit
+        return touch_hit(source.entry, hit)  # another pull brought it meanwhile
     if selection.maybe_single_file:
         name = str(selection.name)
         try:
