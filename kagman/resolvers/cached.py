@@ -12,13 +12,11 @@ import logging
 from pathlib import Path
 
 from kagman.cache.entries import (
-    answer,
     cache_hit,
-    cached_versions,
     holding,
-    is_complete,
-    pinned_answer,
+    newest_answer,
     target,
+    touch_hit,
     version_entries,
 )
 from kagman.cache.paths import entry_path
@@ -69,41 +67,38 @@ class CacheResolver:
 def offline_hit(ref: DatasetRef | CompetitionRef, selection: Selection) -> Path:
     """The newest cached answer for ``selection`` (``ref`` pinned or not), with no network.
 
-    A competition's entries are tried latest state first.
+    Any entry that answers in full wins, newest version (a competition's latest state) first;
+    then, for a folder or patterns, the newest subset holding some of it (with a warning).
+    The hit is recorded as the entry's last use.
 
     Raises
     ------
     NotCachedError
         No entry holds it; the message says what is cached instead, if anything.
     """
+    found = newest_answer(ref, selection)
+    if found is not None:
+        return touch_hit(found.entry, found.path)
     if isinstance(ref, DatasetRef) and ref.version is not None:
         entries = [entry_path(ref)]
     else:
         entries = version_entries(ref)
     partial: Path | None = None
+    if selection.whole:
+        partial = next((e for e in entries if holding(e).state == "subset"), None)
+        entries = []  # the whole needs a complete entry: a subset never answers it
     for entry in entries:
-        if selection.whole:
-            if is_complete(entry):
-                return entry
-            partial = partial or (entry if holding(entry).state == "subset" else None)
-            continue
         held = holding(entry)
-        if (hit := answer(entry, selection, held)) is not None:
-            return hit
-        if held.state == "subset" and selection.select(held.files, folder=True):
+        some = selection.select(held.files, folder=True) if held.state == "subset" else []
+        if some:
             logger.warning(
                 "Offline: %s holds %d file(s) of %s, and may lack others (it was never pulled "
                 "with exactly these options).",
                 entry,
-                len(selection.select(held.files, folder=True)),
+                len(some),
                 selection.describe(),
             )
-            return target(entry, selection)
-    if selection.maybe_single_file and isinstance(ref, DatasetRef):  # files/<N>/<name> too
-        versions = [ref.version] if ref.version is not None else cached_versions(ref)
-        for version in versions:
-            if hit := pinned_answer(ref.with_version(version), selection):
-                return hit
+            return touch_hit(entry, target(entry, selection))
     what = str(ref) if selection.whole else f"{selection.describe()} of {ref}"
     extra = (
         f" Only part of {ref.name} is cached ({partial}); pull it whole once online."

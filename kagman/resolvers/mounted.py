@@ -15,8 +15,9 @@ import logging
 import time
 from pathlib import Path
 
-from kagman.errors import DatasetNotFoundError
-from kagman.resolvers.base import PullRequest
+from kagman.errors import CompetitionNotFoundError, DatasetNotFoundError
+from kagman.remote.refs import CompetitionRef
+from kagman.resolvers.base import Request
 from kagman.settings import MOUNT_TIMEOUT_ENV, env_number
 from kagman.ui.progress import WaitProgress, progress_enabled
 from kagman.ui.warn import warn
@@ -40,10 +41,11 @@ def mount_timeout() -> float:
     return max(0.0, env_number(MOUNT_TIMEOUT_ENV, DEFAULT_MOUNT_TIMEOUT))
 
 
-def wait_for_mount(folder: Path, *, who: str, what: str, request: PullRequest) -> bool:
+def wait_for_mount(folder: Path, *, who: str, what: str, request: Request) -> bool:
     """Wait until ``folder`` exists; False when ``KAGMAN_MOUNT_TIMEOUT`` passed first.
 
-    ``who`` mounts (``"Kaggle"``), ``what`` is mounted (``"dataset owner/slug"``);
+    ``who`` mounts (``"Kaggle"``), ``what`` is mounted (``"dataset owner/slug"``,
+    ``"competition titanic"``);
     both only word the progress message and the log.
     """
     if folder.exists():
@@ -66,7 +68,7 @@ def wait_for_mount(folder: Path, *, who: str, what: str, request: PullRequest) -
             delay = min(delay * 2, _LONGEST_POLL)
 
 
-def answer_from_mount(folder: Path, request: PullRequest, *, what: str) -> Path:
+def answer_from_mount(folder: Path, request: Request, *, what: str) -> Path:
     """The mounted folder, or the file or folder ``request.file`` inside it.
 
     A mount holds every file, so ``--include``/``--exclude`` select nothing to download:
@@ -75,7 +77,7 @@ def answer_from_mount(folder: Path, request: PullRequest, *, what: str) -> Path:
 
     Raises
     ------
-    DatasetNotFoundError
+    DatasetNotFoundError, CompetitionNotFoundError
         ``request.file`` is neither a file nor a folder of the mounted data (the message
         lists what is there), or is a file where a folder was asked for (``NAME/``).
     """
@@ -99,12 +101,14 @@ def answer_from_mount(folder: Path, request: PullRequest, *, what: str) -> Path:
         shown = ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10 else "")
         msg = (
             f"{request.file!r} is not in the {what} mounted at {folder} (it holds: "
-            f"{shown or 'nothing'}). Check the name; paths are relative to the dataset's root."
+            f"{shown or 'nothing'}). Check the name; paths are relative to the {what}'s root."
         )
-    raise DatasetNotFoundError(msg, ref=str(request.ref))
+    competition = isinstance(request.ref, CompetitionRef)
+    missing = CompetitionNotFoundError if competition else DatasetNotFoundError
+    raise missing(msg, ref=str(request.ref))
 
 
-def fall_back(message: str, request: PullRequest) -> None:
+def fall_back(message: str, request: Request) -> None:
     """Warn that the mount did not work, why, and what kagman does instead."""
     then = "kagman's cache (offline)" if request.offline else "kagman's cache and a normal download"
     warn(f"{message} Falling back to {then}; --no-mount (mount=False) skips the mount.")
