@@ -138,8 +138,10 @@ def test_path_of_a_competition_held_in_part(kaggle: FakeKaggle) -> None:
     assert "Only part of it is cached: `kagman ls -c titanic` shows which files." in result.stderr
 
 
-def test_rm_removes_every_state_and_the_latest_mark(kaggle: FakeKaggle) -> None:
+def test_rm_removes_every_state_and_the_latest_mark(kaggle: FakeKaggle, tmp_path: Path) -> None:
     old, new = two_states(kaggle)
+    kagman.pull_competition("titanic", link=tmp_path / "proj")
+    assert json.loads(manifest_of(new).read_text())["links"] == [str(tmp_path / "proj/titanic")]
     stale = comp_root() / ".incomplete" / f"{new.name}.zip"
     stale.write_bytes(b"x" * 100)
     dry = CliRunner().invoke(cli, ["rm", "-c", "titanic", "--dry-run"])
@@ -148,7 +150,10 @@ def test_rm_removes_every_state_and_the_latest_mark(kaggle: FakeKaggle) -> None:
     assert dry.stdout.splitlines()[-1].startswith("3 would be removed, freeing ")
     result = CliRunner().invoke(cli, ["rm", "https://www.kaggle.com/c/titanic", "--yes"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1].startswith("3 removed, ")
+    assert result.stdout.splitlines()[-2].startswith("3 removed, ")
+    assert result.stdout.splitlines()[-1] == (
+        f"Dangling link (its target was removed): {tmp_path / 'proj/titanic'}"
+    )
     assert not old.exists()
     assert not new.exists()
     assert not stale.exists()

@@ -11,7 +11,8 @@
               competitions/)
     entries   entry_state() (complete, subset, incomplete), what an entry answers, cache hits
     links     pull --link, recorded in the manifest
-    listing   rows, a DataFrame and CacheInfo (`kagman ls`, kagman.cached, cache_info)
+    listing   one row per entry and leftover, datasets and competitions alike
+    info      CacheInfo and the DataFrame (`kagman ls`, kagman.cached, kagman.cache_info)
     lookup    `kagman path` (kagman.cached_path)
     removal   `kagman rm` (kagman.remove): lock, rename aside, delete, dangling links
     sizes     "50GB", "50GiB", "30d", and sizes on disk

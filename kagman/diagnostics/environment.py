@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from kagman.cache.listing import cache_info
+from kagman.cache.info import cache_info
 from kagman.cache.shared import cache_access
 from kagman.settings import PROXY_ENVS
 

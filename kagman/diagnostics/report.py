@@ -15,7 +15,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kagman.cache.listing import held
+from kagman.cache.info import held
 from kagman.credentials import CredentialsStatus, credentials_status
 from kagman.diagnostics.environment import (
     CacheHealth,
