@@ -21,8 +21,8 @@ from typing import Any
 from kagman.platforms.detect import kaggle_mount_enabled
 from kagman.remote.refs import CompetitionRef, DatasetRef, Ref
 from kagman.resolvers.base import Request
-from kagman.resolvers.mounted import answer_from_mount, fall_back, mount_timeout, wait_for_mount
-from kagman.settings import KAGGLE_MOUNT_ENV, MOUNT_TIMEOUT_ENV, mount_root
+from kagman.resolvers.mounted import answer_from_mount, fall_back, wait_for_mount
+from kagman.settings import KAGGLE_MOUNT_ENV, mount_root
 
 __all__ = ["KaggleNotebookResolver", "datasource"]
 
@@ -83,11 +83,6 @@ class KaggleNotebookResolver:
             )
             return None
         folder = mount_root(KAGGLE_MOUNT_ENV) / attached.mount_slug
-        if not wait_for_mount(folder, who="Kaggle", what=what, request=request):
-            fall_back(
-                f"Kaggle attached {what}, but {folder} did not appear within "
-                f"{mount_timeout():g} s ({MOUNT_TIMEOUT_ENV}).",
-                request,
-            )
+        if not wait_for_mount(folder, who="Kaggle", did="attached", what=what, request=request):
             return None
         return answer_from_mount(folder, request, what=_kind(request.ref))

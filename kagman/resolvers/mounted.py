@@ -41,12 +41,13 @@ def mount_timeout() -> float:
     return max(0.0, env_number(MOUNT_TIMEOUT_ENV, DEFAULT_MOUNT_TIMEOUT))
 
 
-def wait_for_mount(folder: Path, *, who: str, what: str, request: Request) -> bool:
-    """Wait until ``folder`` exists; False when ``KAGMAN_MOUNT_TIMEOUT`` passed first.
+def wait_for_mount(folder: Path, *, who: str, did: str, what: str, request: Request) -> bool:
+    """Wait until ``folder`` exists; False, with the fallback warning, when
+    ``KAGMAN_MOUNT_TIMEOUT`` passed first.
 
-    ``who`` mounts (``"Kaggle"``), ``what`` is mounted (``"dataset owner/slug"``,
-    ``"competition titanic"``);
-    both only word the progress message and the log.
+    ``who`` mounts (``"Kaggle"``), and ``did`` what (``"attached"``) to ``what``
+    (``"dataset owner/slug"``, ``"competition titanic"``): they word the progress
+    message, the log and the warning.
     """
     if folder.exists():
         return True
@@ -62,10 +63,16 @@ def wait_for_mount(folder: Path, *, who: str, what: str, request: Request) -> bo
                 logger.info("Mounted %s after %.1f s.", what, waited)
                 return True
             if waited >= timeout:
-                return False
+                break
             bar(waited)
             time.sleep(min(delay, timeout - waited))
             delay = min(delay * 2, _LONGEST_POLL)
+    fall_back(
+        f"{who} {did} {what}, but {folder} did not appear within {timeout:g} s "
+        f"({MOUNT_TIMEOUT_ENV}).",
+        request,
+    )
+    return False
 
 
 def answer_from_mount(folder: Path, request: Request, *, what: str) -> Path:
