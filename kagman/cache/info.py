@@ -134,8 +134,7 @@ def cached(ref: str | Ref | None = None) -> pd.DataFrame:
     Parameters
     ----------
     ref
-        ``owner/slug`` (every version), ``owner/slug/versions/N``, a dataset or
-        competition URL, or a :class:`~kagman.CompetitionRef`; ``None`` for all.
+        What to list, as for :func:`cache_info`; ``None`` for all.
 
     Returns
     -------
