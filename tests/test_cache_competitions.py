@@ -112,6 +112,8 @@ def test_path_prints_the_latest_state_with_no_request(kaggle: FakeKaggle) -> Non
         kagman.cached_path(old, file="train.csv") == old / "train.csv"
     )  # pull's result: that state
     assert kagman.cached_path(new / "extra") == new / "extra"
+    pulled = runner.invoke(cli, ["path", str(old), "--file", "extra/notes.txt"])
+    assert pulled.stdout == f"{old}/extra/notes.txt\n"  # what `kagman pull -c` printed
     assert kaggle.requests == []
     with pytest.raises(InvalidRefError, match="is not in a cache entry of kagman"):
         kagman.cached_path(Path.cwd())

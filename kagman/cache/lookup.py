@@ -28,8 +28,9 @@ def cached_path(
         ``owner/slug`` (the newest cached version), ``owner/slug/versions/N``, a dataset
         URL, or a competition: its URL or a :class:`~kagman.CompetitionRef` (the result of
         :func:`kagman.parse_competition`; the latest cached data state). A URL's
-        ``?select=FILE`` means ``file=FILE``. Or a :class:`pathlib.Path` that
-        :func:`kagman.pull` or :func:`kagman.pull_competition` returned: that entry.
+        ``?select=FILE`` means ``file=FILE``. Or a path (a :class:`pathlib.Path`, or an
+        absolute path) that :func:`kagman.pull` or :func:`kagman.pull_competition`
+        returned: that entry.
     version
         Pin a dataset version, like ``/versions/N``.
     file
@@ -58,8 +59,8 @@ def cached_path(
         kagman.cached_path("https://www.kaggle.com/competitions/titanic", file="test.csv")
         kagman.cached_path(kagman.pull_competition("titanic"), file="test.csv")
     """
-    if isinstance(ref, Path):
-        return _in_entry(ref, version, file)
+    if isinstance(ref, Path) or (isinstance(ref, str) and Path(ref).is_absolute()):
+        return _in_entry(Path(ref), version, file)
     if isinstance(ref, CompetitionRef) and version is not None:
         msg = f"Invalid option for {ref}: competitions have no versions; drop the version."
         raise InvalidRefError(msg, ref=str(ref))

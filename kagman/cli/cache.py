@@ -134,16 +134,17 @@ def ls_command(ref: str | None, competition: bool, as_json: bool) -> None:
 def path_command(ref: str, competition: bool, file: str | None) -> None:
     """Print where REF (or one of its files) is cached; no network, nothing downloaded.
 
-    REF is owner/slug (the newest cached version), owner/slug/versions/N, a URL, or
-    with -c a competition (its latest cached data state). --file finds the file in
-    any cached entry that holds it, whole or part. Exits with 6 and says how to pull
-    it when it is not cached.
+    REF is owner/slug (the newest cached version), owner/slug/versions/N, a URL, with
+    -c a competition (its latest cached data state), or the absolute path a pull printed
+    (that entry). --file finds the file in any cached entry that holds it, whole or part.
+    Exits with 6 and says how to pull it when it is not cached.
 
     \b
     Example:
         cd "$(kagman path owner/dataset)"
         kagman path owner/dataset/versions/2 --file train.csv
         kagman path -c titanic --file test.csv
+        kagman path "$(kagman pull -c titanic)" --file test.csv
     """
     from kagman import cached_path
 
