@@ -111,7 +111,7 @@ def prune(
     Always removes what interrupted pulls left (partial downloads, killed
     extractions, entries without a manifest), except in a dataset that a
     running pull has locked: such a dataset (or competition) is skipped entirely
-    and named in ``kept``. Each removal renames the entry aside first (see
+    and named in ``kept``. Each removal un-marks and renames the entry aside first (see
     :mod:`kagman.cache.removal`).
 
     Parameters

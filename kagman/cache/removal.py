@@ -1,11 +1,11 @@
 """Removing cache entries safely: ``kagman rm`` (and the removal step of ``kagman prune``).
 
 Each removal holds the dataset's (or competition's) lock, so it never races a pull
-of it, and it first *renames* the entry into the item's ``.incomplete/``
-folder (one atomic step), then deletes it there: a process still reading the
-entry's files keeps them, and no new reader ever sees half an entry. An
-interrupted removal leaves only ``.incomplete/removing-*``, which ``prune``
-clears. Nothing is followed through a symbolic link: a link inside an entry is
+of it. It drops the entry's manifest (no new reader uses it from then on), *renames*
+the entry into the item's ``.incomplete/`` folder (one atomic step), then deletes it
+there: a process still reading the entry's files keeps them, and no reader ever sees
+half an entry. An interrupted removal leaves only ``.incomplete/removing-*`` (or a
+folder without its manifest), which ``prune`` clears. Nothing is followed through a symbolic link: a link inside an entry is
 removed as a link, and a cache folder that is a link to elsewhere is refused.
 
 ``rm --file`` takes files out of subset entries: the manifest is rewritten first
@@ -268,7 +268,12 @@ def _refuse_links(folder: Path) -> None:
 
 
 def _remove_entry(item: Removal, kept: list[str]) -> bool:
-    """Rename the entry aside, drop its manifest, then delete it. False if already gone."""
+    """Drop the entry's manifest, rename the entry aside, then delete it. False if gone.
+
+    The manifest goes first, as a pull un-marks an entry it replaces: from then on no
+    reader uses the entry, and a removal killed at any point leaves either a folder without
+    a manifest or ``.incomplete/removing-*``, both leftovers ``prune`` clears.
+    """
     row = item.entry
     _refuse_links(row.path.parent)
     trash = row.item / ".incomplete"
@@ -277,12 +282,12 @@ def _remove_entry(item: Removal, kept: list[str]) -> bool:
     if row.path.parent == trash and row.path.name.startswith(TRASH_PREFIX):
         aside = row.path  # an interrupted removal: finish it
     else:
+        with contextlib.suppress(FileNotFoundError):
+            manifest_path(row.path).unlink()
         try:
             row.path.replace(aside)
         except FileNotFoundError:
             return False  # removed meanwhile (by another rm or prune)
-    with contextlib.suppress(FileNotFoundError):
-        manifest_path(row.path).unlink()
     with contextlib.suppress(FileNotFoundError):
         row.path.with_name(row.path.name + ".json").unlink()  # a partial download's record
     remove_tree(aside)
