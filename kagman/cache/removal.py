@@ -5,8 +5,9 @@ of it. It drops the entry's manifest (no new reader uses it from then on), *rena
 the entry into the item's ``.incomplete/`` folder (one atomic step), then deletes it
 there: a process still reading the entry's files keeps them, and no reader ever sees
 half an entry. An interrupted removal leaves only ``.incomplete/removing-*`` (or a
-folder without its manifest), which ``prune`` clears. Nothing is followed through a symbolic link: a link inside an entry is
-removed as a link, and a cache folder that is a link to elsewhere is refused.
+folder without its manifest), which ``prune`` clears. Nothing is followed through a
+symbolic link: a link inside an entry is removed as a link, and a cache folder that is
+a link to elsewhere is refused.
 
 ``rm --file`` takes files out of subset entries: the manifest is rewritten first
 (atomically, without them), then the files go, so the manifest never names a
