@@ -52,9 +52,9 @@ _LAZY: dict[str, str] = {
     "files": "kagman.api",
     "load": "kagman.api",
     "cache_dir": "kagman.cache.paths",
-    "cached": "kagman.cache.listing",
-    "cache_info": "kagman.cache.listing",
-    "CacheInfo": "kagman.cache.listing",
+    "cached": "kagman.cache.info",
+    "cache_info": "kagman.cache.info",
+    "CacheInfo": "kagman.cache.info",
     "cached_path": "kagman.cache.lookup",
     "remove": "kagman.cache.removal",
     "prune": "kagman.cache.prune",
@@ -104,7 +104,7 @@ __all__ += _error_names  # noqa: PLE0605 - the error names, kept in one place
 
 if TYPE_CHECKING:
     from kagman.api import environment, files, index, load, pull, pull_competition, show
-    from kagman.cache.listing import CacheInfo, cache_info, cached
+    from kagman.cache.info import CacheInfo, cache_info, cached
     from kagman.cache.lookup import cached_path
     from kagman.cache.paths import cache_dir
     from kagman.cache.prune import prune

@@ -47,8 +47,8 @@ def test_cached_lists_complete_subset_and_incomplete_entries(kaggle: FakeKaggle)
     paths = build_cache(kaggle)
     df = kagman.cached()
     assert list(df.columns) == [
-        "kind", "ref", "version", "file", "state", "files", "size",
-        "pulled_at", "last_used", "newer_version", "links", "path",
+        "kind", "ref", "version", "data_state", "file", "selections", "state", "files", "size",
+        "pulled_at", "last_used", "newer_version", "latest", "links", "path",
     ]  # fmt: skip
     rows = {
         (r.ref, r.version, r.file if isinstance(r.file, str) else None): r for r in df.itertuples()
@@ -60,7 +60,9 @@ def test_cached_lists_complete_subset_and_incomplete_entries(kaggle: FakeKaggle)
         ("owner/tables", 1, "t.csv"),
     }
     assert rows["owner/pets", 1, None].state == "complete"
-    assert rows["owner/tables", 1, "t.csv"].state == "subset"
+    table = rows["owner/tables", 1, "t.csv"]
+    assert (table.state, table.selections, table.files) == ("subset", ["t.csv"], 1)
+    assert table.path == str(paths["table"].parent)  # the version's entry, holding one file
     assert rows["owner/big", 1, None].state == "incomplete"
     assert rows["owner/pets", 1, None].files == 3
     assert rows["owner/pets", 2, None].files == 4
@@ -117,6 +119,9 @@ def test_last_used_moves_on_cache_hits_not_on_listing(kaggle: FakeKaggle) -> Non
     os.utime(manifest, (old, old))
     kagman.pull("owner/pets", file="labels.csv")  # a file served from the whole version
     assert manifest.stat().st_mtime > old + 3000
+    os.utime(manifest, (old, old))
+    kagman.pull("owner/pets", offline=True)  # an offline hit is a use too
+    assert manifest.stat().st_mtime > old + 3000
     row = kagman.cache_info().entries[0]
     assert row.last_used is not None
     assert row.last_used.timestamp() == pytest.approx(manifest.stat().st_mtime)
@@ -136,6 +141,25 @@ def test_links_are_recorded_in_the_manifest(kaggle: FakeKaggle, tmp_path: Path) 
     links = json.loads(manifest_of(entry).read_text())["links"]
     assert links == [str(tmp_path / "proj" / "pets"), str(tmp_path / "other" / "labels.csv")]
     assert kagman.cached()["links"].tolist() == [links]
+
+
+def test_links_and_newer_version_survive_a_subset_growing_and_becoming_whole(
+    kaggle: FakeKaggle, tmp_path: Path
+) -> None:
+    kaggle.add_dataset("owner/pets", FILES)
+    kagman.pull("owner/pets", file="labels.csv", link=tmp_path / "proj")
+    kaggle.add_dataset("owner/pets", {**FILES, "2.txt": b"2"})
+    kagman.pull("owner/pets", file="labels.csv")  # "latest" is version 2 now
+    v1 = cache_root() / "datasets/owner/pets/versions/1"
+    assert json.loads(manifest_of(v1).read_text())["newer_version"] == 2  # a subset, noted
+    kagman.pull("owner/pets/versions/1", file="train/")  # the subset grows: manifest rewritten
+    assert json.loads(manifest_of(v1).read_text())["newer_version"] == 2
+    assert kagman.pull("owner/pets/versions/1") == v1  # and becomes whole
+    manifest = json.loads(manifest_of(v1).read_text())
+    assert manifest["kind"] == "dataset"
+    assert manifest["links"] == [str(tmp_path / "proj" / "labels.csv")]
+    assert manifest["newer_version"] == 2
+    assert kagman.cached("owner/pets/versions/1")["newer_version"].tolist() == [2]
 
 
 def test_ls_command_table_and_json(kaggle: FakeKaggle) -> None:
@@ -163,8 +187,9 @@ def test_ls_command_table_and_json(kaggle: FakeKaggle) -> None:
     parsed = json.loads(runner.invoke(cli, ["ls", "--json"]).stdout)
     assert parsed["root"] == str(cache_root())
     by_path = {row["path"]: row for row in parsed["entries"]}
-    assert by_path[str(paths["table"])]["state"] == "subset"
-    assert by_path[str(paths["table"])]["file"] == "t.csv"
+    assert by_path[str(paths["table"].parent)]["state"] == "subset"
+    assert by_path[str(paths["table"].parent)]["file"] == "t.csv"
+    assert by_path[str(paths["table"].parent)]["selections"] == ["t.csv"]
     assert by_path[str(paths["v1"])]["newer_version"] == 2
     assert by_path[str(paths["v1"])]["pulled_at"].endswith("Z")
     assert parsed["size"] == sum(row["size"] for row in parsed["entries"])

@@ -68,30 +68,73 @@ def test_rm_dataset_removes_every_version_file_and_leftover(kaggle: FakeKaggle) 
     partial = cache_root() / "datasets/owner/pets/.incomplete/v9.zip"
     partial.write_bytes(b"x" * 100)
     report = kagman.remove("owner/pets")
-    assert [item.entry.path for item in report.removed] == [whole, single, partial]
+    assert single.parent == cache_root() / "datasets/owner/pets/versions/1"  # a subset entry
+    assert [item.entry.path for item in report.removed] == [single.parent, whole, partial]
     assert report.freed == sum(item.entry.size for item in report.removed)
     assert kagman.cached().empty
     assert leftovers("owner/pets") == []
     assert kagman.pull("owner/pets/versions/2").is_dir()  # pulls again fine afterwards
 
 
-def test_rm_file_entry_only(kaggle: FakeKaggle) -> None:
-    kaggle.add_dataset("owner/tables", {"t.csv": b"x\n1\n", "u.csv": b"y\n"})
-    own = kagman.pull("owner/tables", file="t.csv")
-    whole = kagman.pull("owner/tables")
-    assert own == cache_root() / "datasets/owner/tables/files/1/t.csv"
+def test_rm_file_takes_it_out_of_a_subset_entry(kaggle: FakeKaggle, tmp_path: Path) -> None:
+    kaggle.add_dataset("owner/tables", {"t.csv": b"x\n1\n", "u.csv": b"y\n", "d/v.csv": b"v"})
+    t = kagman.pull("owner/tables", file="t.csv", link=tmp_path / "proj")
+    u = kagman.pull("owner/tables", file="u.csv")
+    entry = cache_root() / "datasets/owner/tables/versions/1"
+    assert t.parent == u.parent == entry
+    manifest = manifest_of(entry)
+    used = manifest.stat().st_mtime - 3600
+    os.utime(manifest, (used, used))
     runner = CliRunner()
     result = runner.invoke(cli, ["rm", "owner/tables", "--file", "t.csv"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Removed owner/tables/versions/1 file t.csv [subset], ")
-    assert not own.exists()
-    assert not own.parent.exists()  # empty folders go
-    assert (whole / "t.csv").is_file()
-    # now t.csv is only inside the whole version: not an entry of its own
+    assert result.stdout.splitlines()[1].startswith("1 removed, ")
+    dangling = f"Dangling link (its target was removed): {tmp_path / 'proj/t.csv'}"
+    assert dangling in result.stdout.splitlines()
+    assert not t.exists()
+    assert u.read_bytes() == b"y\n"  # the entry stays, with its other file
+    held = json.loads(manifest.read_text())
+    assert [f[0] for f in held["files"]] == ["u.csv"]
+    assert held["total_bytes"] == 2
+    assert list(held["sources"]) == ["u.csv"]
+    assert len(held["selections"]) == 1  # --file t.csv is no longer answered; --file u.csv is
+    assert held["links"] == [str(tmp_path / "proj" / "t.csv")]  # kept: the record of the link
+    assert manifest.stat().st_mtime == used  # a removal is not a use
+    assert kagman.verify("owner/tables").ok
+    gone = runner.invoke(cli, ["path", "owner/tables", "--file", "t.csv"])
+    assert gone.exit_code == 6
+    # a pull of t.csv again downloads it: the entry no longer claims it
+    kaggle.requests.clear()
+    assert kagman.pull("owner/tables/versions/1", file="t.csv") == t
+    assert kaggle.count("blob") == 1
+    # a folder's files, and the entry's last files: the entry goes with them
+    kagman.pull("owner/tables/versions/1", file="d/")
+    assert kagman.remove("owner/tables", file="d/").removed[0].files == ("d/v.csv",)
+    assert not (entry / "d").exists()  # its emptied folder too
+    last = kagman.remove("owner/tables/versions/1", file="t.csv")
+    assert last.removed[0].files == ("t.csv",)
+    kagman.remove("owner/tables/versions/1", file="u.csv")
+    assert not entry.exists()
+    assert not manifest.exists()
+    assert kagman.cached().empty
+    assert leftovers("owner/tables") == []
+
+
+def test_rm_file_of_a_whole_version_is_refused(kaggle: FakeKaggle) -> None:
+    kaggle.add_dataset("owner/tables", {"t.csv": b"x\n1\n", "u.csv": b"y\n"})
+    part = kagman.pull("owner/tables", file="t.csv")
+    whole = kagman.pull("owner/tables")  # the subset entry becomes complete
+    assert part == whole / "t.csv"
+    runner = CliRunner()
     again = runner.invoke(cli, ["rm", "owner/tables", "--file", "t.csv"])
     assert again.exit_code == 1
     assert again.stderr.startswith("Error: 't.csv' is part of the cached whole version")
     assert "`kagman rm owner/tables/versions/1`" in again.stderr
+    assert (whole / "t.csv").is_file()
+    none = runner.invoke(cli, ["rm", "owner/tables", "--file", "nope.csv"])
+    assert none.exit_code == 6
+    assert none.stderr.startswith("Error: 'nope.csv' of owner/tables is not in the cache")
 
 
 def test_rm_of_what_is_not_cached_exits_6(kaggle: FakeKaggle) -> None:

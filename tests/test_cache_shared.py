@@ -145,6 +145,16 @@ def test_a_team_shares_one_cache(team: Team, kaggle: FakeKaggle) -> None:
     pulled = team.run("alice", "pull", "team/data", "--no-progress")
     assert pulled.returncode == 0, pulled.stderr
     entry = Path(pulled.stdout.strip())
+    # ...and so does what a competition pull (its `latest`) and a pull of part of one make
+    kaggle.add_competition("titanic", {"train.csv": b"a\n1\n", "big.csv": b"x" * 5000},
+                           zipped_files=["big.csv"])  # fmt: skip
+    for args in (("-c", "titanic"), ("-c", "titanic", "--file", "big.csv")):
+        made = team.run("alice", "pull", *args, "--no-progress")
+        assert made.returncode == 0, made.stderr
+    kaggle.update_competition_data("titanic", {"train.csv": b"a\n2\n", "big.csv": b"y" * 5000})
+    made = team.run("alice", "pull", "-c", "titanic", "--file", "big.csv", "--no-progress")
+    assert made.returncode == 0, made.stderr
+    assert (team.root / "competitions/titanic/latest").is_file()
     for path in [team.root, *team.root.rglob("*")]:
         st = path.lstat()
         assert st.st_gid == gid, path

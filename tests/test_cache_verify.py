@@ -104,20 +104,52 @@ def test_entries_pulled_before_hashes_are_checked_by_size(kaggle: FakeKaggle) ->
     assert [p.kind for p in kagman.verify().checks[0].problems] == ["size"]
 
 
-def test_single_file_entries_are_hashed_too(kaggle: FakeKaggle) -> None:
+def test_subset_entries_are_hashed_too(kaggle: FakeKaggle) -> None:
     kaggle.add_dataset("owner/tables", {"t.csv": b"a,b\n1,2\n", "big.csv": b"x" * 50_000},
                        zipped_files=["big.csv"])  # fmt: skip
     plain = kagman.pull("owner/tables", file="t.csv")
     wrapped = kagman.pull("owner/tables", file="big.csv")  # served as big.csv.zip, unwrapped
-    assert kagman.verify().ok
-    assert [c.method for c in kagman.verify().checks] == ["sha256", "sha256"]
+    entry = plain.parent
+    assert wrapped.parent == entry  # both files in the version's (subset) entry
+    report = kagman.verify()
+    assert report.ok
+    assert [(c.entry.state, c.method, c.files) for c in report.checks] == [("subset", "sha256", 2)]
+    assert report.lines() == ["owner/tables/versions/1 (subset): 2 files, sha256: ok"]
     flip_a_byte(plain)
     flip_a_byte(wrapped)
-    problems = [(c.entry.file, [p.kind for p in c.problems]) for c in kagman.verify().checks]
-    assert problems == [("big.csv", ["content"]), ("t.csv", ["content"])]
+    (entry / "stray.txt").write_text("not pulled")  # a subset holds exactly what it lists
+    (check,) = kagman.verify().checks
+    assert [(p.kind, p.path) for p in check.problems] == [
+        ("content", "big.csv"), ("extra", "stray.txt"), ("content", "t.csv"),
+    ]  # fmt: skip
+    error = kagman.verify().error()
+    assert error is not None
+    assert "Pull again with `kagman pull owner/tables/versions/1 --file big.csv --force`" in str(
+        error
+    )
     wrapped.unlink()
-    missing = kagman.verify("owner/tables").checks[0]
-    assert [p.kind for p in missing.problems] == ["missing"]
+    (missing,) = kagman.verify("owner/tables").checks
+    assert [p.kind for p in missing.problems] == ["missing", "extra", "content"]
+
+
+def test_entries_of_the_layout_before_subsets_are_checked(kaggle: FakeKaggle) -> None:
+    """A single file kagman wrote under files/<N>/ before subsets existed: the entry is the file."""
+    old = Path(os.environ["KAGMAN_CACHE"]) / "datasets/owner/tables/files/3/data/t.csv"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"a\n1\n")
+    manifest = {"format": 1, "kind": "file", "ref": "owner/tables", "version": 3,
+                "file": "data/t.csv", "total_bytes": 4}  # fmt: skip
+    manifest_of(old).write_text(json.dumps(manifest))
+    (row,) = kagman.cache_info().entries
+    assert (row.version, row.file, row.state, row.path) == (3, "data/t.csv", "subset", old)
+    (check,) = kagman.verify().checks
+    assert (check.method, check.files, check.ok) == ("sizes only", 1, True)
+    old.write_bytes(b"a\n12\n")
+    assert [p.kind for p in kagman.verify().checks[0].problems] == ["size"]
+    report = kagman.remove("owner/tables", file="data/t.csv")
+    assert [item.entry.path for item in report.removed] == [old]
+    assert not old.exists()
+    assert list(old.parents[2].iterdir()) == []  # files/: its emptied folders went too
 
 
 def test_verify_of_nothing_cached(kaggle: FakeKaggle) -> None:

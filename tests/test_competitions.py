@@ -28,7 +28,7 @@ from kagman import (
     RulesNotAcceptedError,
     TermsNotAcceptedError,
 )
-from kagman.cache.entries import iter_entries, state_of
+from kagman.cache.entries import state_of
 from kagman.cache.manifest import read_manifest
 from kagman.cli import cli
 
@@ -93,8 +93,11 @@ def test_changed_data_is_a_new_state(kaggle: FakeKaggle) -> None:
     assert log(kaggle) == [("DownloadDataFiles", 302), ("blob", 200)]
     assert (comp_root() / "latest").read_text() == new.name
     assert kagman.pull_competition("titanic", offline=True) == new
-    refs = [(str(e.ref), e.kind, e.state) for e in iter_entries()]
-    assert refs == [("titanic", "competition", "complete")] * 2
+    rows = {r.data_state: (r.kind, r.ref, r.state, r.latest) for r in kagman.cached().itertuples()}
+    assert rows == {
+        old.name: ("competition", "titanic", "complete", False),
+        new.name: ("competition", "titanic", "complete", True),  # `latest` names it
+    }
 
 
 def test_files_folders_and_globs_reuse_the_subset_pull(kaggle: FakeKaggle) -> None:

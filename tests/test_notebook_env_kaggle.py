@@ -29,7 +29,12 @@ from kaggle_server import FakeKaggle
 from PIL import Image
 
 import kagman
-from kagman import CredentialsNotFoundError, DatasetNotFoundError, NotCachedError
+from kagman import (
+    CompetitionNotFoundError,
+    CredentialsNotFoundError,
+    DatasetNotFoundError,
+    NotCachedError,
+)
 from kagman.cli import cli
 
 FILES = {"train.csv": b"a,b\n1,2\n", "images/readme.txt": b"hello"}
@@ -98,12 +103,71 @@ def test_file_inside_the_mount(notebook: FakeKaggleDataProxy, fake_kaggle: FakeK
         "Check the name; paths are relative to the dataset's root."
     )
     assert missing.value.exit_code == 4
-    with pytest.raises(DatasetNotFoundError, match="'images' is a folder of the dataset mounted"):
-        kagman.pull("alice/cats", file="images")
     assert fake_kaggle.count() == 0
     result = CliRunner().invoke(cli, ["pull", "alice/cats", "--file", "nope.csv"])
     assert result.exit_code == 4
     assert result.stderr.startswith("Error: 'nope.csv' is not in the dataset mounted at")
+
+
+def test_folders_and_patterns_are_answered_by_the_mount(
+    notebook: FakeKaggleDataProxy, fake_kaggle: FakeKaggle, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The mount holds the whole version: a folder is the folder in it, patterns the mount."""
+    mount = notebook.mount_root / "cats-v2"
+    assert kagman.pull("alice/cats", file="images") == mount / "images"
+    assert kagman.pull("alice/cats", file="images/") == mount / "images"
+    assert kagman.pull("alice/cats", include=["*.csv"], exclude=["images/"]) == mount
+    assert "holds every file" in caplog.text
+    assert kagman.pull("alice/cats", file="images/", include=["*.txt"]) == mount / "images"
+    with pytest.raises(DatasetNotFoundError) as as_folder:
+        kagman.pull("alice/cats", file="train.csv/")
+    assert str(as_folder.value) == (
+        f"'train.csv/' names a folder, but it is a file of the dataset mounted at {mount}. "
+        f"Drop the trailing '/' to get the file: {mount / 'train.csv'}"
+    )
+    with pytest.raises(DatasetNotFoundError, match=r"'images/nope/' is not in the dataset"):
+        kagman.pull("alice/cats", file="images/nope/")
+    result = CliRunner().invoke(cli, ["pull", "alice/cats", "--file", "images/"])
+    assert (result.exit_code, result.stdout) == (0, f"{mount / 'images'}\n")
+    assert fake_kaggle.count() == 0
+    assert not cache_root().exists()  # nothing was downloaded or cached
+
+
+def test_a_competition_is_mounted_like_a_dataset(
+    kaggle_notebook: FakeKaggleDataProxy, kaggle: FakeKaggle
+) -> None:
+    """kagglehub's CompetitionKaggleCacheResolver: the data proxy attaches competitions too."""
+    data = {"train.csv": b"a\n1\n", "extra/notes.txt": b"x"}
+    kaggle_notebook.add_competition("titanic", data, mount_slug="titanic-data")
+    kaggle.add_competition("titanic", data)
+    mount = kaggle_notebook.mount_root / "titanic-data"
+    assert kagman.pull_competition("titanic", progress=False) == mount
+    assert kaggle_notebook.attaches == [{"competitionRef": {"CompetitionSlug": "titanic"}}]
+    url = "https://www.kaggle.com/competitions/titanic/data?select=train.csv"
+    assert kagman.pull(url) == mount / "train.csv"
+    assert kagman.pull_competition("titanic", file="extra") == mount / "extra"
+    assert kagman.pull_competition("titanic", include=["*.csv"], offline=True) == mount
+    with pytest.raises(CompetitionNotFoundError) as missing:
+        kagman.pull_competition("titanic", file="nope.csv")
+    assert str(missing.value) == (
+        f"'nope.csv' is not in the competition mounted at {mount} (it holds: extra/, "
+        "train.csv). Check the name; paths are relative to the competition's root."
+    )
+    result = CliRunner().invoke(cli, ["pull", "-c", "titanic"])
+    assert (result.exit_code, result.stdout) == (0, f"{mount}\n")
+    assert kaggle.count() == 0
+    assert not cache_root().exists()
+    # --no-mount (mount=False), and a refused attach, download as everywhere else
+    downloaded = CliRunner().invoke(cli, ["pull", "-c", "titanic", "--no-mount"])
+    assert downloaded.exit_code == 0, downloaded.output
+    assert Path(downloaded.stdout.strip()).parent == cache_root() / "competitions/titanic/data"
+    by_url = kagman.pull("https://www.kaggle.com/c/titanic", mount=False, progress=False)
+    assert str(by_url) == downloaded.stdout.strip()
+    kaggle_notebook.refuse_next(message="quota exceeded")
+    with pytest.warns(UserWarning, match="did not attach competition titanic"):
+        again = kagman.pull_competition("titanic", progress=False)
+    assert again == Path(downloaded.stdout.strip())
+    assert len(kaggle_notebook.attaches) == 7
 
 
 def test_waits_for_a_slow_mount_with_a_short_poll_and_a_progress_message(

@@ -446,8 +446,7 @@ def test_a_dataset_ref_object_and_version_keyword(kaggle: FakeKaggle) -> None:
 
 
 def test_cache_entries_list_only_complete_pulls(kaggle: FakeKaggle) -> None:
-    """What future `ls`/`prune`/`verify` build on: complete entries and their manifests."""
-    from kagman.cache.entries import iter_entries
+    """What `ls`/`prune`/`verify` build on: entries, their state, and their manifests."""
     from kagman.cache.manifest import read_manifest
 
     kaggle.add_dataset("owner/pets", FILES)
@@ -457,10 +456,11 @@ def test_cache_entries_list_only_complete_pulls(kaggle: FakeKaggle) -> None:
     (cache_root() / "datasets/owner/pets/versions/7").mkdir()  # debris: no manifest
     (pets / "train" / "x.manifest.json").write_text("{}")  # data, not a manifest of an entry
     (pets / "train" / "x").mkdir()
-    entries = list(iter_entries())
-    assert [(str(e.ref), e.kind, e.state, e.path) for e in entries] == [
-        ("owner/pets/versions/1", "dataset", "complete", pets),
-        ("owner/tables/versions/1", "subset", "subset", table.parent),
+    entries = kagman.cache_info().entries
+    assert [(e.ref, e.version, e.state, e.path) for e in entries] == [
+        ("owner/pets", 1, "complete", pets),
+        ("owner/pets", 7, "incomplete", cache_root() / "datasets/owner/pets/versions/7"),
+        ("owner/tables", 1, "subset", table.parent),
     ]
     assert read_manifest(pets)["files"] == [
         [name, len(FILES[name]), hashlib.sha256(FILES[name]).hexdigest()] for name in sorted(FILES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -62,7 +63,9 @@ def test_a_folder_pulls_only_its_files(kaggle: FakeKaggle) -> None:
     assert tree(entry) == {n: FILES[n] for n in blobs(kaggle)}
     manifest = read_manifest(entry)
     assert entry_state(manifest) == "subset" == state_of(entry)
-    assert manifest["files"] == [[n, len(FILES[n])] for n in sorted(blobs(kaggle))]
+    assert manifest["files"] == [
+        [n, len(FILES[n]), hashlib.sha256(FILES[n]).hexdigest()] for n in sorted(blobs(kaggle))
+    ]
     assert list((root() / ".incomplete").iterdir()) == []
 
 
@@ -158,6 +161,22 @@ def test_offline_serves_what_is_there(kaggle: FakeKaggle, caplog: pytest.LogCapt
         NotCachedError, match=r"--file labels\.csv of owner/pets is not in the cache"
     ):
         kagman.pull("owner/pets", file="labels.csv", offline=True)
+    assert kaggle.requests == []
+
+
+def test_offline_prefers_a_full_answer_to_a_newer_part(
+    kaggle: FakeKaggle, caplog: pytest.LogCaptureFixture
+) -> None:
+    kaggle.add_dataset("owner/pets", FILES)
+    whole = kagman.pull("owner/pets")
+    kaggle.add_dataset("owner/pets", {**FILES, "2.txt": b"2"})
+    newer = kagman.pull("owner/pets", file="train/cat/")  # version 2, in part
+    kaggle.requests.clear()
+    assert kagman.pull("owner/pets", include=["*.jpg"], offline=True) == whole
+    assert "may lack others" not in caplog.text  # version 1 holds every jpg of it
+    assert kagman.pull("owner/pets", file="train/cat", offline=True) == newer
+    with pytest.raises(NotCachedError, match=r"--file 2\.txt of owner/pets is not in the cache"):
+        kagman.pull("owner/pets", file="2.txt", offline=True)
     assert kaggle.requests == []
 
 

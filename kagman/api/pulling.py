@@ -99,7 +99,7 @@ def pull(
         A bad ref, URL, file name or conflicting options; patterns that select no file.
     CredentialsError, DatasetNotFoundError, TermsNotAcceptedError, RateLimitedError,
     NetworkError, NotCachedError, DiskFullError, ArchiveError
-        ``DatasetNotFoundError`` also when ``file`` is not a file of a mounted dataset.
+        ``DatasetNotFoundError`` also when ``file`` is not in a mounted dataset.
 
     Examples
     --------
@@ -128,6 +128,7 @@ def pull(
             offline=offline,
             link=link,
             progress=progress,
+            mount=mount,
             wait_for_rules=wait_for_rules,
         )
     if wait_for_rules is not False:
@@ -167,9 +168,13 @@ def pull_competition(
     offline: bool = False,
     link: str | os.PathLike[str] | None = None,
     progress: bool | None = None,
+    mount: bool = True,
     wait_for_rules: bool | float = False,
 ) -> Path:
     """Download a competition's data (or part of it) into the cache and return its path.
+
+    In a Kaggle notebook, the notebook's data proxy mounts the competition instead
+    (read-only, no download), as kagglehub does; see ``mount``.
 
     Parameters
     ----------
@@ -178,6 +183,10 @@ def pull_competition(
         ``kaggle.com/c/titanic``, any tab; ``?select=FILE`` means ``file=FILE``).
     file, include, exclude, force, offline, link, progress
         As for :func:`pull`. Kaggle zips large single files; they are unwrapped.
+    mount
+        In a Kaggle notebook, ask its data proxy to attach the competition and return
+        ``$KAGGLE_CACHE_MOUNT_FOLDER/<mountSlug>``, as :func:`pull` does for a dataset
+        (Colab's cache holds no competitions). ``False`` (``--no-mount``) skips this.
     wait_for_rules
         When the rules are not accepted yet (403), say so once and ask Kaggle again every
         10 s (``KAGMAN_RULES_POLL``) until the download is allowed: ``True`` waits up to 30
@@ -186,8 +195,8 @@ def pull_competition(
     Returns
     -------
     pathlib.Path
-        Absolute path of the data folder (``competitions/<slug>/data/<state>``), or of the
-        file or folder asked for.
+        Absolute path of the data folder (``competitions/<slug>/data/<state>``, or the
+        notebook's mount), or of the file or folder asked for.
 
     Raises
     ------
@@ -231,6 +240,7 @@ def pull_competition(
         include=check_patterns(include, "include"),
         exclude=check_patterns(exclude, "exclude"),
         wait_for_rules=rules_wait(wait_for_rules),
+        mount=mount,
     )
     path = resolve(request)
     if link is not None:

@@ -16,17 +16,15 @@ this module, never the manifest's fields.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from kagman.cache.manifest import read_manifest
 from kagman.cache.paths import (
-    MANIFEST_SUFFIX,
     cache_dir,
     competition_entry_path,
     dataset_dir,
@@ -36,26 +34,32 @@ from kagman.cache.paths import (
     manifest_path,
     ref_dir,
 )
+from kagman.cache.selection import Selection
+from kagman.cache.shared import write_shared
 from kagman.errors import NotCachedError
-from kagman.fs import atomic_write_bytes, remove_tree
+from kagman.fs import remove_tree
 from kagman.remote.refs import CompetitionRef, DatasetRef, Ref
 
 __all__ = [
-    "CacheEntry",
     "EntryState",
+    "Hit",
     "Holding",
+    "answer",
     "cache_hit",
-    "cached_path",
+    "cached_versions",
     "discard_incomplete_entry",
     "entry_state",
     "holding",
     "is_complete",
-    "iter_entries",
     "latest_cached_version",
     "latest_state",
+    "manifest_holding",
+    "newest_answer",
     "note_newer_version",
+    "pinned_answer",
     "set_latest_state",
     "state_of",
+    "target",
     "touch",
     "touch_hit",
     "version_entries",
@@ -136,6 +140,14 @@ def holding(entry: Path) -> Holding:
         manifest = read_manifest(entry)
     except (OSError, ValueError):
         return _NOTHING
+    return manifest_holding(manifest, entry)
+
+
+def manifest_holding(manifest: Mapping[str, Any], entry: Path) -> Holding:
+    """What an entry holds, from its manifest already read (``kagman ls`` reads them all)."""
+    state = entry_state(manifest)
+    if state != "subset":
+        return Holding(state, {}, frozenset()) if state == "complete" else _NOTHING
     if manifest.get("kind") == "file":  # a single file of the old layout
         name = str(manifest.get("file") or entry.name)
         return Holding("subset", {name: int(manifest.get("total_bytes") or 0)}, frozenset())
@@ -143,22 +155,64 @@ def holding(entry: Path) -> Holding:
     return Holding("subset", files, frozenset(manifest.get("selections") or ()))
 
 
-def cached_path(ref: DatasetRef, name: str | None) -> Path | None:
-    """The cached path for a pinned ref (and file), or ``None``; no network.
+def target(entry: Path, selection: Selection) -> Path:
+    """The path a pull of ``selection`` answers with: the file or folder, else the entry."""
+    return entry / selection.name if selection.name is not None else entry
 
-    The whole version needs a complete entry. A single file is served from the version's
-    entry when it holds the file (complete or subset), else from a single-file entry of the
-    old layout (``files/<N>/<name>``).
+
+def answer(entry: Path, selection: Selection, held: Holding | None = None) -> Path | None:
+    """The path answering ``selection`` from ``entry`` in full, or ``None``; no network.
+
+    A complete entry answers the whole, any file it has and any folder; a subset answers a
+    file it holds and a selection it recorded (``--file``, ``--include``/``--exclude``).
     """
-    entry = entry_path(ref)
-    if name is None:
-        return entry if is_complete(entry) else None
-    if holding(entry).has(entry, name):
+    held = held if held is not None else holding(entry)
+    if held.state == "incomplete":
+        return None
+    name = selection.name
+    if selection.maybe_single_file and name is not None and held.has(entry, name):
         return entry / name
-    single = file_entry_path(ref, name)
-    if state_of(single) != "incomplete":
-        return single
+    if held.state == "complete" and (name is None or (entry / name).is_dir()):
+        return target(entry, selection)
+    for folder in (True, False):
+        if selection.key(folder=folder) in held.selections:
+            return target(entry, selection)
     return None
+
+
+def pinned_answer(ref: DatasetRef, selection: Selection) -> Path | None:
+    """What the cache answers in full for a pinned version, or ``None``; no network.
+
+    :func:`answer` of the version's entry; a single file is also found in an entry of the
+    layout before subsets (``files/<N>/<name>``).
+    """
+    hit = answer(entry_path(ref), selection)
+    if hit is None and selection.maybe_single_file:
+        single = file_entry_path(ref, str(selection.name))
+        if state_of(single) != "incomplete":
+            hit = single
+    return hit
+
+
+class Hit(NamedTuple):
+    """A cached answer: the path, and the entry whose manifest records its use."""
+
+    entry: Path
+    path: Path
+
+
+def newest_answer(ref: Ref, selection: Selection) -> Hit | None:
+    """The newest cached answer in full: a dataset's newest version (``ref`` unpinned) or a
+    competition's latest state first, then older ones; ``None`` when none answers."""
+    if isinstance(ref, CompetitionRef):
+        found = ((entry, answer(entry, selection)) for entry in version_entries(ref))
+    else:
+        versions = [ref.version] if ref.version is not None else cached_versions(ref)
+        found = (
+            (entry_path(ref.with_version(v)), pinned_answer(ref.with_version(v), selection))
+            for v in versions
+        )
+    return next((Hit(entry, hit) for entry, hit in found if hit is not None), None)
 
 
 def touch(manifest: Path) -> None:
@@ -179,13 +233,13 @@ def touch_hit(entry: Path, hit: Path) -> Path:
     return hit
 
 
-def cache_hit(ref: DatasetRef, name: str | None) -> Path | None:
-    """:func:`cached_path`, recording the use: one ``utime`` on the entry's manifest.
+def cache_hit(ref: DatasetRef, selection: Selection) -> Path | None:
+    """:func:`pinned_answer`, recording the use: one ``utime`` on the entry's manifest.
 
     No lock and no rewrite, so a hit stays a few microseconds; skipped silently
     when this user may not write the cache.
     """
-    hit = cached_path(ref, name)
+    hit = pinned_answer(ref, selection)
     return None if hit is None else touch_hit(entry_path(ref), hit)
 
 
@@ -203,6 +257,18 @@ def version_entries(ref: DatasetRef | CompetitionRef) -> list[Path]:
         return []
     numbered = [p for p in versions_dir.iterdir() if p.name.isdigit() and p.is_dir()]
     return sorted(numbered, key=lambda p: int(p.name), reverse=True)
+
+
+def cached_versions(ref: DatasetRef) -> list[int]:
+    """The versions of a dataset with a folder in the cache (``versions/<N>``, and
+    ``files/<N>`` of the layout before subsets), newest first; whatever their state."""
+    found: set[int] = set()
+    for folder in ("versions", "files"):
+        with contextlib.suppress(OSError):
+            found.update(
+                int(p.name) for p in (dataset_dir(ref) / folder).iterdir() if p.name.isdigit()
+            )
+    return sorted(found, reverse=True)
 
 
 def _mtime(path: Path) -> float:
@@ -246,7 +312,7 @@ def latest_state(ref: CompetitionRef) -> str | None:
 def set_latest_state(ref: CompetitionRef, state: str) -> None:
     """Record ``state`` as the newest complete state of a competition's data (atomically)."""
     if latest_state(ref) != state and is_complete(competition_entry_path(ref, state)):
-        atomic_write_bytes(latest_state_path(ref), state.encode())
+        write_shared(latest_state_path(ref), state.encode())
 
 
 def note_newer_version(ref: DatasetRef) -> None:
@@ -267,7 +333,7 @@ def note_newer_version(ref: DatasetRef) -> None:
         manifest["newer_version"] = newest
         return True
 
-    for found in scan(ref=ref.name):
+    for found in scan(ref):
         if found.what == "entry" and found.version is not None and found.version < newest:
             with contextlib.suppress(OSError, ValueError):
                 update_manifest(found.path, change)
@@ -277,52 +343,3 @@ def discard_incomplete_entry(entry: Path) -> None:
     """Remove an entry folder that has no manifest (left by a killed pull)."""
     if entry.exists() and not manifest_path(entry).is_file():
         remove_tree(entry)
-
-
-@dataclass(frozen=True)
-class CacheEntry:
-    """One cached dataset version, competition data state, or old-layout single file."""
-
-    ref: Ref
-    path: Path
-    kind: str  # the manifest's kind: "dataset", "competition", "subset" or "file"
-    manifest: Path
-    state: EntryState
-
-
-def iter_entries() -> Iterator[CacheEntry]:
-    """Every entry with a manifest (complete or subset), sorted by manifest path."""
-    root = cache_dir()
-    # versions/<N>.manifest.json, and files/<N>/<name>.manifest.json of the old layout: a data
-    # file named *.manifest.json inside a version's folder is never taken for an entry
-    manifests = [
-        *(root / "datasets").glob(f"*/*/versions/*{MANIFEST_SUFFIX}"),
-        *(root / "datasets").glob(f"*/*/files/*/**/*{MANIFEST_SUFFIX}"),
-    ]
-    for manifest in sorted(manifests):
-        entry = manifest.with_name(manifest.name[: -len(MANIFEST_SUFFIX)])
-        owner, slug, _, version, *_ = manifest.relative_to(root / "datasets").parts
-        version_text = version.removesuffix(MANIFEST_SUFFIX)
-        if not version_text.isdigit():
-            continue
-        found = _entry(DatasetRef(owner, slug, int(version_text)), entry, manifest)
-        if found is not None:
-            yield found
-    for manifest in sorted((root / "competitions").glob(f"*/data/*{MANIFEST_SUFFIX}")):
-        entry = manifest.with_name(manifest.name[: -len(MANIFEST_SUFFIX)])
-        found = _entry(CompetitionRef(manifest.parts[-3]), entry, manifest)
-        if found is not None:
-            yield found
-
-
-def _entry(ref: Ref, entry: Path, manifest: Path) -> CacheEntry | None:
-    state = state_of(entry)
-    if state == "incomplete":
-        return None
-    try:
-        with manifest.open("rb") as fh:
-            found = _KIND_RE.search(fh.read(512))
-        kind = found.group(1).decode() if found else str(json.loads(manifest.read_bytes())["kind"])
-    except (OSError, ValueError, KeyError):
-        return None
-    return CacheEntry(ref, entry, kind, manifest, state)

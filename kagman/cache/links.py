@@ -16,7 +16,7 @@ from typing import Any
 
 from kagman.cache.lock import folder_lock
 from kagman.cache.manifest import update_manifest
-from kagman.cache.paths import cache_dir, manifest_path
+from kagman.cache.paths import manifest_path
 from kagman.cache.scan import item_of
 from kagman.errors import KagmanError
 
@@ -29,14 +29,9 @@ _RECORD_WAIT = 10.0  # seconds to wait for the lock before giving up on the reco
 def _link_name(target: Path) -> str:
     """The slug for a whole entry (``datasets/o/<slug>/versions/N``,
     ``competitions/<slug>/data/<state>``), else the file's or folder's own name."""
-    try:
-        parts = target.relative_to(cache_dir()).parts
-    except ValueError:
-        return target.name
-    if (parts[:1] == ("datasets",) and len(parts) == 5) or (
-        parts[:1] == ("competitions",) and len(parts) == 4
-    ):
-        return parts[-3]
+    found = item_of(target)
+    if found is not None and target.parent == found[2] / found[0].entries:
+        return found[1].rsplit("/", 1)[-1]
     return target.name
 
 

@@ -9,14 +9,22 @@ files).
 Format 2 (format 1 manifests are still read; they lack hashes, so ``verify``
 checks their sizes only)::
 
-    {"format": 2, "kind": "dataset" | "file", "ref": "owner/slug", "version": 3,
-     "source": "https://.../archive.zip", "validator": "<ETag>",
+    {"format": 2, "kind": "dataset" | "competition" | "subset", "ref": "owner/slug",
+     "version": 3,                                             (null for a competition)
      "downloaded_at": "2026-11-30T08:16:02Z", "total_bytes": 123,
-     "files": [["train/cat/1.jpg", 700, "<sha256 hex>"], ...],
-     "archive_bytes": 45, "skipped": {"macos-junk": 2},        (kind "dataset")
-     "file": "t.csv", "unwrapped_zip": false,                  (kind "file")
+     "files": [["train/cat/1.jpg", 700, "<sha256 hex>"], ...], (exactly what the entry holds)
+     "source": "https://.../archive.zip", "validator": "<ETag>",
+     "archive_bytes": 45, "skipped": {"macos-junk": 2},        (dataset, competition)
+     "selections": ["<a Selection.key() text>", ...],           (subset)
+     "sources": {"t.csv": ["https://.../t.csv", "<ETag>", false]},  (subset)
+     "competition": "titanic", "state": "746ac060d0f192ab",    (a competition's entries)
      "links": ["/home/ada/project/data/slug"],                 (pull --link, added later)
      "newer_version": 4}                                       (a later pull saw it)
+
+Kind ``file`` is a single file of the layout before subsets (``files/<N>/<name>``, with
+``"file": "<name>"``), still read as a subset of one file. ``links`` and ``newer_version``
+are added after the pull (:func:`update_manifest`); a rewrite of the entry keeps them
+(:func:`later_fields`).
 
 The manifest's modification time is the entry's "last used" time: cache hits
 touch it (:func:`kagman.cache.entries.touch`), and rewrites (:func:`update_manifest`)
@@ -28,18 +36,21 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from kagman.cache.paths import manifest_path
-from kagman.cache.shared import share_mode
-from kagman.fs import atomic_write_bytes
+from kagman.cache.selection import Selection
+from kagman.cache.shared import write_shared
 from kagman.remote.refs import CompetitionRef, Ref
 
 __all__ = [
+    "LATER_FIELDS",
     "MANIFEST_FORMAT",
     "build_manifest",
+    "drop_files",
+    "later_fields",
     "read_manifest",
     "strip_query",
     "update_manifest",
@@ -47,6 +58,7 @@ __all__ = [
 ]
 
 MANIFEST_FORMAT = 2
+LATER_FIELDS = ("links", "newer_version")  # added after the pull; kept by a rewrite
 
 
 def strip_query(url: str) -> str:
@@ -97,7 +109,7 @@ def build_manifest(
         The archive's size and the junk members skipped, by reason.
     selections
         For a subset: the selections (``--file``, ``--include``/``--exclude``) it answers in
-        full, as the keys :mod:`kagman.resolvers.selection` makes.
+        full, as the keys :mod:`kagman.cache.selection` makes.
     sources
         For a subset: ``name -> (URL, validator, unwrapped from Kaggle's zip)`` per file.
     state
@@ -135,15 +147,42 @@ def build_manifest(
     return body
 
 
+def drop_files(manifest: dict[str, Any], names: Collection[str]) -> bool:
+    """Take the files ``names`` out of a subset's manifest (``kagman rm --file``), in place.
+
+    Their sizes, hashes and sources go, and so does every recorded selection that took one
+    of them: the entry no longer answers it in full. Returns whether anything changed.
+    """
+    gone = set(names)
+    files = [item for item in manifest.get("files") or () if str(item[0]) not in gone]
+    if len(files) == len(manifest.get("files") or ()):
+        return False
+    manifest["files"] = files
+    manifest["total_bytes"] = sum(int(item[1]) for item in files)
+    sources = manifest.get("sources") or {}
+    manifest["sources"] = {name: value for name, value in sources.items() if name not in gone}
+    manifest["selections"] = [
+        key for key in manifest.get("selections") or () if not _takes_any(key, gone)
+    ]
+    return True
+
+
+def _takes_any(key: str, names: set[str]) -> bool:
+    """Whether the recorded selection ``key`` takes one of ``names`` (unreadable: assume so)."""
+    try:
+        selection = Selection.from_key(key)
+    except (ValueError, TypeError):
+        return True
+    return any(selection.covers(name) for name in names)
+
+
 def write_manifest(entry: Path, manifest: Mapping[str, Any]) -> None:
     """Mark ``entry`` complete by writing its manifest atomically (the last step of a pull).
 
     In a shared cache the manifest is group-writable, so every member of the
     group can record "last used" on it.
     """
-    data = json.dumps(manifest, separators=(",", ":")).encode()
-    mode = share_mode()
-    atomic_write_bytes(manifest_path(entry), data, mode=0o644 if mode is None else mode.file)
+    write_shared(manifest_path(entry), json.dumps(manifest, separators=(",", ":")).encode())
 
 
 def update_manifest(entry: Path, change: Callable[[dict[str, Any]], bool]) -> bool:
@@ -170,6 +209,18 @@ def update_manifest(entry: Path, change: Callable[[dict[str, Any]], bool]) -> bo
     write_manifest(entry, manifest)
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     return True
+
+
+def later_fields(entry: Path) -> dict[str, Any]:
+    """The fields added to ``entry``'s manifest after its pull (``--link`` links, a newer
+    version seen), to carry into the manifest that replaces it: a subset that grows or
+    becomes complete, a forced pull. ``{}`` when there is no readable manifest.
+    """
+    try:
+        old = read_manifest(entry)
+    except (OSError, ValueError):
+        return {}
+    return {name: old[name] for name in LATER_FIELDS if old.get(name)}
 
 
 def read_manifest(entry: Path) -> dict[str, Any]:

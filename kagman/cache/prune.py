@@ -1,10 +1,12 @@
 """``kagman prune``: which entries go, by age, by version count, or to fit a size budget.
 
 The choice is a pure function of the listing (:func:`plan_prune`), so a dry
-run shows exactly what a real run removes. Every prune also clears what
-interrupted pulls left behind (partial downloads, killed extractions, entries
-without a manifest), except in a dataset whose lock a running pull holds:
-that dataset is left alone entirely.
+run shows exactly what a real run removes. Datasets and competitions are pruned
+alike: a competition's data states count as its versions, the latest one first,
+then the most recently pulled. Every prune also clears what interrupted pulls
+left behind (partial downloads, killed extractions, entries without a manifest),
+except in a dataset (or competition) whose lock a running pull holds: it is left
+alone entirely.
 """
 
 from __future__ import annotations
@@ -48,17 +50,18 @@ def plan_prune(
         if row.state == "incomplete":
             chosen[i] = f"left by an interrupted pull: {row.note}"
     if keep_latest is not None:
-        versions: dict[tuple[str, str], list[int]] = {}
+        ranks: dict[tuple[str, str], set[tuple[float, ...]]] = {}
         for row in rows:
-            if row.state != "incomplete" and row.version is not None:
-                versions.setdefault((row.kind, row.ref), []).append(row.version)
+            rank = _rank(row)
+            if row.state != "incomplete" and rank is not None:
+                ranks.setdefault((row.kind, row.ref), set()).add(rank)
         for i, row in enumerate(rows):
-            key = (row.kind, row.ref)
-            if i in chosen or key in busy or row.version is None or key not in versions:
+            key, rank = (row.kind, row.ref), _rank(row)
+            if i in chosen or key in busy or rank is None or key not in ranks:
                 continue
-            newest = sorted(set(versions[key]), reverse=True)[:keep_latest]
-            if row.version not in newest:
-                chosen[i] = f"older than the {keep_latest} newest cached version(s)"
+            if rank not in sorted(ranks[key], reverse=True)[:keep_latest]:
+                what = "data state" if row.kind == "competition" else "version"
+                chosen[i] = f"older than the {keep_latest} newest cached {what}(s)"
     if older_than is not None:
         for i, row in enumerate(rows):
             if i in chosen or (row.kind, row.ref) in busy or row.last_used is None:
@@ -83,6 +86,14 @@ def plan_prune(
     return [Removal(rows[i], chosen[i]) for i in sorted(chosen)]
 
 
+def _rank(row: EntryInfo) -> tuple[float, ...] | None:
+    """Newer ranks higher: a dataset's version; a competition's latest data state, then the
+    most recently pulled. ``None`` for what has neither (a leftover of unknown version)."""
+    if row.kind == "competition":
+        return None if row.data_state is None else (float(row.latest), _when(row.pulled_at))
+    return None if row.version is None else (float(row.version),)
+
+
 def _when(moment: datetime | None) -> float:
     return moment.timestamp() if moment is not None else 0.0
 
@@ -99,14 +110,15 @@ def prune(
 
     Always removes what interrupted pulls left (partial downloads, killed
     extractions, entries without a manifest), except in a dataset that a
-    running pull has locked: such a dataset is skipped entirely and named in
-    ``kept``. Each removal renames the entry aside first (see
+    running pull has locked: such a dataset (or competition) is skipped entirely
+    and named in ``kept``. Each removal un-marks and renames the entry aside first (see
     :mod:`kagman.cache.removal`).
 
     Parameters
     ----------
     keep_latest
-        Keep only the newest N cached versions of each dataset (N >= 1).
+        Keep only the newest N cached versions of each dataset, and the newest N data
+        states of each competition (the latest first) (N >= 1).
     older_than
         Remove entries not used for this long: seconds, or text such as
         ``"30d"``, ``"12h"``, ``"2w"``.

@@ -1,12 +1,17 @@
 """Removing cache entries safely: ``kagman rm`` (and the removal step of ``kagman prune``).
 
-Each removal holds the dataset's lock, so it never races a pull of the same
-dataset, and it first *renames* the entry into the dataset's ``.incomplete/``
-folder (one atomic step), then deletes it there: a process still reading the
-entry's files keeps them, and no new reader ever sees half an entry. An
-interrupted removal leaves only ``.incomplete/removing-*``, which ``prune``
-clears. Nothing is followed through a symbolic link: a link inside an entry is
-removed as a link, and a cache folder that is a link to elsewhere is refused.
+Each removal holds the dataset's (or competition's) lock, so it never races a pull
+of it. It drops the entry's manifest (no new reader uses it from then on), *renames*
+the entry into the item's ``.incomplete/`` folder (one atomic step), then deletes it
+there: a process still reading the entry's files keeps them, and no reader ever sees
+half an entry. An interrupted removal leaves only ``.incomplete/removing-*`` (or a
+folder without its manifest), which ``prune`` clears. Nothing is followed through a
+symbolic link: a link inside an entry is removed as a link, and a cache folder that is
+a link to elsewhere is refused.
+
+``rm --file`` takes files out of subset entries: the manifest is rewritten first
+(atomically, without them), then the files go, so the manifest never names a
+file that is not there; the entry's last file takes the entry with it.
 """
 
 from __future__ import annotations
@@ -15,17 +20,20 @@ import contextlib
 import itertools
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kagman.cache.listing import EntryInfo, entries
+from kagman.cache.entries import holding, latest_state, manifest_holding
+from kagman.cache.listing import EntryInfo, entries, parse_cached_ref
 from kagman.cache.lock import folder_lock
-from kagman.cache.paths import cache_dir, dataset_dir, manifest_path
+from kagman.cache.manifest import drop_files, update_manifest
+from kagman.cache.paths import cache_dir, latest_state_path, manifest_path, ref_dir
 from kagman.cache.scan import TRASH_PREFIX
 from kagman.cache.shared import make_dirs
+from kagman.cache.sizes import allocated
 from kagman.errors import KagmanError, LockTimeoutError, NotCachedError
 from kagman.fs import human_size, remove_tree
-from kagman.remote.refs import DatasetRef, check_file_name, parse_ref
+from kagman.remote.refs import CompetitionRef, Ref, check_file_name, parse_target
 
 __all__ = ["Removal", "RemovalReport", "remove", "remove_entries"]
 
@@ -34,10 +42,15 @@ _counter = itertools.count()
 
 @dataclass(frozen=True)
 class Removal:
-    """One entry removed (or, in a dry run, that would be), and why."""
+    """One entry removed (or, in a dry run, that would be), and why.
+
+    ``files`` names the files taken out of a subset entry (``rm --file``), which stays
+    unless they were its last; empty: the whole entry goes.
+    """
 
     entry: EntryInfo
     reason: str
+    files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,7 +87,7 @@ class RemovalReport:
         """What ``kagman rm`` and ``kagman prune`` print."""
         verb = "Would remove" if self.dry_run else "Removed"
         out = [
-            f"{verb} {_describe(item.entry)}" + (f"  ({item.reason})" if item.reason else "")
+            f"{verb} {_describe(item)}" + (f"  ({item.reason})" if item.reason else "")
             for item in self.removed
         ]
         n = len(self.removed)
@@ -94,9 +107,15 @@ class RemovalReport:
         return "\n".join(self.lines())
 
 
-def _describe(row: EntryInfo) -> str:
-    what = row.ref if row.version is None else f"{row.ref}/versions/{row.version}"
-    if row.file:
+def _describe(item: Removal) -> str:
+    row = item.entry
+    what = row.label
+    if item.files:
+        shown = ", ".join(item.files[:3]) + (
+            f" and {len(item.files) - 3} more" * (len(item.files) > 3)
+        )
+        what += f" file{'s' if len(item.files) > 1 else ''} {shown}"
+    elif row.file:
         what += f" file {row.file}"
     if row.state != "complete":
         what += f" [{row.state}{': ' + row.note if row.note else ''}]"
@@ -104,21 +123,24 @@ def _describe(row: EntryInfo) -> str:
 
 
 def remove(
-    ref: str | DatasetRef,
+    ref: str | Ref,
     *,
     file: str | None = None,
     dry_run: bool = False,
     confirm: Callable[[RemovalReport], bool] | None = None,
 ) -> RemovalReport:
-    """Remove a dataset's cached versions (all, or one), or one cached file (``kagman rm``).
+    """Remove cached versions of a dataset, a competition's data, or files (``kagman rm``).
 
     Parameters
     ----------
     ref
-        ``owner/slug`` (every version, file entry and leftover of it) or
-        ``owner/slug/versions/N``.
+        ``owner/slug`` (every version, file and leftover of it), ``owner/slug/versions/N``,
+        a dataset URL, or a competition (its URL, or a :class:`~kagman.CompetitionRef`):
+        every data state and leftover of it. A URL's ``?select=FILE`` means ``file=FILE``.
     file
-        Remove only the entry of this file pulled with ``pull --file``.
+        Take only this file (or folder, ``train/``) out of the subset entries that hold it
+        (pulled with ``--file``, ``--include``/``--exclude``): the manifest is rewritten
+        without it, and an entry left with no file is removed.
     dry_run
         Only report what would be removed and the bytes it would free.
     confirm
@@ -138,31 +160,58 @@ def remove(
         Nothing of ``ref`` (or that file) is cached.
     KagmanError
         The file is only held inside a cached whole version (remove the version),
-        or the dataset's cache folder is a link out of the cache.
+        or the cache folder is a link out of the cache.
     LockTimeoutError, CacheNotWritableError
-        A pull held the dataset's lock too long; this user may not write the cache.
+        A pull held the lock too long; this user may not write the cache.
     """
-    dref = ref if isinstance(ref, DatasetRef) else parse_ref(str(ref))
-    name = check_file_name(file) if file is not None else None
-    _refuse_links(dataset_dir(dref))
-    rows = entries(dref)
-    if name is not None:
-        whole = [r for r in rows if r.state == "complete" and (r.path / name).is_file()]
-        rows = [r for r in rows if r.file == name]
-        if not rows and whole:
-            versions = ", ".join(f"{dref.name}/versions/{r.version}" for r in whole)
-            msg = (
-                f"{name!r} is part of the cached whole version ({versions}), not an entry of "
-                f"its own. Remove the version with `kagman rm {dref.name}/versions/"
-                f"{whole[0].version}`."
-            )
-            raise KagmanError(msg)
-    if not rows:
-        what = f"{name!r} of {dref}" if name else str(dref)
+    if isinstance(ref, str):
+        parsed, name = parse_target(ref, file=file)
+    else:
+        parsed, name = parse_cached_ref(ref), check_file_name(file) if file is not None else None
+    _refuse_links(ref_dir(parsed))
+    rows = entries(parsed)
+    plan = [Removal(row, "") for row in rows] if name is None else _file_plan(parsed, rows, name)
+    if not plan:
+        about = f"the competition {parsed}" if isinstance(parsed, CompetitionRef) else str(parsed)
+        what = f"{name!r} of {about}" if name else about
         msg = f"{what} is not in the cache ({cache_dir()}); nothing to remove. See `kagman ls`."
-        raise NotCachedError(msg, ref=str(dref))
-    plan = [Removal(row, "") for row in rows]
+        raise NotCachedError(msg, ref=str(parsed))
     return remove_entries(plan, dry_run=dry_run, confirm=confirm, wait=None)
+
+
+def _file_plan(ref: Ref, rows: list[EntryInfo], name: str) -> list[Removal]:
+    """The subset entries holding ``name`` (a file, or a folder's files), and which files."""
+    bare = name.rstrip("/")
+
+    def wanted(held: str) -> bool:
+        return held.startswith(f"{bare}/") or (held == bare and not name.endswith("/"))
+
+    plan = []
+    for row in rows:
+        if row.state != "subset":
+            continue
+        if row.single_file:  # files/<N>/<name>, the layout before subsets: the entry is the file
+            if wanted(row.file or ""):
+                plan.append(Removal(row, ""))
+            continue
+        names = tuple(sorted(filter(wanted, manifest_holding(row.manifest or {}, row.path).files)))
+        if names:
+            size = sum(allocated(row.path / held) for held in names)
+            plan.append(Removal(replace(row, files=len(names), size=size), "", names))
+    whole = [r for r in rows if r.state == "complete" and (r.path / bare).exists()]
+    if not plan and whole:
+        fix = (
+            f"kagman rm -c {ref}"
+            if isinstance(ref, CompetitionRef)
+            else f"kagman rm {ref.name}/versions/{whole[0].version}"
+        )
+        versions = ", ".join(r.label for r in whole)
+        msg = (
+            f"{name!r} is part of the cached whole version ({versions}), not an entry of "
+            f"its own. Remove the version with `{fix}`."
+        )
+        raise KagmanError(msg)
+    return plan
 
 
 def remove_entries(
@@ -173,7 +222,7 @@ def remove_entries(
     wait: float | None,
     kept: Iterable[str] = (),
 ) -> RemovalReport:
-    """Remove the planned entries, dataset by dataset, each under the dataset's lock.
+    """Remove the planned entries, item by item, each under its dataset's (competition's) lock.
 
     ``wait`` is how long to wait for a dataset's lock (``None``: the default
     ``KAGMAN_LOCK_TIMEOUT``; ``0``: skip a dataset that a pull holds, as ``prune`` does).
@@ -193,10 +242,11 @@ def remove_entries(
         try:
             with folder_lock(folder, items[0].entry.ref, timeout=wait):
                 for item in items:
-                    if _remove_one(item.entry, kept):
+                    remove_one = _remove_files if item.files else _remove_entry
+                    if remove_one(item, kept):
                         done.append(item)
                         dangling += _dangling(item.entry)
-                _tidy(folder)
+                _tidy(items[0].entry)
         except LockTimeoutError:
             if wait is None:
                 raise
@@ -218,8 +268,14 @@ def _refuse_links(folder: Path) -> None:
         probe = probe.parent
 
 
-def _remove_one(row: EntryInfo, kept: list[str]) -> bool:
-    """Rename the entry aside, drop its manifest, then delete it. False if already gone."""
+def _remove_entry(item: Removal, kept: list[str]) -> bool:
+    """Drop the entry's manifest, rename the entry aside, then delete it. False if gone.
+
+    The manifest goes first, as a pull un-marks an entry it replaces: from then on no
+    reader uses the entry, and a removal killed at any point leaves either a folder without
+    a manifest or ``.incomplete/removing-*``, both leftovers ``prune`` clears.
+    """
+    row = item.entry
     _refuse_links(row.path.parent)
     trash = row.item / ".incomplete"
     make_dirs(trash)
@@ -227,12 +283,12 @@ def _remove_one(row: EntryInfo, kept: list[str]) -> bool:
     if row.path.parent == trash and row.path.name.startswith(TRASH_PREFIX):
         aside = row.path  # an interrupted removal: finish it
     else:
+        with contextlib.suppress(FileNotFoundError):
+            manifest_path(row.path).unlink()
         try:
             row.path.replace(aside)
         except FileNotFoundError:
             return False  # removed meanwhile (by another rm or prune)
-    with contextlib.suppress(FileNotFoundError):
-        manifest_path(row.path).unlink()
     with contextlib.suppress(FileNotFoundError):
         row.path.with_name(row.path.name + ".json").unlink()  # a partial download's record
     remove_tree(aside)
@@ -255,9 +311,48 @@ def _dangling(row: EntryInfo) -> list[str]:
     return out
 
 
-def _tidy(item: Path) -> None:
-    """Drop the empty ``files/<N>/...`` folders a removal leaves (the item folder stays)."""
-    files = item / "files"
+def _remove_files(item: Removal, kept: list[str]) -> bool:
+    """Take ``item.files`` out of a subset entry: the manifest first, then the files.
+
+    Decided again under the lock: a pull may have changed the entry since the plan.
+    """
+    row = item.entry
+    _refuse_links(row.path)
+    held = holding(row.path)
+    if held.state != "subset":
+        if held.state == "complete":
+            kept.append(f"{row.label}: a pull made it complete meanwhile; nothing taken out.")
+        return False
+    names = [name for name in item.files if name in held.files]
+    if not names:
+        return False
+    if set(held.files) <= set(names):
+        return _remove_entry(item, kept)  # its last files: the entry goes whole
+    update_manifest(row.path, lambda manifest: drop_files(manifest, names))
+    for name in names:
+        path = row.path / name
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        for folder in path.parents:
+            if folder == row.path or row.path not in folder.parents:
+                break
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                break
+    return True
+
+
+def _tidy(row: EntryInfo) -> None:
+    """Drop the empty ``files/<N>/...`` folders a removal leaves, and a ``latest`` that names
+    a competition's data state no longer cached (the item folder stays)."""
+    ref = row.to_ref()
+    if isinstance(ref, CompetitionRef):
+        if latest_state(ref) is None:
+            with contextlib.suppress(FileNotFoundError):
+                latest_state_path(ref).unlink()
+        return
+    files = row.item / "files"
     if not files.is_dir():
         return
     for folder in sorted(files.rglob("*"), key=lambda p: len(p.parts), reverse=True):

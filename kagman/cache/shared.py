@@ -29,6 +29,7 @@ from pathlib import Path
 
 from kagman.cache.paths import cache_dir
 from kagman.errors import CacheNotWritableError
+from kagman.fs import atomic_write_bytes
 
 __all__ = [
     "ShareMode",
@@ -40,6 +41,7 @@ __all__ = [
     "share_file",
     "share_mode",
     "share_tree",
+    "write_shared",
 ]
 
 
@@ -111,6 +113,21 @@ def share_file(path: Path) -> None:
     if mode is not None:
         with contextlib.suppress(OSError):
             _apply(path, mode, mode.file, path.lstat())
+
+
+def write_shared(path: Path, data: bytes) -> None:
+    """Write a small file of the cache atomically (a manifest, ``latest``), with the shared
+    cache's file mode and group, so every member of the group can read and rewrite it.
+
+    Raises
+    ------
+    DiskFullError, OSError
+        From :func:`kagman.fs.atomic_write_bytes`.
+    """
+    mode = share_mode()
+    atomic_write_bytes(path, data, mode=0o644 if mode is None else mode.file)
+    if mode is not None:
+        share_file(path)
 
 
 def share_tree(top: Path) -> None:

@@ -1,4 +1,4 @@
-"""Sizes and durations as people write them: ``50GB``, ``50GiB``, ``30d``, ``1w2d``.
+"""Sizes and durations as people write them (``50GB``, ``50GiB``, ``30d``), and sizes on disk.
 
 Sizes are decimal or binary exactly as written (``GB`` = 10**9 bytes, ``GiB`` =
 2**30), as ``du --si`` and ``du -h`` print them. A bare ``G`` is refused rather
@@ -7,10 +7,13 @@ than guessed: the two readings differ by 7 %.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from decimal import Decimal
+from pathlib import Path
 
-__all__ = ["parse_duration", "parse_size"]
+__all__ = ["allocated", "disk_usage", "parse_duration", "parse_size"]
 
 _SIZE_UNITS = {
     "": 1,
@@ -86,3 +89,44 @@ def parse_duration(text: str) -> float:
         msg = f"{text!r} is not a duration: write e.g. 30d, 12h, 2w or 1d12h."
         raise ValueError(msg)
     return float(sum(float(n) * _DURATION_UNITS[u.lower()] for n, u in parts))
+
+
+def disk_usage(path: Path) -> tuple[int, int]:
+    """``(regular files, bytes on disk)`` under ``path``; never follows a symlink."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return 0, 0
+    if not stat.S_ISDIR(st.st_mode):
+        return int(stat.S_ISREG(st.st_mode)), _blocks(st)
+    files, size = 0, _blocks(st)
+    stack = [os.fspath(path)]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                for entry in listing:
+                    try:
+                        est = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    size += _blocks(est)
+                    if stat.S_ISDIR(est.st_mode):
+                        stack.append(entry.path)
+                    elif stat.S_ISREG(est.st_mode):
+                        files += 1
+        except OSError:
+            continue
+    return files, size
+
+
+def _blocks(st: os.stat_result) -> int:
+    blocks = getattr(st, "st_blocks", None)
+    return int(blocks) * 512 if blocks is not None else int(st.st_size)
+
+
+def allocated(path: Path | None) -> int:
+    """Bytes on disk of one file (its allocated blocks); 0 when it is not there."""
+    try:
+        return _blocks(path.lstat()) if path is not None else 0
+    except OSError:
+        return 0

@@ -1,6 +1,7 @@
 """``kagman verify``: are the cached files still what the pull wrote?
 
-Each complete or subset entry is compared with its manifest: files missing,
+Each complete or subset entry (of a dataset or a competition) is compared with its
+manifest, which lists exactly the files the entry holds: files missing,
 files added, sizes changed, and contents changed (the SHA-256 recorded while
 extracting, recomputed here in parallel threads: :mod:`hashlib` and file reads
 release the GIL). Entries pulled before kagman recorded hashes are checked by
@@ -22,7 +23,7 @@ from typing import Literal, NamedTuple
 from kagman.cache.listing import EntryInfo, entries
 from kagman.cache.paths import MANIFEST_SUFFIX
 from kagman.errors import CacheVerificationError
-from kagman.remote.refs import DatasetRef
+from kagman.remote.refs import CompetitionRef, Ref
 
 __all__ = ["EntryCheck", "Problem", "VerifyReport", "sha256_file", "verify"]
 
@@ -108,25 +109,38 @@ class VerifyReport:
             + (f" and {len(c.problems) - 5} more" if len(c.problems) > 5 else "")
             for c in bad[:3]
         )
-        refs = sorted({f"{c.entry.ref}/versions/{c.entry.version}" for c in bad})
-        others = " (and the others)" if len(refs) > 1 else ""
         msg = (
             f"{len(problems)} problem(s) in {len(bad)} cached "
-            f"{'entry' if len(bad) == 1 else 'entries'} ({shown}). Pull again with "
-            f"`kagman pull {refs[0]} --force`{others}, or remove with `kagman rm`."
+            f"{'entry' if len(bad) == 1 else 'entries'} ({shown}). {_fix(bad[0], len(bad))}."
         )
         return CacheVerificationError(msg, problems=problems)
 
 
 def _name(row: EntryInfo) -> str:
-    return f"{row.ref}/versions/{row.version}" + (f" file {row.file}" if row.file else "")
+    if row.single_file:
+        return f"{row.label} file {row.file}"
+    return row.label + (" (subset)" if row.state == "subset" else "")
+
+
+def _fix(check: EntryCheck, bad: int) -> str:
+    """What to run about a damaged entry: pull it again (a subset: the damaged file)."""
+    others = " (and the others)" if bad > 1 else ""
+    row, ref = check.entry, check.entry.to_ref()
+    rm = f"kagman rm -c {ref}" if isinstance(ref, CompetitionRef) else f"kagman rm {ref}"
+    pull = f"kagman pull -c {ref}" if isinstance(ref, CompetitionRef) else f"kagman pull {ref}"
+    if row.state == "subset":
+        damaged = [p.path for p in check.problems if p.kind != "extra" and p.path]
+        if not damaged and not row.single_file:
+            return f"Delete the files its manifest does not list, or remove it with `{rm}`{others}"
+        pull += f" --file {row.file if row.single_file else damaged[0]}"
+    return f"Pull again with `{pull} --force`{others}, or remove with `{rm}`"
 
 
 def _listed(row: EntryInfo) -> tuple[list[tuple[str, int, str]], Path, str | None]:
     """``(files (path, size, sha256 or ""), folder, problem)`` from the manifest."""
     manifest = row.manifest or {}
     files = manifest.get("files")
-    if row.file is not None:  # one file: the entry is the file itself
+    if row.single_file:  # files/<N>/<name>, the layout before subsets: the entry is the file
         size = int(manifest.get("total_bytes", -1))
         digest = ""
         if isinstance(files, list) and files and len(files[0]) > 2:
@@ -174,7 +188,7 @@ def _plan(index: int, row: EntryInfo) -> tuple[list[Problem], list[_Item], Metho
         return [Problem("manifest", "", trouble)], [], "sizes only", 0
     problems: list[Problem] = []
     hashed = bool(listed) and all(digest for _, _, digest in listed)
-    if row.file is None:
+    if not row.single_file:  # a subset's folder holds exactly the files it lists, too
         present = _walk(top)
         wanted = {rel for rel, _, _ in listed}
         problems += [
@@ -249,7 +263,7 @@ def _check_batch(batch: list[_Item]) -> tuple[list[tuple[int, Problem]], int]:
 
 
 def verify(
-    ref: str | DatasetRef | None = None,
+    ref: str | Ref | None = None,
     *,
     progress: bool | None = None,
     workers: int | None = None,
@@ -259,8 +273,9 @@ def verify(
     Parameters
     ----------
     ref
-        ``owner/slug`` (every version) or ``owner/slug/versions/N``; ``None`` for
-        the whole cache.
+        ``owner/slug`` (every version), ``owner/slug/versions/N``, a dataset or
+        competition URL, or a :class:`~kagman.CompetitionRef` (every data state);
+        ``None`` for the whole cache.
     progress
         A progress bar (bytes hashed) on stderr; ``None``: only where someone watches.
     workers
@@ -277,7 +292,7 @@ def verify(
     Raises
     ------
     InvalidRefError
-        ``ref`` is not a dataset ref.
+        ``ref`` is not a dataset or competition ref.
     NotCachedError
         ``ref`` is given and nothing of it is cached.
     """
@@ -286,7 +301,8 @@ def verify(
 
     rows = entries(ref, measure=False)  # sizes on disk are `ls`'s business, not needed here
     if ref is not None and not rows:
-        msg = f"{ref} is not in the cache; nothing to verify. See `kagman ls`."
+        about = f"the competition {ref}" if isinstance(ref, CompetitionRef) else str(ref)
+        msg = f"{about} is not in the cache; nothing to verify. See `kagman ls`."
         raise NotCachedError(msg, ref=str(ref))
     found: list[tuple[EntryInfo, list[Problem], Method, int]] = []
     for row in rows:

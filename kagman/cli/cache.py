@@ -1,4 +1,7 @@
-"""``kagman ls``, ``path``, ``rm``, ``prune``, ``verify``: see, find, free and check the cache."""
+"""``kagman ls``, ``path``, ``rm``, ``prune``, ``verify``: see, find, free and check the cache.
+
+Each takes a dataset ref or URL, or a competition: its URL, or its name with ``-c``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,25 @@ if TYPE_CHECKING:
 
     from kagman.cache.listing import EntryInfo
     from kagman.cache.removal import RemovalReport
+    from kagman.remote.refs import CompetitionRef
+
+_COMPETITION = click.option(
+    "-c", "--competition", is_flag=True, help="REF names a competition (titanic)."
+)
+_WIDEST_PART = 40  # characters of a subset's selections shown in the VERSION column
+
+
+def _target(ref: str | None, competition: bool) -> str | CompetitionRef | None:
+    """REF as the API takes it: with -c, a competition's name (or URL) made a CompetitionRef."""
+    if not competition:
+        return ref
+    if ref is None:
+        msg = "-c/--competition needs a competition's name, like -c titanic."
+        raise click.UsageError(msg)
+    from kagman import parse_competition
+
+    return parse_competition(ref)
+
 
 __all__ = ["ls_command", "path_command", "prune_command", "rm_command", "verify_command"]
 
@@ -21,8 +43,18 @@ def _when(moment: datetime | None) -> str:
 
 
 def _version(row: EntryInfo) -> str:
-    text = "-" if row.version is None else str(row.version)
-    return f"{text}: {row.file}" if row.file else text
+    """The VERSION column: a version or a competition's data state, and what a subset holds."""
+    if row.kind == "competition":
+        text = (row.data_state or "-") + (" (latest)" if row.latest else "")
+    else:
+        text = "-" if row.version is None else str(row.version)
+    if row.file:
+        return f"{text}: {row.file}"
+    if row.state == "subset":
+        part = ", ".join(row.selections) or f"{row.files} file{'' if row.files == 1 else 's'}"
+        cut = part if len(part) <= _WIDEST_PART else part[: _WIDEST_PART - 1] + "…"
+        return f"{text}: {cut}"
+    return text
 
 
 def _state(row: EntryInfo) -> str:
@@ -36,25 +68,28 @@ def _state(row: EntryInfo) -> str:
 
 @click.command("ls")
 @click.argument("ref", required=False)
+@_COMPETITION
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def ls_command(ref: str | None, as_json: bool) -> None:
+def ls_command(ref: str | None, competition: bool, as_json: bool) -> None:
     """List what the cache holds: versions, files, sizes, when pulled and last used.
 
-    REF (owner/slug or owner/slug/versions/N) limits the list to one dataset or
-    version. Entries holding part of a version (one file) are 'subset'; what an
-    interrupted pull left is 'incomplete' (`kagman prune` removes it). Reads
-    only; no network.
+    REF (owner/slug, owner/slug/versions/N, a URL, or with -c a competition) limits
+    the list to one dataset, version or competition. A competition's entries are its
+    data states (VERSION), the newest marked (latest). Entries holding part of a
+    version are 'subset', with the file or selections they hold; what an interrupted
+    pull left is 'incomplete' (`kagman prune` removes it). Reads only; no network.
 
     \b
     Example:
         kagman ls
         kagman ls owner/dataset
+        kagman ls -c titanic
         kagman ls --json | jq '.entries[].size'
     """
     from kagman import cache_info
     from kagman.fs import human_size
 
-    info = cache_info(ref)
+    info = cache_info(_target(ref, competition))
     if as_json:
         import json
 
@@ -94,21 +129,26 @@ def ls_command(ref: str | None, as_json: bool) -> None:
 
 @click.command("path")
 @click.argument("ref")
-@click.option("--file", "file", metavar="NAME", help="A file of the dataset.")
-def path_command(ref: str, file: str | None) -> None:
+@_COMPETITION
+@click.option("--file", "file", metavar="NAME", help="A file (or folder/) of the data.")
+def path_command(ref: str, competition: bool, file: str | None) -> None:
     """Print where REF (or one of its files) is cached; no network, nothing downloaded.
 
-    REF is owner/slug (the newest cached version) or owner/slug/versions/N.
+    REF is owner/slug (the newest cached version), owner/slug/versions/N, a URL, with
+    -c a competition (its latest cached data state), or the absolute path a pull printed
+    (that entry). --file finds the file in any cached entry that holds it, whole or part.
     Exits with 6 and says how to pull it when it is not cached.
 
     \b
     Example:
         cd "$(kagman path owner/dataset)"
         kagman path owner/dataset/versions/2 --file train.csv
+        kagman path -c titanic --file test.csv
+        kagman path "$(kagman pull -c titanic)" --file test.csv
     """
     from kagman import cached_path
 
-    click.echo(str(cached_path(ref, file=file)))
+    click.echo(str(cached_path(_target(ref, competition) or ref, file=file)))
 
 
 def _asker(yes: bool, dry_run: bool, question: str) -> Any:
@@ -126,26 +166,33 @@ def _asker(yes: bool, dry_run: bool, question: str) -> Any:
 
 @click.command("rm")
 @click.argument("ref")
-@click.option("--file", "file", metavar="NAME", help="Remove only this file's entry (--file).")
+@_COMPETITION
+@click.option(
+    "--file", "file", metavar="NAME", help="Take only this file (or folder/) out of a part pulled."
+)
 @click.option("-y", "--yes", is_flag=True, help="Do not ask (asks only on a terminal).")
 @click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
-def rm_command(ref: str, file: str | None, yes: bool, dry_run: bool) -> None:
-    """Remove REF from the cache: every version, or one (owner/slug/versions/N).
+def rm_command(ref: str, competition: bool, file: str | None, yes: bool, dry_run: bool) -> None:
+    """Remove REF from the cache: every version, one (owner/slug/versions/N), or with -c
+    (or its URL) every data state of a competition.
 
-    Waits for a pull of the same dataset to finish (it takes the dataset's lock),
-    renames each entry aside before deleting it, never follows a link out of the
-    cache, and says which `pull --link` links now dangle.
+    --file takes one file (or a folder's files) out of the entries that hold part of a
+    version (pulled with --file, --include, --exclude); a version cached whole is removed
+    whole. Waits for a pull of the same dataset to finish (it takes the dataset's lock),
+    renames each entry aside before deleting it, never follows a link out of the cache,
+    and says which `pull --link` links now dangle.
 
     \b
     Example:
         kagman rm owner/dataset/versions/1
         kagman rm owner/dataset --dry-run
         kagman rm owner/dataset --file train.csv --yes
+        kagman rm -c titanic
     """
     from kagman import remove
 
     confirm = _asker(yes, dry_run, "Remove them?")
-    report = remove(ref, file=file, dry_run=dry_run, confirm=confirm)
+    report = remove(_target(ref, competition) or ref, file=file, dry_run=dry_run, confirm=confirm)
     for line in report.lines():
         click.echo(line)
 
@@ -172,7 +219,8 @@ class _Parsed(click.ParamType):  # type: ignore[type-arg]
     "--keep-latest",
     type=click.IntRange(min=1),
     metavar="N",
-    help="Keep only the newest N cached versions of each dataset.",
+    help="Keep only the newest N cached versions of each dataset (data states of each "
+    "competition).",
 )
 @click.option(
     "--older-than",
@@ -223,14 +271,18 @@ def prune_command(
 
 @click.command("verify")
 @click.argument("ref", required=False)
+@_COMPETITION
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.option(
     "--progress/--no-progress", default=None, help="A progress bar on stderr [default: terminal]."
 )
-def verify_command(ref: str | None, as_json: bool, progress: bool | None) -> None:
+def verify_command(
+    ref: str | None, competition: bool, as_json: bool, progress: bool | None
+) -> None:
     """Check cached files against their manifests: missing, extra, resized or changed.
 
-    Contents are compared by SHA-256 (recorded while extracting, recomputed in
+    Every entry is checked, whole or part, of datasets and competitions (-c).
+    Contents are compared by SHA-256 (recorded while pulling, recomputed in
     parallel); entries pulled before hashes were recorded are checked by size
     only, and say so. Exits 0 when intact, 9 when not, listing each problem.
 
@@ -238,10 +290,11 @@ def verify_command(ref: str | None, as_json: bool, progress: bool | None) -> Non
     Example:
         kagman verify
         kagman verify owner/dataset/versions/2
+        kagman verify -c titanic
     """
     from kagman import verify
 
-    report = verify(ref, progress=progress)
+    report = verify(_target(ref, competition), progress=progress)
     if as_json:
         import json
 
@@ -249,7 +302,10 @@ def verify_command(ref: str | None, as_json: bool, progress: bool | None) -> Non
             "ok": report.ok,
             "entries": [
                 {
-                    **{k: check.entry.to_dict()[k] for k in ("ref", "version", "file", "path")},
+                    **{
+                        k: check.entry.to_dict()[k]
+                        for k in ("kind", "ref", "version", "data_state", "file", "path")
+                    },
                     "method": check.method,
                     "checked_files": check.files,
                     "problems": [vars(p) for p in check.problems],

@@ -76,7 +76,7 @@ __all__ = ["pull"]
 @click.option(
     "--no-mount",
     is_flag=True,
-    help="In a Kaggle notebook or Colab, download instead of mounting the dataset.",
+    help="In a Kaggle notebook or Colab, download instead of mounting the data.",
 )
 def pull(
     ref: str,
@@ -98,8 +98,8 @@ def pull(
     copied from kaggle.com (?select=FILE means --file FILE), or with -c a competition's
     name. --file, --include and --exclude pull part of it, file by file, into its cache
     entry; a later pull adds only what is missing. The working directory is never touched.
-    In a Kaggle notebook or Colab, the platform mounts the dataset (no download) and the
-    mount's path is printed.
+    In a Kaggle notebook (and Colab, for datasets in its cache), the platform mounts the
+    data (no download) and the mount's path is printed.
 
     \b
     Example:
@@ -136,7 +136,7 @@ def pull(
         warnings.simplefilter("always", UserWarning)
         try:
             if competition:
-                path = pull_competition(ref, **options)
+                path = pull_competition(ref, mount=not no_mount, **options)
             else:
                 path = pull_dataset(ref, version=version, mount=not no_mount, **options)
         finally:

@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from kagman.cache.listing import cache_info
+from kagman.cache.info import cache_info
 from kagman.cache.shared import cache_access
 from kagman.settings import PROXY_ENVS
 
@@ -85,6 +85,7 @@ class CacheHealth:
     exists: bool
     entries: int
     datasets: int
+    competitions: int
     size: int
     free: int | None
     incomplete: int
@@ -104,7 +105,8 @@ def cache_health() -> CacheHealth:
         root=str(info.root),
         exists=info.root.is_dir(),
         entries=len(done),
-        datasets=len({(row.kind, row.ref) for row in done}),
+        datasets=len({row.ref for row in done if row.kind == "dataset"}),
+        competitions=len({row.ref for row in done if row.kind == "competition"}),
         size=info.size,
         free=info.free,
         incomplete=len(info.incomplete),

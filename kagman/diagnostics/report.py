@@ -15,7 +15,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kagman.cache.listing import held
+from kagman.cache.info import held
 from kagman.credentials import CredentialsStatus, credentials_status
 from kagman.diagnostics.environment import (
     CacheHealth,
@@ -122,7 +122,8 @@ class DoctorReport:
         out += ["", "Cache", f"  {c.root}"]
         if c.exists:
             free = f", {human_size(c.free)} free on its disk" if c.free is not None else ""
-            out.append(f"  {held(c.entries, c.datasets)}, {human_size(c.size)} on disk{free}")
+            stored = held(c.entries, c.datasets, c.competitions)
+            out.append(f"  {stored}, {human_size(c.size)} on disk{free}")
         else:
             out.append("  not created yet (the first pull creates it)")
         if c.incomplete:

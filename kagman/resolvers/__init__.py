@@ -3,7 +3,7 @@
 ::
 
     base             PullRequest, and the Resolver protocol every way of answering follows
-    selection        which files a pull wants: --file, --include/--exclude (pathspec)
+                     (which files a pull wants is kagman.cache.selection: manifests record it)
     kaggle_notebook  in a Kaggle notebook: the data proxy attaches it, the mount answers
     colab_cache      in Colab: the runtime service mounts it from Colab's cache
     mounted          what the two share: waiting for the mount, files inside it, fallback
@@ -37,14 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from kagman.errors import KagmanError
-from kagman.resolvers.base import PullRequest, Resolver
+from kagman.resolvers.base import CompetitionRequest, PullRequest, Resolver
 from kagman.resolvers.cached import CacheResolver
 from kagman.resolvers.colab_cache import ColabCacheResolver
-from kagman.resolvers.competition import (
-    CompetitionCacheResolver,
-    CompetitionDownloadResolver,
-    CompetitionRequest,
-)
+from kagman.resolvers.competition import CompetitionCacheResolver, CompetitionDownloadResolver
 from kagman.resolvers.download import DownloadResolver
 from kagman.resolvers.kaggle_notebook import KaggleNotebookResolver
 from kagman.resolvers.stale import StaleCacheResolver, falls_back
@@ -87,8 +83,10 @@ def active_resolvers() -> tuple[str, ...]:
 
 
 def competition_resolvers() -> list[Resolver[CompetitionRequest]]:
-    """The competition resolvers, in the order they are asked."""
-    return [CompetitionCacheResolver(), CompetitionDownloadResolver()]
+    """The competition resolvers, in the order they are asked: a Kaggle notebook's mount
+    (kagglehub's ``CompetitionKaggleCacheResolver``; Colab's cache holds no competitions),
+    then the cache and the download."""
+    return [KaggleNotebookResolver(), CompetitionCacheResolver(), CompetitionDownloadResolver()]
 
 
 def resolve(request: PullRequest | CompetitionRequest) -> Path:

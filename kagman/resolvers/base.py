@@ -1,4 +1,4 @@
-"""What a pull asks for, and what every way of answering it looks like."""
+"""What a pull asks for (a dataset or a competition), and what every way of answering is like."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from kagman.cache.selection import Selection
 from kagman.errors import KagmanError
-from kagman.remote.refs import DatasetRef
-from kagman.resolvers.selection import Selection
+from kagman.remote.refs import CompetitionRef, DatasetRef
 
-__all__ = ["PullRequest", "Resolver"]
+__all__ = ["CompetitionRequest", "PullRequest", "Request", "Resolver"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,28 @@ class PullRequest:
     failure: KagmanError | None = None
 
 
+@dataclass(frozen=True)
+class CompetitionRequest:
+    """One pull of a competition's data, validated; maybe part of it."""
+
+    ref: CompetitionRef
+    file: str | None = None  # a checked path inside the data; a trailing "/": a folder
+    force: bool = False
+    offline: bool = False
+    progress: bool | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    wait_for_rules: float | None = None  # minutes to wait for the rules to be accepted
+    mount: bool = True  # a Kaggle notebook may mount it (False: --no-mount)
+
+    @property
+    def selection(self) -> Selection:
+        """The part of the data asked for (whole when no file and no patterns)."""
+        return Selection(self.file, self.include, self.exclude)
+
+
+Request = PullRequest | CompetitionRequest
+
 Req_contra = TypeVar("Req_contra", contravariant=True)
 
 
@@ -44,7 +66,7 @@ class Resolver(Protocol[Req_contra]):
 
     :func:`kagman.resolvers.resolve` asks each resolver in turn; the first that
     supports the request and returns a path wins. ``Req_contra`` is the kind of request it
-    answers: :class:`PullRequest` (datasets) or a competition's request.
+    answers: :class:`PullRequest` (datasets), :class:`CompetitionRequest`, or both.
     """
 
     name: str

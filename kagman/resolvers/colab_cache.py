@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from kagman.platforms.detect import colab_cache_addr
 from kagman.resolvers.base import PullRequest
-from kagman.resolvers.mounted import answer_from_mount, fall_back, mount_timeout, wait_for_mount
-from kagman.settings import COLAB_MOUNT_ENV, MOUNT_TIMEOUT_ENV, mount_root
+from kagman.resolvers.mounted import answer_from_mount, fall_back, wait_for_mount
+from kagman.settings import COLAB_MOUNT_ENV, mount_root
 
 if TYPE_CHECKING:
     from kagman.platforms.services import ServiceAuth
@@ -62,7 +62,7 @@ class ColabCacheResolver:
         Raises
         ------
         DatasetNotFoundError
-            The dataset is mounted but ``request.file`` is not a file in it.
+            The dataset is mounted but ``request.file`` is neither a file nor a folder in it.
         """
         from kagman.platforms.services import ServiceError, colab_is_cached, colab_mount
 
@@ -90,12 +90,7 @@ class ColabCacheResolver:
             fall_back(f"Colab's cache did not mount {what}: {err.reason}.{hint}", request)
             return None
         folder = mount_root(COLAB_MOUNT_ENV) / slug
-        if not wait_for_mount(folder, who="Colab", what=what, request=request):
-            fall_back(
-                f"Colab mounted {what}, but {folder} did not appear within "
-                f"{mount_timeout():g} s ({MOUNT_TIMEOUT_ENV}).",
-                request,
-            )
+        if not wait_for_mount(folder, who="Colab", did="mounted", what=what, request=request):
             return None
         logger.info("Using Colab's cache for %s.", what)
         return answer_from_mount(folder, request, what="dataset")

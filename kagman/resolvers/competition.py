@@ -22,18 +22,17 @@ import hashlib
 import logging
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kagman.cache.entries import set_latest_state
+from kagman.cache.entries import answer, set_latest_state, touch_hit
 from kagman.cache.lock import dataset_lock
 from kagman.cache.manifest import strip_query
 from kagman.cache.paths import competition_entry_path, incomplete_dir
 from kagman.errors import InvalidRefError, NetworkError, RulesNotAcceptedError
 from kagman.remote.refs import CompetitionRef
-from kagman.resolvers.cached import offline_hit, subset_hit
-from kagman.resolvers.selection import Selection
+from kagman.resolvers.base import CompetitionRequest
+from kagman.resolvers.cached import offline_hit
 from kagman.settings import OFFLINE_ENV, RULES_POLL_ENV, env_flag, env_number
 from kagman.ui.progress import progress_enabled
 
@@ -45,31 +44,11 @@ if TYPE_CHECKING:
 __all__ = [
     "CompetitionCacheResolver",
     "CompetitionDownloadResolver",
-    "CompetitionRequest",
     "rules_wait",
     "state_name",
 ]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CompetitionRequest:
-    """One pull of a competition's data, validated; maybe part of it."""
-
-    ref: CompetitionRef
-    file: str | None = None  # a checked path inside the data; a trailing "/": a folder
-    force: bool = False
-    offline: bool = False
-    progress: bool | None = None
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    wait_for_rules: float | None = None  # minutes to wait for the rules to be accepted
-
-    @property
-    def selection(self) -> Selection:
-        """The part of the data asked for (whole when no file and no patterns)."""
-        return Selection(self.file, self.include, self.exclude)
 
 
 def rules_wait(value: bool | float) -> float | None:
@@ -159,10 +138,10 @@ class CompetitionDownloadResolver:
         entry = competition_entry_path(ref, state)
         with dataset_lock(ref):
             restore_replaced(ref, entry, state)
-            hit = None if request.force else subset_hit(entry, selection)
+            hit = None if request.force else answer(entry, selection)
             if hit is not None:
                 set_latest_state(ref, state)
-                return hit
+                return touch_hit(entry, hit)  # "last used", as a dataset's cache hit does
             show = progress_enabled(request.progress)
             if selection.whole:
                 first = [url]  # the first attempt uses the URL in hand; a retry asks again

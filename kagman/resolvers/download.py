@@ -17,10 +17,9 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kagman.cache.entries import note_newer_version
+from kagman.cache.entries import cache_hit, note_newer_version
 from kagman.cache.lock import dataset_lock
 from kagman.resolvers.base import PullRequest
-from kagman.resolvers.cached import cache_hit
 from kagman.settings import OFFLINE_ENV, env_flag
 from kagman.ui.progress import progress_enabled
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Literal
 
 from kagman.archive import ExtractLimits, extract_zip, is_zip
 from kagman.cache.entries import discard_incomplete_entry
-from kagman.cache.manifest import build_manifest
+from kagman.cache.manifest import build_manifest, later_fields
 from kagman.cache.paths import entry_path, incomplete_dir
 from kagman.cache.shared import SharedPartial, claim_partials, make_dirs, share_tree
 from kagman.credentials import Credentials
@@ -194,8 +194,9 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
         state=archive.state,
     )
     share_tree(tmp)  # a shared cache: the group may read (and remove) what we extracted
+    kept = later_fields(entry)  # a subset made whole, or a forced pull: keep --link links
     try:
-        commit_entry(ref, entry, archive.name, tmp, manifest)
+        commit_entry(ref, entry, archive.name, tmp, {**manifest, **kept})
     except BaseException:
         remove_tree(tmp)
         raise

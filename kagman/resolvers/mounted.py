@@ -5,7 +5,8 @@ later. kagglehub polls for it every 5 s with no end; kagman polls at 0.05 s, dou
 up to 0.5 s, for at most ``KAGMAN_MOUNT_TIMEOUT`` seconds (120), with a progress bar
 where someone watches, and then falls back to its cache and a normal download. A
 mount is the platform's folder, read-only: it is returned as it is and nothing is
-written into it (no manifest, no lock, no link inside it).
+written into it (no manifest, no lock, no link inside it). It holds the whole version, so
+it answers a file, a folder or patterns as a complete cache entry does.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import logging
 import time
 from pathlib import Path
 
-from kagman.errors import DatasetNotFoundError, MountFallbackWarning
-from kagman.resolvers.base import PullRequest
+from kagman.errors import CompetitionNotFoundError, DatasetNotFoundError, MountFallbackWarning
+from kagman.remote.refs import CompetitionRef
+from kagman.resolvers.base import Request
 from kagman.settings import MOUNT_TIMEOUT_ENV, env_number
 from kagman.ui.progress import Bar, progress_enabled
 from kagman.ui.warn import warn
@@ -39,11 +41,13 @@ def mount_timeout() -> float:
     return max(0.0, env_number(MOUNT_TIMEOUT_ENV, DEFAULT_MOUNT_TIMEOUT))
 
 
-def wait_for_mount(folder: Path, *, who: str, what: str, request: PullRequest) -> bool:
-    """Wait until ``folder`` exists; False when ``KAGMAN_MOUNT_TIMEOUT`` passed first.
+def wait_for_mount(folder: Path, *, who: str, did: str, what: str, request: Request) -> bool:
+    """Wait until ``folder`` exists; False, with the fallback warning, when
+    ``KAGMAN_MOUNT_TIMEOUT`` passed first.
 
-    ``who`` mounts (``"Kaggle"``), ``what`` is mounted (``"dataset owner/slug"``);
-    both only word the progress message and the log.
+    ``who`` mounts (``"Kaggle"``), and ``did`` what (``"attached"``) to ``what``
+    (``"dataset owner/slug"``, ``"competition titanic"``): they word the progress
+    message, the log and the warning.
     """
     if folder.exists():
         return True
@@ -60,30 +64,42 @@ def wait_for_mount(folder: Path, *, who: str, what: str, request: PullRequest) -
                 logger.info("Mounted %s after %.1f s.", what, waited)
                 return True
             if waited >= timeout:
-                return False
+                break
             bar.move_to(round(waited))
             time.sleep(min(delay, timeout - waited))
             delay = min(delay * 2, _LONGEST_POLL)
+    fall_back(
+        f"{who} {did} {what}, but {folder} did not appear within {timeout:g} s "
+        f"({MOUNT_TIMEOUT_ENV}).",
+        request,
+    )
+    return False
 
 
-def answer_from_mount(folder: Path, request: PullRequest, *, what: str) -> Path:
-    """The mounted folder, or the file ``request.file`` inside it.
+def answer_from_mount(folder: Path, request: Request, *, what: str) -> Path:
+    """The mounted folder, or the file or folder ``request.file`` inside it.
+
+    A mount holds every file, so ``--include``/``--exclude`` select nothing to download:
+    they answer with the mount itself (or the folder ``request.file`` inside it), as a
+    whole-version entry of the cache does.
 
     Raises
     ------
-    DatasetNotFoundError
-        ``request.file`` is not a file of the mounted data (the message lists what is
-        there, and says when the name is a folder).
+    DatasetNotFoundError, CompetitionNotFoundError
+        ``request.file`` is neither a file nor a folder of the mounted data (the message
+        lists what is there), or is a file where a folder was asked for (``NAME/``).
     """
+    if request.include or request.exclude:
+        logger.info("The mount at %s holds every file; --include/--exclude pick no files.", folder)
     if request.file is None:
         return folder
-    target = folder.joinpath(*request.file.split("/"))
-    if target.is_file():
+    target = folder.joinpath(*request.file.rstrip("/").split("/"))
+    if target.is_dir() or (target.is_file() and not request.file.endswith("/")):
         return target
-    if target.is_dir():
+    if target.is_file():
         msg = (
-            f"{request.file!r} is a folder of the {what} mounted at {folder}, not a file. "
-            f"Use the folder itself: {target}"
+            f"{request.file!r} names a folder, but it is a file of the {what} mounted at "
+            f"{folder}. Drop the trailing '/' to get the file: {target}"
         )
     else:
         try:
@@ -93,12 +109,14 @@ def answer_from_mount(folder: Path, request: PullRequest, *, what: str) -> Path:
         shown = ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10 else "")
         msg = (
             f"{request.file!r} is not in the {what} mounted at {folder} (it holds: "
-            f"{shown or 'nothing'}). Check the name; paths are relative to the dataset's root."
+            f"{shown or 'nothing'}). Check the name; paths are relative to the {what}'s root."
         )
-    raise DatasetNotFoundError(msg, ref=str(request.ref))
+    competition = isinstance(request.ref, CompetitionRef)
+    missing = CompetitionNotFoundError if competition else DatasetNotFoundError
+    raise missing(msg, ref=str(request.ref))
 
 
-def fall_back(message: str, request: PullRequest) -> None:
+def fall_back(message: str, request: Request) -> None:
     """Warn that the mount did not work, why, and what kagman does instead."""
     then = "kagman's cache (offline)" if request.offline else "kagman's cache and a normal download"
     warn(

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kagman.cache.entries import version_entries
+from kagman.cache.entries import newest_answer, touch_hit
 from kagman.errors import NetworkError, ServerError, StaleCacheWarning
 from kagman.resolvers.base import PullRequest
-from kagman.resolvers.cached import subset_hit
 from kagman.settings import OFFLINE_ENV, env_flag
 from kagman.ui.warn import warn
 
@@ -52,13 +51,10 @@ class StaleCacheResolver:
         Only a full answer: a complete version, or a subset that holds the whole
         selection. A subset that holds part of it is not offered as if it were all.
         """
-        for entry in version_entries(request.ref):
-            hit = subset_hit(entry, request.selection)  # a complete entry answers anything
-            if hit is not None:
-                break
-        else:
+        found = newest_answer(request.ref, request.selection)
+        if found is None:
             return None
-        version = entry.name
+        version = found.entry.name
         what = f"{request.file!r} of " if request.file else ""
         reason = str(request.failure).split(". ", 1)[0].rstrip(".")
         warn(
@@ -66,4 +62,4 @@ class StaleCacheResolver:
             "instead; it may be stale (a newer version may exist).",
             StaleCacheWarning,
         )
-        return hit
+        return touch_hit(found.entry, found.path)

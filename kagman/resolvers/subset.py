@@ -27,9 +27,23 @@ from typing import TYPE_CHECKING, Any
 
 from kagman.archive import ExtractLimits, extract_zip, is_zip
 from kagman.archive.junk import maybe_junk, path_junk_reason
-from kagman.cache.entries import Holding, discard_incomplete_entry, holding
-from kagman.cache.manifest import build_manifest, read_manifest, strip_query, write_manifest
+from kagman.cache.entries import (
+    Holding,
+    answer,
+    discard_incomplete_entry,
+    holding,
+    target,
+    touch_hit,
+)
+from kagman.cache.manifest import (
+    build_manifest,
+    later_fields,
+    read_manifest,
+    strip_query,
+    write_manifest,
+)
 from kagman.cache.paths import entry_path, incomplete_dir
+from kagman.cache.selection import Selection, top_level
 from kagman.cache.shared import SharedPartial, claim_partials, make_dirs, share_file
 from kagman.cache.verify import sha256_file
 from kagman.credentials import Credentials
@@ -44,9 +58,7 @@ from kagman.remote import datasets
 from kagman.remote.client import RemoteFile
 from kagman.remote.refs import DatasetRef, Ref
 from kagman.remote.transfer import DownloadResult, discard_partial, download_to
-from kagman.resolvers.cached import subset_hit, target
 from kagman.resolvers.fetch import announce
-from kagman.resolvers.selection import Selection, top_level
 from kagman.ui.progress import Bar
 
 if TYPE_CHECKING:
@@ -103,8 +115,8 @@ def pull_subset(source: Source, selection: Selection, *, force: bool, show: bool
         From the listing or a download; files finished before the failure are kept.
     """
     held = holding(source.entry)
-    if not force and (hit := subset_hit(source.entry, selection, held)):
-        return hit
+    if not force and (hit := answer(source.entry, selection, held)):
+        return touch_hit(source.entry, hit)  # another pull brought it meanwhile
     if selection.maybe_single_file:
         name = str(selection.name)
         try:
@@ -264,4 +276,5 @@ def _record(
         sources=sources,
         state=source.state,
     )
+    manifest.update(later_fields(source.entry))  # --link links, a newer version seen
     write_manifest(source.entry, manifest)

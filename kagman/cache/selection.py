@@ -1,5 +1,9 @@
 """Which files of a version a pull wants: a file, a folder, gitignore-style globs.
 
+A subset entry's manifest records the selections it answers in full as :meth:`Selection.key`
+texts, so the cache owns their format: pulls, ``kagman ls``, ``path`` and ``rm`` read them
+back with :meth:`Selection.from_key`.
+
 ``--file NAME`` names a file or a folder (a trailing ``/`` says folder; without it, a name
 Kaggle does not know as a file is tried as a folder). ``--include``/``--exclude`` take
 gitignore-style patterns, matched by ``pathspec`` (the matcher pip-tools, black and many
@@ -12,6 +16,8 @@ inside ``NAME`` (if given), matches the includes (if any) and matches no exclude
 ['train/a.jpg']
 >>> Selection(file="train").select(["train/a.jpg", "trainer.csv"], folder=True)
 ['train/a.jpg']
+>>> Selection.from_key(Selection(file="train").key(folder=True)).short
+'train/'
 """
 
 from __future__ import annotations
@@ -64,6 +70,49 @@ class Selection:
         if self.name is not None:
             body["folder" if folder else "file"] = self.name
         return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_key(cls, key: str) -> Selection:
+        """The selection a :meth:`key` text names (a folder's name gets its trailing ``/``).
+
+        Raises
+        ------
+        ValueError
+            Not a key this module wrote.
+        """
+        body = json.loads(key)
+        if not isinstance(body, dict):
+            msg = f"not a selection key: {key!r}"
+            raise ValueError(msg)
+        file = body.get("file")
+        if body.get("folder") is not None:
+            file = f"{body['folder']}/"
+        return cls(
+            None if file is None else str(file),
+            tuple(str(p) for p in body.get("include") or ()),
+            tuple(str(p) for p in body.get("exclude") or ()),
+        )
+
+    def covers(self, name: str) -> bool:
+        """Whether the file ``name`` is one this selection takes (as read back by
+        :meth:`from_key`: a ``file`` without a trailing ``/`` is that one file).
+
+        >>> Selection("train/").covers("train/a.jpg"), Selection("a.csv").covers("a.csv/b")
+        (True, False)
+        """
+        folder = self.file is None or self.file.endswith("/")
+        return bool(self.select([name], folder=folder))
+
+    @property
+    def short(self) -> str:
+        """The selection as briefly as it can be said: ``t.csv``, ``train/``, or the options.
+
+        >>> Selection("t.csv").short, Selection(include=("*.csv",)).short
+        ('t.csv', "--include '*.csv'")
+        """
+        if self.file is not None and not self.patterns:
+            return self.file
+        return self.describe()
 
     def select(self, names: Iterable[str], *, folder: bool = True) -> list[str]:
         """The names this selection takes, in the order given.

@@ -1,0 +1,183 @@
+"""The cache at a glance: :class:`CacheInfo` (``kagman ls``, :func:`kagman.cache_info`) and the
+DataFrame of :func:`kagman.cached`, built on the rows of :mod:`kagman.cache.listing`.
+
+Reads only: no lock, no network, no "last used" touch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kagman.cache.listing import COLUMNS, EntryInfo, entries
+from kagman.cache.paths import cache_dir
+from kagman.fs import human_size
+from kagman.remote.refs import Ref
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CacheInfo", "cache_info", "cached", "held"]
+
+
+def held(entries: int, datasets: int, competitions: int = 0) -> str:
+    """``"3 entries of 2 datasets"``, singular where it should be; competitions when there are.
+
+    >>> held(1, 1), held(0, 0)
+    ('1 entry of 1 dataset', '0 entries of 0 datasets')
+    >>> held(4, 2, 1), held(2, 0, 1)
+    ('4 entries of 2 datasets and 1 competition', '2 entries of 1 competition')
+    """
+    kinds = (
+        [f"{datasets} dataset{'' if datasets == 1 else 's'}"]
+        if datasets or not competitions
+        else []
+    )
+    if competitions:
+        kinds.append(f"{competitions} competition{'' if competitions == 1 else 's'}")
+    return f"{entries} entr{'y' if entries == 1 else 'ies'} of {' and '.join(kinds)}"
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """The cache at a glance: where, how big, what it holds (``.df``), how much room is left.
+
+    Attributes
+    ----------
+    root
+        The cache folder (``KAGMAN_CACHE`` or the platform's user cache folder).
+    entries
+        One :class:`EntryInfo` per entry and leftover.
+    free
+        Bytes free on the cache's disk (``None`` when nothing on the path exists).
+    """
+
+    root: Path
+    entries: tuple[EntryInfo, ...]
+    free: int | None
+
+    @property
+    def size(self) -> int:
+        """Bytes on disk, over every entry and leftover."""
+        return sum(row.size for row in self.entries)
+
+    @property
+    def incomplete(self) -> tuple[EntryInfo, ...]:
+        """Leftovers of interrupted pulls (``kagman prune`` removes them)."""
+        return tuple(row for row in self.entries if row.state == "incomplete")
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """One row per entry: the columns of ``kagman ls`` (see :func:`cached`)."""
+        return _frame(self.entries)
+
+    def summary(self) -> str:
+        """One line: entries, datasets and competitions, size, free space, leftovers."""
+        done = [row for row in self.entries if row.state != "incomplete"]
+        refs = {(row.kind, row.ref) for row in done}
+        datasets = sum(kind == "dataset" for kind, _ in refs)
+        text = (
+            f"{held(len(done), datasets, len(refs) - datasets)}, "
+            f"{human_size(self.size)} on disk in {self.root}"
+        )
+        if self.free is not None:
+            text += f" ({human_size(self.free)} free)"
+        if self.incomplete:
+            text += f"; {len(self.incomplete)} left by interrupted pulls (kagman prune)"
+        return text
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        table = self.df.to_html(index=False) if self.entries else "<p>(empty)</p>"
+        return f"<p>{html.escape(self.summary())}</p>{table}"
+
+
+def cache_info(ref: str | Ref | None = None) -> CacheInfo:
+    """The cache's entries, total size and free space; reads only, no network.
+
+    Parameters
+    ----------
+    ref
+        ``owner/slug`` (every version), ``owner/slug/versions/N``, a dataset or
+        competition URL, or a :class:`~kagman.CompetitionRef`; ``None`` for all.
+
+    Returns
+    -------
+    CacheInfo
+        ``.entries`` (records), ``.df`` (a DataFrame), ``.size`` and ``.free``
+        in bytes; shows as a table in a notebook.
+
+    Raises
+    ------
+    InvalidRefError
+        ``ref`` is not a dataset or competition ref.
+    """
+    root = cache_dir()
+    probe = root
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    free = None
+    with contextlib.suppress(OSError):
+        free = shutil.disk_usage(probe).free
+    return CacheInfo(root, tuple(entries(ref)), free)
+
+
+def cached(ref: str | Ref | None = None) -> pd.DataFrame:
+    """What the cache holds, one row per entry (``kagman ls``); reads only, no network.
+
+    Parameters
+    ----------
+    ref
+        What to list, as for :func:`cache_info`; ``None`` for all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``kind`` (``dataset`` or ``competition``), ``ref``, ``version``
+        (Int64), ``data_state`` (a competition's), ``file`` (for an entry holding
+        one file), ``selections`` (a subset's, a list), ``state`` (``complete``,
+        ``subset`` or ``incomplete``), ``files``, ``size`` (bytes on disk),
+        ``pulled_at`` and ``last_used`` (UTC timestamps), ``newer_version`` (Int64:
+        a newer version a pull saw, or that is cached), ``latest`` (bool: a
+        competition's newest complete state), ``links`` (``pull --link`` links,
+        a list) and ``path``.
+
+    Raises
+    ------
+    InvalidRefError
+        ``ref`` is not a dataset or competition ref.
+
+    Examples
+    --------
+    ::
+
+        kagman.cached()                      # everything
+        kagman.cached("owner/dataset").size.sum()
+        kagman.cached(kagman.CompetitionRef("titanic"))
+    """
+    return _frame(tuple(entries(ref)))
+
+
+def _frame(rows: tuple[EntryInfo, ...]) -> pd.DataFrame:
+    import pandas as pd
+
+    df = pd.DataFrame([{name: getattr(row, name) for name in COLUMNS} for row in rows])
+    if df.empty:
+        df = pd.DataFrame(columns=list(COLUMNS))
+    df["version"] = df["version"].astype("Int64")
+    df["newer_version"] = df["newer_version"].astype("Int64")
+    df["files"] = df["files"].astype("int64")
+    df["size"] = df["size"].astype("int64")
+    for name in ("pulled_at", "last_used"):
+        df[name] = pd.to_datetime(df[name], utc=True)
+    df["latest"] = df["latest"].astype("bool")
+    df["links"] = [list(row.links) for row in rows]
+    df["selections"] = [list(row.selections) for row in rows]
+    df["path"] = [str(row.path) for row in rows]
+    return df
