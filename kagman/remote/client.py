@@ -57,6 +57,7 @@ __all__ = [
     "call_api",
     "endpoint",
     "kaggle_client",
+    "list_pages",
     "next_page",
     "open_blob",
     "redirect_url",
@@ -274,6 +275,42 @@ def _short(err: BaseException) -> str:
     text = str(err).splitlines()[0] if str(err) else type(err).__name__
     text = redact_urls(text)
     return text if len(text) < 200 else text[:197] + "..."
+
+
+def list_pages(
+    ref: Ref,
+    creds: Credentials,
+    new_request: Callable[[], Any],
+    send: Callable[[Any, Any], Any],
+    files_of: Callable[[Any], Any],
+) -> list[RemoteFile]:
+    """Every file of a paged listing (``ListDatasetFiles``, ``ListDataFiles``).
+
+    ``new_request()`` makes one request of the call (its own fields set), ``send(client,
+    request)`` makes the call, ``files_of(page)`` the page's files. Pages of
+    :data:`PAGE_SIZE`, followed by their tokens until the last (a repeated token is an
+    error: :func:`next_page`).
+    """
+    files: list[RemoteFile] = []
+    token = ""
+    while True:
+        request = new_request()
+        request.page_size = PAGE_SIZE
+        if token:
+            request.page_token = token
+
+        def ask(request: Any = request) -> Any:
+            with kaggle_client(creds) as client:
+                return send(client, request)
+
+        page = call_api(ask, ref, creds)
+        files += [
+            RemoteFile(str(f.name), int(f.total_bytes or 0), f.creation_date)
+            for f in files_of(page) or []
+        ]
+        token = next_page(page.next_page_token, token, ref)
+        if not token:
+            return files
 
 
 def next_page(token: str | None, previous: str, ref: object) -> str:

@@ -21,11 +21,10 @@ from typing import TYPE_CHECKING, Any
 from kagman.credentials import Credentials, resolve_credentials
 from kagman.errors import NotFoundError
 from kagman.remote.client import (
-    PAGE_SIZE,
     RemoteFile,
     call_api,
     kaggle_client,
-    next_page,
+    list_pages,
     open_blob,
     redirect_url,
 )
@@ -109,27 +108,19 @@ def list_data_files(
     from kagglesdk.competitions.types.competition_api_service import ApiListDataFilesRequest
 
     creds = credentials if credentials is not None else resolve_credentials()
-    files: list[RemoteFile] = []
-    token = ""
-    while True:
+
+    def new_request() -> Any:
         request = ApiListDataFilesRequest()
         request.competition_name = ref.slug
-        request.page_size = PAGE_SIZE
-        if token:
-            request.page_token = token
+        return request
 
-        def ask(request: Any = request) -> Any:
-            with kaggle_client(creds) as client:
-                return client.competitions.competition_api_client.list_data_files(request)
-
-        page = call_api(ask, ref, creds)
-        files += [
-            RemoteFile(str(f.name), int(f.total_bytes or 0), f.creation_date)
-            for f in page.files or []
-        ]
-        token = next_page(page.next_page_token, token, ref)
-        if not token:
-            return files
+    return list_pages(
+        ref,
+        creds,
+        new_request,
+        lambda client, request: client.competitions.competition_api_client.list_data_files(request),
+        lambda page: page.files,
+    )
 
 
 def data_redirect(

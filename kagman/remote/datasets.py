@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Any
 from kagman.credentials import Credentials, resolve_credentials
 from kagman.errors import DatasetNotFoundError, ServerError
 from kagman.remote.client import (
-    PAGE_SIZE,
     RemoteFile,
     call_api,
     kaggle_client,
-    next_page,
+    list_pages,
     open_blob,
     redirect_url,
 )
@@ -99,30 +98,22 @@ def list_files(ref: DatasetRef, credentials: Credentials | None = None) -> list[
     from kagglesdk.datasets.types.dataset_api_service import ApiListDatasetFilesRequest
 
     creds = credentials if credentials is not None else resolve_credentials()
-    files: list[RemoteFile] = []
-    token = ""
-    while True:
+
+    def new_request() -> Any:
         request = ApiListDatasetFilesRequest()
         request.owner_slug = ref.owner
         request.dataset_slug = ref.slug
         if ref.version is not None:
             request.dataset_version_number = ref.version
-        request.page_size = PAGE_SIZE
-        if token:
-            request.page_token = token
+        return request
 
-        def call(request: Any = request) -> Any:
-            with kaggle_client(creds) as client:
-                return client.datasets.dataset_api_client.list_dataset_files(request)
-
-        page = call_api(call, ref, creds)
-        files += [
-            RemoteFile(str(f.name), int(f.total_bytes or 0), f.creation_date)
-            for f in page.dataset_files or []
-        ]
-        token = next_page(page.next_page_token, token, ref)
-        if not token:
-            return files
+    return list_pages(
+        ref,
+        creds,
+        new_request,
+        lambda client, request: client.datasets.dataset_api_client.list_dataset_files(request),
+        lambda page: page.dataset_files,
+    )
 
 
 @contextlib.contextmanager
