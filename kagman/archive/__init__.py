@@ -3,12 +3,15 @@
 ::
 
     junk       OS and tool clutter (one list, shared with the image index)
-    zipformat  the central directory, read with one pread
+    zipformat  the end records and the central directory, read from the archive's last bytes
     failures   the errors, worded with the next step
-    plan       every check that needs no data, before the first byte is written
-    writer     checked members into files, in batches
+    members    the files to write, as compact parallel arrays (~60 bytes a member)
+    plan       every check that needs no data, in one pass, before the first byte is written
+    inflate    raw deflate and CRC-32: ISA-L when installed, else zlib
+    writer     checked members into files, in batches of neighbours
     workers    which process writes which batch: fork, forkserver or spawn, chosen safely
     fallback   bzip2/lzma members through zipfile
+    report     what was written, read from the plan's table (no second copy)
     extract    extract_zip(): the order of the steps, limits and the report
 
 May import: :mod:`kagman.errors`, :mod:`kagman.settings`, :mod:`kagman.fs`. Knows nothing
@@ -21,5 +24,6 @@ from kagman.archive.extract import (
     extract_zip,
     is_zip,
 )
+from kagman.archive.report import ExtractedFile
 
-__all__ = ["ExtractLimits", "ExtractReport", "extract_zip", "is_zip"]
+__all__ = ["ExtractLimits", "ExtractReport", "ExtractedFile", "extract_zip", "is_zip"]

@@ -12,27 +12,33 @@ import zipfile
 from pathlib import Path
 
 from kagman.archive.failures import corrupt, os_error, too_large
-from kagman.archive.writer import CHUNK, OPEN_FLAGS, Progress, write_all
-from kagman.archive.zipformat import ZipEntry
+from kagman.archive.members import Members
+from kagman.archive.writer import CHUNK, DIGEST_SIZE, OPEN_FLAGS, Progress, write_all
 
 __all__ = ["extract_fallback"]
 
 
-def extract_fallback(
-    archive: Path, root: str, members: list[tuple[str, ZipEntry]], progress: Progress
-) -> dict[str, str]:
-    """Extract bzip2/lzma members through zipfile (which checks the CRC), still capped.
+def extract_fallback(  # noqa: PLR0917 - private to extract_zip
+    archive: Path,
+    root: str,
+    members: Members,
+    indices: list[int],
+    progress: Progress,
+    digests: bytearray,
+) -> None:
+    """Extract members ``indices`` (bzip2/lzma) through zipfile (which checks the CRC), capped.
 
-    Returns each member's SHA-256 hex digest, by path.
+    Puts each one's SHA-256 digest into ``digests`` (by member index, as the writer
+    does), unless ``digests`` is empty (hashing is off).
     """
     import lzma  # only archives that need it pay for the import
 
-    digests: dict[str, str] = {}
     with zipfile.ZipFile(archive) as zf:
         by_offset = {info.header_offset: info for info in zf.infolist()}
-        for rel, entry in members:
-            written, usize, digest = 0, entry.usize, hashlib.sha256()
-            with zf.open(by_offset[entry.offset]) as src:
+        for i in indices:
+            rel, usize = members.path(i), members.usizes[i]
+            written, digest = 0, hashlib.sha256()
+            with zf.open(by_offset[members.offsets[i]]) as src:
                 out_fd = _create(archive, root, rel)
                 try:
                     while True:
@@ -57,8 +63,8 @@ def extract_fallback(
                     os.close(out_fd)
             if written != usize:
                 raise corrupt(archive, f"member {rel!r} is truncated", rel)
-            digests[rel] = digest.hexdigest()
-    return digests
+            if digests:
+                digests[DIGEST_SIZE * i : DIGEST_SIZE * (i + 1)] = digest.digest()
 
 
 def _create(archive: Path, root: str, rel: str) -> int:
