@@ -23,7 +23,7 @@ import zipfile
 from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import chain, pairwise
 from pathlib import Path
 
 from kagman.archive.failures import corrupt, too_large, unsafe
@@ -289,7 +289,8 @@ _FILE_FOLDER = "is both a file and a folder"
 
 def _path_order(archive: Path, members: Members) -> array[int]:
     """Member indices sorted by path; refuses a path that appears twice."""
-    keys = [members.path_bytes(i) for i in range(len(members))]
+    paths, ends = bytes(members.paths), members.path_ends
+    keys = [paths[a:b] for a, b in zip(chain((0,), ends[:-1]), ends, strict=True)]
     order = sorted(range(len(keys)), key=keys.__getitem__)
     for a, b in pairwise(order):
         if keys[a] == keys[b]:
