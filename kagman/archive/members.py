@@ -70,12 +70,12 @@ class Members:
     )
 
     def __init__(self, limit: int) -> None:
-        self.offsets = array("q")
-        self.csizes = array("q")
-        self.usizes = array("q")
+        self.offsets = array("Q")
+        self.csizes = array("Q")
+        self.usizes = array("Q")
         self.crcs = array(_U32)
         self.methods = array("B")
-        self.path_ends = array("q")
+        self.path_ends = array("Q")
         self.paths = bytearray()
         self.raw_names: dict[int, bytes] = {}
         self.limit = limit
@@ -125,7 +125,7 @@ class Members:
         part.usizes = self.usizes[start:stop]
         part.crcs = self.crcs[start:stop]
         part.methods = self.methods[start:stop]
-        part.path_ends = array("q", (end - first for end in self.path_ends[start:stop]))
+        part.path_ends = array("Q", (end - first for end in self.path_ends[start:stop]))
         part.paths = self.paths[first : self.path_ends[stop - 1]]
         part.raw_names = {i - start: n for i, n in self.raw_names.items() if start <= i < stop}
         return part
@@ -143,7 +143,7 @@ class Members:
             values: array[int] = getattr(self, column)
             setattr(self, column, array(values.typecode, (values[i] for i in order)))
         self.paths = paths
-        ends, total = array("q"), 0
+        ends, total = array("Q"), 0
         for length in lengths:
             total += length
             ends.append(total)

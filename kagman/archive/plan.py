@@ -174,7 +174,7 @@ def _scan(  # noqa: PLR0917 - private; the one pass of plan()
     Returns the bytes all records declare, whether the files came in archive order (their
     overlaps are then checked here, all but the last), and whether their paths came sorted.
     """
-    max_members, max_ratio = limits.max_members, limits.max_ratio
+    max_members, max_ratio, limit = limits.max_members, limits.max_ratio, members.limit
     offsets, csizes, usizes, crcs = members.offsets, members.csizes, members.usizes, members.crcs
     methods, paths, path_ends, raw_names = (
         members.methods,
@@ -218,6 +218,8 @@ def _scan(  # noqa: PLR0917 - private; the one pass of plan()
             parent = "" if junk else rel
         else:
             method, csize, offset = rec.method, rec.csize, rec.offset
+            if offset + csize > limit:  # (also keeps every size and offset below 2**63)
+                raise unsafe(archive, name, _OVERLAP)
             if rec.flags & 0x1:
                 why = f"member {name!r} is encrypted, which kagman cannot read"
                 raise corrupt(archive, why, name)

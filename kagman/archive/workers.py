@@ -120,6 +120,9 @@ class Digests:
 
     def add(self, batch: Batch, digests: bytes) -> None:
         if self.enabled:
+            if len(digests) != DIGEST_SIZE * (batch.stop - batch.start):  # never resize
+                msg = f"A worker sent {len(digests)} bytes of digests for {batch}."
+                raise ArchiveError(msg)
             self.found[DIGEST_SIZE * batch.start : DIGEST_SIZE * batch.stop] = digests
 
 
