@@ -208,12 +208,15 @@ _CHUNK = 256
 # 2-4 threads 1.00-1.07x one thread (the GIL changes hands at every system call); a
 # ProcessPoolExecutor 1.4-2.5x with forkserver or spawn (each worker imports the caller's
 # __main__ first) and 0.55x forked, but pandas' threads make fork unsafe (see
-# kagman.archive.workers); one helper interpreter per extra core (`python -S -c`, ~15 ms to
-# start) that reads its share of the paths on stdin: 0.55-0.6x. Helpers pay from about
-# _FAST_HELPERS_MIN files.
+# kagman.archive.workers); one helper interpreter per extra core (`python -S -c`, ~45 ms
+# until it reads) given its share of the paths on stdin: 0.55-0.6x. Helpers pay from about
+# _FAST_HELPERS_MIN files. A helper answers in blocks; when this process is done with its
+# own share it checks the helper's share from the end, block by block, until they meet, so
+# a helper slowed down by other load on the machine costs little.
 _FAST_HELPERS_MIN = 25_000
-_HELPER_START = 8_000  # files this process checks while a helper starts (~40 ms): its head start
+_HELPER_START = 8_000  # files this process checks while a helper starts: its head start
 _MAX_HELPERS = 3
+_BLOCK = 1024  # paths per answer of a helper, and per block this process takes back
 _HELPER = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
     "from kagman.images.check import _serve_fast; _serve_fast()"
@@ -221,10 +224,17 @@ _HELPER = (
 
 
 def _serve_fast() -> None:
-    """A helper interpreter's work: NUL-separated paths on stdin; their results, pickled, out."""
+    """A helper interpreter's work: NUL-separated paths on stdin; results out, block by block.
+
+    Each block is its length (4 bytes, little-endian) and the pickled results.
+    """
     data = sys.stdin.buffer.read()
     paths = os.fsdecode(data).split("\0") if data else []
-    sys.stdout.buffer.write(pickle.dumps(_fast_chunk(paths), protocol=5))
+    out = sys.stdout.buffer
+    for start in range(0, len(paths), _BLOCK):
+        block = pickle.dumps(_fast_chunk(paths[start : start + _BLOCK]), protocol=5)
+        out.write(len(block).to_bytes(4, "little") + block)
+        out.flush()
 
 
 class _Helper:
@@ -232,6 +242,8 @@ class _Helper:
 
     def __init__(self, paths: Sequence[str]) -> None:
         self.paths = paths
+        self.blocks: list[list[CheckResult]] = []  # the helper's answers so far, in order
+        self.done = 0  # results in blocks
         root = os.fspath(Path(__file__).resolve().parents[2])  # where kagman/ is
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and code
             [sys.executable, "-S", "-c", _HELPER, root],
@@ -240,36 +252,49 @@ class _Helper:
             stderr=subprocess.DEVNULL,
         )
         data = os.fsencode("\0".join(paths))  # names hold no NUL; one call for all
-        # Fed from a thread: the helper reads only once it has started (~15 ms), and this
-        # process has its own share to check meanwhile.
-        self.feeder = threading.Thread(target=self._feed, args=(data,), daemon=True)
-        self.feeder.start()
+        # Threads feed and read the pipes: this process has its own share to check meanwhile.
+        self.threads = [
+            threading.Thread(target=self._feed, args=(data,), daemon=True),
+            threading.Thread(target=self._read, daemon=True),
+        ]
+        for thread in self.threads:
+            thread.start()
 
     def _feed(self, data: bytes) -> None:
         stdin = self.proc.stdin
         assert stdin is not None  # noqa: S101 - opened with PIPE above
-        with contextlib.suppress(OSError):  # the helper died: results() notices
+        with contextlib.suppress(OSError):  # the helper died or was stopped
             stdin.write(data)
             stdin.close()
 
-    def results(self) -> list[CheckResult]:
-        """The helper's results; its share checked here instead if it failed."""
+    def _read(self) -> None:
         stdout = self.proc.stdout
         assert stdout is not None  # noqa: S101 - opened with PIPE above
-        data = stdout.read()
-        self.feeder.join()
-        if self.proc.wait() == 0:
-            with contextlib.suppress(Exception):
-                found: list[CheckResult] = pickle.loads(data)  # noqa: S301 - our own helper
-                if len(found) == len(self.paths):
-                    return found
-        log.debug("A check='fast' helper failed (exit %s); checking here", self.proc.returncode)
-        return _fast_chunk(self.paths)
+        with contextlib.suppress(Exception):  # a helper that died: results() checks the rest
+            while size := int.from_bytes(stdout.read(4), "little"):
+                block: list[CheckResult] = pickle.loads(stdout.read(size))  # noqa: S301 - ours
+                self.blocks.append(block)
+                self.done += len(block)
+
+    def results(self) -> list[CheckResult]:
+        """The results of this helper's share: its answers, and the blocks taken back here."""
+        end, taken = len(self.paths), []
+        while self.done < end:
+            start = max(self.done, end - _BLOCK)
+            taken.append(_fast_chunk(self.paths[start:end]))
+            end = start
+        self.stop()
+        if taken:
+            log.debug("Checked %d of a helper's %d files here", len(self.paths) - end, end)
+        answered = [result for block in self.blocks for result in block][:end]
+        return answered + [result for block in reversed(taken) for result in block]
 
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        for thread in self.threads:
+            thread.join()
         for pipe in (self.proc.stdin, self.proc.stdout):
             if pipe is not None:
                 with contextlib.suppress(OSError):
