@@ -14,6 +14,13 @@
     report     what was written, read from the plan's table (no second copy)
     extract    extract_zip(): the order of the steps, limits and the report
 
+The steps are separable, so that an archive can be extracted while it downloads:
+:func:`~kagman.archive.plan.plan` needs only a reader of the archive's last bytes (a
+suffix ``Range`` request will do: :func:`~kagman.archive.zipformat.locate_central` says
+where the central directory starts), and each :class:`~kagman.archive.members.Batch` of
+:func:`~kagman.archive.writer.plan_batches` reads only its ``[begin, end)`` bytes, so
+:func:`~kagman.archive.writer.write_batch` can write it once those are on disk.
+
 May import: :mod:`kagman.errors`, :mod:`kagman.settings`, :mod:`kagman.fs`. Knows nothing
 of Kaggle, refs or the cache: it turns a zip file into a folder.
 """
