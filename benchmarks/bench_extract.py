@@ -84,21 +84,24 @@ def threaded_extract(src: Path, dest: Path, threads: int) -> None:
     """The thread alternative the worker module was measured against (benchmark only)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from kagman.archive.plan import layout, plan
+    from kagman.archive.plan import ExtractLimits, plan
     from kagman.archive.writer import plan_batches, write_batch
-    from kagman.archive.zipformat import read_central
+    from kagman.archive.zipformat import file_reader
 
     fd = os.open(src, os.O_RDONLY)
     try:
         size = os.fstat(fd).st_size
-        entries, start = read_central(src, fd, size, 1 << 30)
-        found = plan(src, entries, size, max_total_bytes=1 << 40, max_ratio=1000.0)
-        members, _ = layout(src, found.files, start)
-        for folder in sorted(found.folders):
+        found = plan(src, file_reader(fd), size, ExtractLimits(1 << 40, 1000.0, 1 << 30))
+        for folder in found.folders:
             (dest / folder).mkdir()
+        members = found.members
         batches = plan_batches(members)
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(lambda b: write_batch(src, fd, str(dest), b, lambda _: None), batches))
+            list(
+                pool.map(
+                    lambda b: write_batch(src, fd, str(dest), members, b, lambda _: None), batches
+                )
+            )
     finally:
         os.close(fd)
 

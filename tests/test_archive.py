@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kagman.archive import (
+    ExtractedFile,
     ExtractLimits,
     ExtractReport,
     extract_zip,
@@ -30,7 +31,12 @@ from kagman.archive import (
 )
 from kagman.archive.failures import os_error
 from kagman.archive.workers import StartMethod, start_method, thread_count
-from kagman.archive.zipformat import ZipEntry, read_central
+from kagman.archive.zipformat import (
+    CentralRecord,
+    central_records,
+    file_reader,
+    locate_central,
+)
 from kagman.errors import (
     ArchiveError,
     ArchiveTooLargeError,
@@ -182,7 +188,11 @@ def test_extracts_normal_archive_with_exact_report(tmp_path: Path, dest: Path) -
         "train/dog/2.jpg": b"woof" * 300,
     }
     sha256 = {name: hashlib.sha256(data).hexdigest() for name, data in written.items()}
-    assert report == ExtractReport(files=files, total_bytes=6221, skipped=skipped, sha256=sha256)
+    rows = tuple(ExtractedFile(name, size, sha256[name]) for name, size in files)
+    assert report == ExtractReport(files=rows, total_bytes=6221, skipped=skipped)
+    assert report.sha256 == sha256
+    assert tuple(report.files) == rows == report.files[:]
+    assert report.files[-1] == rows[-1]
     assert report.skipped_count == 6
     assert sum(seen) == 6221
     assert tree(dest) == written
@@ -210,7 +220,7 @@ def test_unicode_names_utf8_flag_cp437_and_unflagged_utf8(tmp_path: Path, dest: 
     rename_raw(archive, b"caf_.txt", b"caf\x82.txt")  # cp437 0x82 is 'é', no UTF-8 flag
     rename_raw(archive, b"XX.txt", "ß.txt".encode())  # UTF-8 bytes without the flag
     report = extract_zip(archive, dest)
-    assert [f for f, _ in report.files] == ["café.txt", "données/été.txt", "ß.txt"]
+    assert [f.path for f in report.files] == ["café.txt", "données/été.txt", "ß.txt"]
     assert tree(dest) == {"café.txt": b"2", "données/été.txt": b"1", "ß.txt": b"3"}
 
 
@@ -224,18 +234,18 @@ def test_unicode_path_extra_field_wins_over_an_oem_name(tmp_path: Path, dest: Pa
     placeholder.extra = struct.pack("<HH", 0x7075, len(unicode_path)) + unicode_path
     archive = add_info(tmp_path / "a.zip", placeholder, b"hello", "w")
     rename_raw(archive, b"P" * len(oem), oem)
-    assert extract_zip(archive, dest).files == ((real, 5),)
+    assert paths_sizes(extract_zip(archive, dest)) == [(real, 5)]
     assert (dest / real).read_bytes() == b"hello"
     # A stale field (its CRC does not match the raw name) is ignored, as Info-ZIP does.
     rename_raw(archive, oem, b"\x8f" * len(oem))  # cp437 0x8f is 'Å'
     other = tmp_path / "other"
     other.mkdir()
-    assert extract_zip(archive, other).files == (("Å" * len(oem), 5),)
+    assert paths_sizes(extract_zip(archive, other)) == [("Å" * len(oem), 5)]
 
 
 def test_backslash_separators_become_folders(tmp_path: Path, dest: Path) -> None:
     archive = make_zip(tmp_path / "w.zip", {"train\\cat\\1.jpg": b"img"})
-    assert extract_zip(archive, dest).files == (("train/cat/1.jpg", 3),)
+    assert paths_sizes(extract_zip(archive, dest)) == [("train/cat/1.jpg", 3)]
     assert (dest / "train" / "cat" / "1.jpg").read_bytes() == b"img"
 
 
@@ -275,7 +285,7 @@ def test_many_members_on_several_workers_match_zipfile(
     seen: list[int] = []
     report = extract_zip(archive, out, workers=workers, start_method=method, progress=seen.append)
     assert tree(out) == members
-    assert report.files == tuple(sorted((k, len(v)) for k, v in members.items()))
+    assert paths_sizes(report) == sorted((k, len(v)) for k, v in members.items())
     assert sum(seen) == report.total_bytes == sum(map(len, members.values()))
     # every member hashed by the process that wrote it, and carried back here
     assert report.sha256 == sha256_of(members)
@@ -287,7 +297,12 @@ def test_hashing_can_be_turned_off(tmp_path: Path, dest: Path, workers: int) -> 
     archive = make_zip(tmp_path / "many.zip", members)
     report = extract_zip(archive, dest, workers=workers, start_method="fork", hashes=False)
     assert report.sha256 == {}
+    assert {f.sha256 for f in report.files} == {""}
     assert tree(dest) == members
+
+
+def paths_sizes(report: ExtractReport) -> list[tuple[str, int]]:
+    return [(f.path, f.size) for f in report.files]
 
 
 def sha256_of(files: dict[str, bytes]) -> dict[str, str]:
@@ -315,11 +330,13 @@ def test_zip64_records_and_extra_fields(
     assert sum(e.usize for e in central(archive)) == report.total_bytes == 3505
 
 
-def central(archive: Path) -> list[ZipEntry]:
+def central(archive: Path) -> list[CentralRecord]:
     """The central directory as kagman reads it."""
     fd = os.open(archive, os.O_RDONLY)
     try:
-        return read_central(archive, fd, os.fstat(fd).st_size, 1 << 30)[0]
+        read = file_reader(fd)
+        where = locate_central(archive, read, os.fstat(fd).st_size, 1 << 30)
+        return list(central_records(archive, read(where.start, where.size), where.shift))
     finally:
         os.close(fd)
 
@@ -491,7 +508,7 @@ def test_property_nothing_lands_outside_dest(names: list[str]) -> None:
             assert path.resolve().is_relative_to(real_out)
         if report is not None:
             written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-            assert written == {f for f, _ in report.files}
+            assert written == {f.path for f in report.files}
             assert len(report.files) + report.skipped_count == len(names)
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import resource
+import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -15,11 +19,13 @@ from test_images_helpers import (
     build_zoo,
     corrupt_png,
     encode,
+    truncated_jpeg,
     write,
 )
 
 import kagman
 from kagman import ImageFolderError, ImageIndex
+from kagman.images.check import check_many, fast_check
 
 MISSING_BIRDS = r"Split 'test' has no images of 1 class\(es\): 'birds'"
 
@@ -154,6 +160,47 @@ def test_header_and_full_checks(
     row = idx.df.set_index("path").loc[str(cats / "cmyk.jpg")]
     assert (row["mode"], row["width"], row["height"], row["format"]) == ("CMYK", 16, 12, "JPEG")
     assert list(idx.df.columns)[-3:] == ["width", "height", "mode"]
+
+
+def fast_check_files(folder: Path) -> list[str]:
+    """Files of every kind the fast check tells apart, in a mixed order, repeated."""
+    small = encode("JPEG")
+    comment = b"\xff\xfe" + (10_002).to_bytes(2, "big") + bytes(10_000)  # a COM segment
+    big = small[:2] + comment + small[2:]  # > 4 KiB: its head and tail are read apart
+    files = {
+        "a.jpg": encode("JPEG"),
+        "b.png": encode("PNG"),
+        "big.jpg": big,
+        "big-cut.jpg": big[:6000],
+        "cut.jpg": truncated_jpeg(),
+        "empty.png": b"",
+        "page.jpg": b"<!DOCTYPE html><html><body>Sign in</body></html>",
+        "c.gif": encode("GIF"),
+    }
+    paths = [str(write(folder / name, data)) for name, data in files.items()]
+    odd = os.fsdecode(os.fsencode(str(folder)) + b"/odd\xff name.png")  # not UTF-8
+    Path(odd).write_bytes(encode("PNG"))
+    paths += [odd, str(folder / "missing.jpg")]
+    return [paths[(i * 7) % len(paths)] for i in range(300)]
+
+
+def test_fast_check_in_helper_processes_keeps_walk_order(tmp_path: Path) -> None:
+    paths = fast_check_files(tmp_path)
+    alone = [fast_check(p) for p in paths]
+    assert {r.reason for r in alone} == {"", "truncated", "empty", "not-an-image", "unreadable"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert check_many(paths, "fast", workers=3) == alone
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # the helper interpreters ran (and were waited for): their CPU time is counted here
+    assert after.ru_utime + after.ru_stime > before.ru_utime + before.ru_stime
+
+
+def test_fast_check_without_working_helpers_checks_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = fast_check_files(tmp_path)
+    monkeypatch.setattr(sys, "executable", shutil.which("false"))  # every helper fails
+    assert check_many(paths, "fast", workers=2) == [fast_check(p) for p in paths]
 
 
 def test_flat_unlabeled_folder(tmp_path: Path) -> None:

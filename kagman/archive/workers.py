@@ -26,6 +26,7 @@ back, so the slower start of a pool costs only what this process cannot cover.
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import json
 import os
@@ -35,9 +36,10 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import Any, Literal, NoReturn
 
-from kagman.archive.writer import Member, Progress, write_batch
+from kagman.archive.members import Batch, Members
+from kagman.archive.writer import DIGEST_SIZE, Progress, write_batch
 from kagman.errors import (
     ArchiveError,
     ArchiveTooLargeError,
@@ -74,14 +76,15 @@ def run(
     archive: Path,
     fd: int,
     root: str,
-    batches: list[list[Member]],
+    members: Members,
+    batches: list[Batch],
     *,
     workers: int,
     progress: Progress,
     method: StartMethod | None = None,
     hashes: bool = True,
-) -> dict[str, str]:
-    """Write every batch, split over ``workers`` processes (this one included).
+) -> bytearray:
+    """Write every batch of ``members``, split over ``workers`` processes (this one included).
 
     ``fd`` is the archive, open for reading; ``root`` is the target folder;
     ``method`` overrides :func:`start_method` (benchmarks compare them). The
@@ -91,46 +94,50 @@ def run(
 
     Returns
     -------
-    dict
-        Member path -> SHA-256 hex digest of what was written, computed where it
-        was written (empty when ``hashes`` is false).
+    bytearray
+        The SHA-256 digest of each member written, computed where it was written:
+        ``DIGEST_SIZE`` bytes per member, by member index (zeros for members not in
+        ``batches``; empty when ``hashes`` is false).
     """
     workers = max(1, min(workers, len(batches)))
-    digests = Digests(hashes)
+    digests = Digests(hashes, len(members))
     if workers == 1:
         for batch in batches:
-            digests.add(batch, write_batch(archive, fd, root, batch, progress, hashes))
+            digests.add(batch, write_batch(archive, fd, root, members, batch, progress, hashes))
         return digests.found
     method = method or start_method()
     if method == "fork":
-        _run_forked(archive, fd, root, batches, workers, progress, digests)
+        _run_forked(archive, fd, root, members, batches, workers, progress, digests)
     else:
-        _run_pooled(archive, fd, root, batches, workers, progress, method, digests)
+        _run_pooled(archive, fd, root, members, batches, workers, progress, method, digests)
     return digests.found
 
 
 class Digests:
-    """Collects the digests each batch's writer returns, by member path."""
+    """The digests each batch's writer returns, in one array by member index."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, count: int) -> None:
         self.enabled = enabled
-        self.found: dict[str, str] = {}
+        self.found = bytearray(DIGEST_SIZE * count if enabled else 0)
 
-    def add(self, batch: list[Member], digests: list[str]) -> None:
+    def add(self, batch: Batch, digests: bytes) -> None:
         if self.enabled:
-            self.found.update(zip([m.rel for m in batch], digests, strict=True))
+            if len(digests) != DIGEST_SIZE * (batch.stop - batch.start):  # never resize
+                msg = f"A worker sent {len(digests)} bytes of digests for {batch}."
+                raise ArchiveError(msg)
+            self.found[DIGEST_SIZE * batch.start : DIGEST_SIZE * batch.stop] = digests
 
 
 # --- a pool of fresh processes (forkserver, spawn) ---------------------------------------------
 
 
 def _job(
-    archive: str, root: str, batches: list[list[Member]], hashes: bool
-) -> tuple[int, list[list[str]]]:
+    archive: str, root: str, members: Members, batches: list[Batch], hashes: bool
+) -> tuple[int, list[bytes]]:
     """A pool task: write ``batches``; return the bytes written and each batch's digests."""
     fd = os.open(archive, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     done = 0
-    digests: list[list[str]] = []
+    digests: list[bytes] = []
 
     def count(nbytes: int) -> None:
         nonlocal done
@@ -138,7 +145,7 @@ def _job(
 
     try:
         for batch in batches:
-            digests.append(write_batch(Path(archive), fd, root, batch, count, hashes))
+            digests.append(write_batch(Path(archive), fd, root, members, batch, count, hashes))
     finally:
         os.close(fd)
     return done, digests
@@ -182,11 +189,19 @@ def _interrupts_held() -> Iterator[None]:
         _release_interrupts(old)
 
 
+def _task(members: Members, batches: list[Batch]) -> tuple[Members, list[Batch]]:
+    """What a pool task is sent: its members alone, and its batches renumbered to match."""
+    first = batches[0].start
+    part = members.section(first, batches[-1].stop)
+    return part, [b._replace(start=b.start - first, stop=b.stop - first) for b in batches]
+
+
 def _run_pooled(  # noqa: PLR0917 - private, one caller
     archive: Path,
     fd: int,
     root: str,
-    batches: list[list[Member]],
+    members: Members,
+    batches: list[Batch],
     workers: int,
     progress: Progress,
     method: StartMethod,
@@ -201,7 +216,7 @@ def _run_pooled(  # noqa: PLR0917 - private, one caller
         workers - 1, mp_context=context, initializer=_ignore_interrupts
     ) as pool:
         hashes = digests.enabled
-        futures: list[Future[tuple[int, list[list[str]]]]] = []
+        futures: list[Future[Any]] = []
         reported = 0  # futures before this index have had their bytes reported
 
         def collect(i: int) -> None:
@@ -213,13 +228,15 @@ def _run_pooled(  # noqa: PLR0917 - private, one caller
         try:
             with _interrupts_held():
                 futures = [
-                    pool.submit(_job, os.fspath(archive), root, task, hashes) for task in tasks
+                    pool.submit(_job, os.fspath(archive), root, *_task(members, task), hashes)
+                    for task in tasks
                 ]
             for i in range(len(tasks) - 1, -1, -1):
                 if not futures[i].cancel():
                     break  # the pool has reached this task: the rest is the pool's
                 for batch in tasks[i]:
-                    digests.add(batch, write_batch(archive, fd, root, batch, progress, hashes))
+                    found = write_batch(archive, fd, root, members, batch, progress, hashes)
+                    digests.add(batch, found)
                 while reported < i and futures[reported].done():
                     collect(reported)
                     reported += 1
@@ -239,15 +256,16 @@ def _run_forked(  # noqa: PLR0917 - private, one caller
     archive: Path,
     fd: int,
     root: str,
-    batches: list[list[Member]],
+    members: Members,
+    batches: list[Batch],
     workers: int,
     progress: Progress,
     digests: Digests,
 ) -> None:
     """Split the batches between this process and forked children talking through pipes.
 
-    A child sends ``P<bytes>`` lines as it writes, ``H<digest>,<digest>...`` once per
-    batch (its batches in order, so the parent knows which members they are), and
+    A child sends ``P<bytes>`` lines as it writes, ``H<hex of the batch's digests>`` once
+    per batch (its batches in order, so the parent knows which members they are), and
     ``E<json>`` for its first error.
     """
     shares = [batches[k::workers] for k in range(workers)]
@@ -255,7 +273,7 @@ def _run_forked(  # noqa: PLR0917 - private, one caller
     hashes = digests.enabled
     children: dict[int, int] = {}  # pipe read end -> pid
     pending: dict[int, bytes] = {}
-    todo: dict[int, list[list[Member]]] = {}  # pipe read end -> batches whose digests are due
+    todo: dict[int, list[Batch]] = {}  # pipe read end -> batches whose digests are due
     failed: list[Exception] = []
     poller = select.poll()
     try:
@@ -272,7 +290,7 @@ def _run_forked(  # noqa: PLR0917 - private, one caller
                     continue
                 if pid == 0:  # pragma: no cover - the child; coverage cannot follow it
                     os.close(read_end)
-                    _child(archive, fd, root, share, write_end, hashes, held)
+                    _child(archive, fd, root, members, share, write_end, hashes, held)
                 os.close(write_end)
                 children[read_end], pending[read_end] = pid, b""
                 todo[read_end] = share[::-1]  # popped from the end: first batch first
@@ -297,7 +315,7 @@ def _run_forked(  # noqa: PLR0917 - private, one caller
                         if line[:1] == b"P":
                             progress(int(line[1:]))
                         elif line[:1] == b"H":
-                            digests.add(todo[read_end].pop(), line[1:].decode().split(","))
+                            digests.add(todo[read_end].pop(), binascii.a2b_hex(line[1:]))
                         else:
                             failed.append(_decode_error(archive, line))
 
@@ -306,7 +324,7 @@ def _run_forked(  # noqa: PLR0917 - private, one caller
             poll(0)
 
         for batch in mine:
-            digests.add(batch, write_batch(archive, fd, root, batch, tick, hashes))
+            digests.add(batch, write_batch(archive, fd, root, members, batch, tick, hashes))
             if failed:
                 raise failed[0]
         poll(None)
@@ -330,7 +348,8 @@ def _child(  # noqa: PLR0917  # pragma: no cover - runs in the forked child
     archive: Path,
     fd: int,
     root: str,
-    batches: list[list[Member]],
+    members: Members,
+    batches: list[Batch],
     out: int,
     hashes: bool,
     held: _Mask,
@@ -345,9 +364,9 @@ def _child(  # noqa: PLR0917  # pragma: no cover - runs in the forked child
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: just die; the parent cleans up
         _release_interrupts(held)  # a Ctrl-C held since the fork kills this child now
         for batch in batches:
-            found = write_batch(archive, fd, root, batch, report, hashes)
+            found = write_batch(archive, fd, root, members, batch, report, hashes)
             if hashes:
-                _write_all(out, b"H" + ",".join(found).encode() + b"\n")
+                _write_all(out, b"H" + binascii.b2a_hex(found) + b"\n")
     except BaseException as err:
         code = 1
         kind = type(err).__name__

@@ -1,7 +1,10 @@
 """The zip format, as far as extraction needs it: the central directory (APPNOTE.TXT 4.3.12).
 
-Reads the central directory with one ``pread`` and ``struct``: about 3x faster
-than building ``zipfile.ZipInfo`` objects, which matters at 30,000 members.
+Reading is split in two so that planning never needs the rest of the archive:
+:func:`locate_central` finds the central directory from the file's last bytes, through a
+:data:`Reader` (``os.pread`` on a local file; a ``Range`` request works as well), and
+:func:`central_records` parses its bytes with ``struct``, about 3x faster than building
+``zipfile.ZipInfo`` objects, one record at a time (nothing per member is kept here).
 """
 
 from __future__ import annotations
@@ -9,21 +12,46 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 from kagman.archive.failures import corrupt, too_large
 
-__all__ = ["DEFLATED", "STORED", "ZipEntry", "pread", "read_central"]
+__all__ = [
+    "DEFLATED",
+    "STORED",
+    "CentralDirectory",
+    "CentralRecord",
+    "Reader",
+    "central_records",
+    "file_reader",
+    "locate_central",
+    "pread",
+]
 
 STORED, DEFLATED = 0, 8
 _EOCD = struct.Struct("<4s4H2LH")
 _EOCD64 = struct.Struct("<4sQ2H2L4Q")
+_LOCATOR_SIZE = 20
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
 _ZIP64_MASK = 0xFFFFFFFF
+TAIL_SIZE = _EOCD64.size + _LOCATOR_SIZE + _EOCD.size + 0xFFFF  # holds every end record
+
+Reader = Callable[[int, int], bytes]
+"""``read(offset, length)``: ``length`` bytes of the archive at ``offset`` (fewer at its end)."""
 
 
-class ZipEntry(NamedTuple):
+class CentralDirectory(NamedTuple):
+    """Where the central directory is, from the end records."""
+
+    start: int  # absolute offset of its first record (prepended data accounted for)
+    size: int  # its length, bytes
+    entries: int  # members the end record declares (it may wrap or lie)
+    shift: int  # bytes prepended to the zip: added to every offset the directory stores
+
+
+class CentralRecord(NamedTuple):
     """One central-directory record, with ZIP64 sizes and offsets already applied."""
 
     raw_name: bytes  # as stored, to check the local header against
@@ -47,61 +75,82 @@ else:  # pragma: no cover - Windows has no pread; extraction runs in one process
         return os.read(fd, size)
 
 
-def read_central(archive: Path, fd: int, size: int, max_members: int) -> tuple[list[ZipEntry], int]:
-    """Parse the central directory: its entries, and where it starts.
+def file_reader(fd: int) -> Reader:
+    """The :data:`Reader` of a local file open for reading."""
+    return lambda offset, length: pread(fd, length, offset)
 
-    Handles ZIP64 and data prepended to the zip (offsets are made absolute).
+
+def locate_central(archive: Path, read: Reader, size: int, max_members: int) -> CentralDirectory:
+    """Find the central directory from the archive's last :data:`TAIL_SIZE` bytes.
+
+    Handles ZIP64 and data prepended to the zip. Reads only the end of the file.
+
+    Raises
+    ------
+    CorruptArchiveError
+        No end record, or a central directory out of place.
+    ArchiveTooLargeError
+        The end record declares more than ``max_members`` members.
     """
-    tail_len = min(size, _EOCD.size + 0xFFFF)
-    tail = pread(fd, tail_len, size - tail_len)
+    tail_len = min(size, TAIL_SIZE)
+    tail = read(size - tail_len, tail_len)
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or at + _EOCD.size > len(tail):
         raise corrupt(archive, "it is not a zip file")
     _, _, _, _, count, cd_size, cd_offset, _ = _EOCD.unpack_from(tail, at)
-    location = size - tail_len + at
-    locator = pread(fd, 20, location - 20) if location >= 20 else b""
-    if locator[:4] == b"PK\x06\x07":
-        rec = pread(fd, _EOCD64.size, location - 20 - _EOCD64.size) if location >= 76 else b""
+    if at >= _LOCATOR_SIZE and tail[at - _LOCATOR_SIZE : at - _LOCATOR_SIZE + 4] == b"PK\x06\x07":
+        rec_at = at - _LOCATOR_SIZE - _EOCD64.size
+        rec = tail[rec_at : rec_at + _EOCD64.size] if rec_at >= 0 else b""
         if len(rec) != _EOCD64.size or rec[:4] != b"PK\x06\x06":
             raise corrupt(archive, "its ZIP64 end record is missing")
         count, cd_size, cd_offset = _EOCD64.unpack(rec)[-3:]
-        location -= 20 + _EOCD64.size
-    start = location - cd_size  # the real start, even if bytes were prepended to the zip
-    concat = start - cd_offset
-    if start < 0 or concat < 0:
+        at = rec_at
+    start = size - tail_len + at - cd_size  # the real start, even if bytes were prepended
+    shift = start - cd_offset
+    if start < 0 or shift < 0:
         raise corrupt(archive, "its central directory is out of place")
     if count > max_members:
         raise too_large(archive, f"it has {count:,} members (limit {max_members:,})", None)
-    cd = pread(fd, cd_size, start)
-    if len(cd) != cd_size:
-        raise corrupt(archive, "its central directory is truncated")
-    entries: list[ZipEntry] = []
-    make = ZipEntry
-    pos = 0
-    unpack = _CENTRAL.unpack_from
-    while pos < cd_size:
-        if pos + _CENTRAL.size > cd_size:
+    return CentralDirectory(start, cd_size, count, shift)
+
+
+def central_records(archive: Path, data: bytes, shift: int) -> Iterator[CentralRecord]:
+    """Parse the central directory's bytes ``data``, one record at a time.
+
+    Raises
+    ------
+    CorruptArchiveError
+        A record is truncated or damaged.
+    """
+    size, pos = len(data), 0
+    unpack, make, fixed = _CENTRAL.unpack_from, CentralRecord, _CENTRAL.size
+    while pos < size:
+        if pos + fixed > size:
             raise corrupt(archive, "its central directory is truncated")
         (sig, _, _, _, _, flags, method, _, _, crc, csize, usize, nlen, elen, clen, _, _, attr,
-         offset) = unpack(cd, pos)  # fmt: skip
-        name_at = pos + _CENTRAL.size
+         offset) = unpack(data, pos)  # fmt: skip
+        name_at = pos + fixed
         pos = name_at + nlen + elen + clen
-        if sig != b"PK\x01\x02" or pos > cd_size:
+        if sig != b"PK\x01\x02" or pos > size:
             raise corrupt(archive, "its central directory is damaged")
-        raw, uname = cd[name_at : name_at + nlen], None
-        if _ZIP64_MASK in (csize, usize, offset):
-            extra = cd[name_at + nlen : name_at + nlen + elen]
-            usize, csize, offset = _zip64_fields(archive, extra, usize, csize, offset)
-        if elen and not flags & 0x800 and not raw.isascii():
-            field = _extra_field(cd[name_at + nlen : name_at + nlen + elen], 0x7075)
-            if field and field[:1] == b"\x01" and field[1:5] == struct.pack("<L", zlib.crc32(raw)):
-                uname = field[5:]
-        entries.append(
-            make(raw, flags, method, crc, csize, usize, offset + concat, attr >> 16, uname)
-        )
-    if len(entries) > max_members:  # the count in the end record may wrap or lie
-        raise too_large(archive, f"it has {len(entries):,} members (limit {max_members:,})", None)
-    return entries, start
+        raw, uname = data[name_at : name_at + nlen], None
+        if elen:
+            extra = data[name_at + nlen : name_at + nlen + elen]
+            if _ZIP64_MASK in (csize, usize, offset):
+                usize, csize, offset = _zip64_fields(archive, extra, usize, csize, offset)
+            if not flags & 0x800 and not raw.isascii():
+                uname = _unicode_path(raw, extra)
+        elif _ZIP64_MASK in (csize, usize, offset):
+            raise corrupt(archive, "a ZIP64 extra field is missing or damaged")
+        yield make(raw, flags, method, crc, csize, usize, offset + shift, attr >> 16, uname)
+
+
+def _unicode_path(raw: bytes, extra: bytes) -> bytes | None:
+    """The UTF-8 name of an Info-ZIP Unicode Path extra field (0x7075) that matches ``raw``."""
+    field = _extra_field(extra, 0x7075)
+    if field and field[:1] == b"\x01" and field[1:5] == struct.pack("<L", zlib.crc32(raw)):
+        return field[5:]
+    return None
 
 
 def _zip64_fields(

@@ -36,7 +36,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,6 +49,7 @@ from kagman.remote.refs import CompetitionRef, Ref
 __all__ = [
     "LATER_FIELDS",
     "MANIFEST_FORMAT",
+    "ManifestFiles",
     "build_manifest",
     "drop_files",
     "later_fields",
@@ -59,6 +61,32 @@ __all__ = [
 
 MANIFEST_FORMAT = 2
 LATER_FIELDS = ("links", "newer_version")  # added after the pull; kept by a rewrite
+
+_ROWS_PER_CHUNK = 4096  # "files" rows serialized at a time: ~0.4 MB of JSON
+
+
+class ManifestFiles:
+    """A manifest's ``"files"``: ``[path, size, sha256]`` rows made as the manifest is written.
+
+    Never a list of every file: a 300,000-file pull would hold ~90 MB of small lists
+    and strings for it. Iterable again and again, like the ``files`` it reads.
+    """
+
+    __slots__ = ("_digests", "_files")
+
+    def __init__(self, files: Sequence[Sequence[Any]], digests: Mapping[str, str]) -> None:
+        self._files = files
+        self._digests = digests
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        digests = self._digests
+        for item in self._files:
+            path = str(item[0])
+            digest = str(item[2]) if len(item) > 2 and item[2] else digests.get(path)
+            yield [path, int(item[1]), digest] if digest else [path, int(item[1])]
 
 
 def strip_query(url: str) -> str:
@@ -99,12 +127,14 @@ def build_manifest(
     total_bytes
         Bytes of data in the entry.
     files
-        ``(posix path, size in bytes, ...)`` per file the entry holds.
+        ``(posix path, size in bytes)`` or ``(posix path, size in bytes, SHA-256 hex)``
+        per file the entry holds (:class:`kagman.archive.ExtractedFile` rows are the
+        latter). Read when the manifest is written, not copied.
     source_url, validator
         Where the archive came from (only its path is kept) and its ETag (or Last-Modified).
     sha256
-        Posix path -> SHA-256 hex digest, computed while writing; a file without
-        one is recorded with its size only.
+        Posix path -> SHA-256 hex digest, computed while writing, for rows that do not
+        carry their own; a file without one is recorded with its size only.
     archive_bytes, skipped
         The archive's size and the junk members skipped, by reason.
     selections
@@ -137,13 +167,7 @@ def build_manifest(
         body["validator"] = validator
         body["archive_bytes"] = archive_bytes
         body["skipped"] = dict(skipped or {})
-    digests = sha256 or {}
-    body["files"] = [
-        [str(item[0]), int(item[1]), digests[str(item[0])]]
-        if digests.get(str(item[0]))
-        else [str(item[0]), int(item[1])]
-        for item in files
-    ]
+    body["files"] = ManifestFiles(files, sha256 or {})
     return body
 
 
@@ -179,10 +203,34 @@ def _takes_any(key: str, names: set[str]) -> bool:
 def write_manifest(entry: Path, manifest: Mapping[str, Any]) -> None:
     """Mark ``entry`` complete by writing its manifest atomically (the last step of a pull).
 
-    In a shared cache the manifest is group-writable, so every member of the
-    group can record "last used" on it.
+    Compact JSON, its ``"files"`` serialized a block of rows at a time (a list or
+    :class:`ManifestFiles`), so a big manifest is never one string in memory. In a
+    shared cache the manifest is group-writable, so every member of the group can
+    record "last used" on it.
     """
-    write_shared(manifest_path(entry), json.dumps(manifest, separators=(",", ":")).encode())
+    write_shared(manifest_path(entry), _json_chunks(manifest))
+
+
+def _json_chunks(manifest: Mapping[str, Any]) -> Iterator[bytes]:
+    """``json.dumps(manifest, separators=(",", ":"))``, encoded, in pieces.
+
+    >>> b"".join(_json_chunks({"a": 1, "files": [["x", 2]], "b": None}))
+    b'{"a":1,"files":[["x",2]],"b":null}'
+    """
+    compact = (",", ":")
+    sep = b"{"
+    for key, value in manifest.items():
+        yield sep + json.dumps(key).encode() + b":"
+        sep = b","
+        if key != "files":
+            yield json.dumps(value, separators=compact).encode()
+            continue
+        rows, glue = iter(value), b"["
+        while block := list(islice(rows, _ROWS_PER_CHUNK)):
+            yield glue + json.dumps(block, separators=compact)[1:-1].encode()
+            glue = b","
+        yield b"[]" if glue == b"[" else b"]"
+    yield b"{}" if sep == b"{" else b"}"
 
 
 def update_manifest(entry: Path, change: Callable[[dict[str, Any]], bool]) -> bool:

@@ -23,13 +23,13 @@ import contextlib
 import os
 import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from kagman.cache.paths import cache_dir
 from kagman.errors import CacheNotWritableError
-from kagman.fs import atomic_write_bytes
+from kagman.fs import atomic_write_chunks
 
 __all__ = [
     "ShareMode",
@@ -115,17 +115,20 @@ def share_file(path: Path) -> None:
             _apply(path, mode, mode.file, path.lstat())
 
 
-def write_shared(path: Path, data: bytes) -> None:
-    """Write a small file of the cache atomically (a manifest, ``latest``), with the shared
+def write_shared(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write a file of the cache atomically (a manifest, ``latest``), with the shared
     cache's file mode and group, so every member of the group can read and rewrite it.
+
+    ``data`` may come in pieces (a 300,000-file manifest is never held whole).
 
     Raises
     ------
     DiskFullError, OSError
-        From :func:`kagman.fs.atomic_write_bytes`.
+        From :func:`kagman.fs.atomic_write_chunks`.
     """
     mode = share_mode()
-    atomic_write_bytes(path, data, mode=0o644 if mode is None else mode.file)
+    chunks = [data] if isinstance(data, bytes) else data
+    atomic_write_chunks(path, chunks, mode=0o644 if mode is None else mode.file)
     if mode is not None:
         share_file(path)
 

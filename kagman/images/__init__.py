@@ -24,10 +24,21 @@ May import: :mod:`kagman.archive.junk` (the clutter rules extraction uses too),
 :mod:`kagman.errors`, :mod:`kagman.fs`, :mod:`kagman.ui`.
 """
 
-from kagman.images.build import DEFAULT_CHECK, index_folder
-from kagman.images.check import CHECK_LEVELS, CheckLevel
-from kagman.images.imageindex import ImageIndex
-from kagman.images.sheet import save_image
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Loaded on first use (PEP 562), so that importing one light module of this package, such
+# as ``check`` in the helper interpreters of ``check="fast"``, does not import pandas.
+_LAZY = {
+    "CHECK_LEVELS": "kagman.images.check",
+    "CheckLevel": "kagman.images.check",
+    "DEFAULT_CHECK": "kagman.images.build",
+    "ImageIndex": "kagman.images.imageindex",
+    "index_folder": "kagman.images.build",
+    "save_image": "kagman.images.sheet",
+}
 
 __all__ = [
     "CHECK_LEVELS",
@@ -37,3 +48,23 @@ __all__ = [
     "index_folder",
     "save_image",
 ]
+
+if TYPE_CHECKING:
+    from kagman.images.build import DEFAULT_CHECK, index_folder
+    from kagman.images.check import CHECK_LEVELS, CheckLevel
+    from kagman.images.imageindex import ImageIndex
+    from kagman.images.sheet import save_image
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -223,7 +223,7 @@ def _log_notes(idx: ImageIndex) -> None:
         counts = idx.problems.reason.value_counts()
         summary = ", ".join(f"{n} {r}" for r, n in counts.items() if n)
         log.info("Skipped %d files (%s); see .problems.", len(idx.problems), summary)
-    if "format" in idx.df:
+    if "format" in idx.df and log.isEnabledFor(logging.INFO):  # a pass over every path
         formats = {"jpg": "JPEG", "jpe": "JPEG", "jfif": "JPEG", "tif": "TIFF", "dib": "BMP"}
         wrong = sum(
             formats.get(ext := p[p.rfind(".") + 1 :].lower(), ext.upper()) != f

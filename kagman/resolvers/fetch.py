@@ -188,7 +188,6 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
         validator=result.validator,
         total_bytes=report.total_bytes,
         files=report.files,
-        sha256=report.sha256,
         archive_bytes=result.size,
         skipped=report.skipped,
         state=archive.state,

@@ -228,7 +228,7 @@ def _place(  # noqa: PLR0917 - private helper
     tmp.mkdir()
     try:
         report = extract_zip(part, tmp, limits=ExtractLimits.from_env(), workers=1)
-        inner = [p for p, _ in report.files if PurePosixPath(p).name == basename]
+        inner = [f.path for f in report.files if PurePosixPath(f.path).name == basename]
         if len(inner) != 1:
             msg = f"Kaggle's zip for {name!r} does not hold that file. Run the pull again."
             raise CorruptArchiveError(msg, path=part)
