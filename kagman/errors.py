@@ -47,6 +47,7 @@ __all__ = [
     "DiskFullError",
     "EmptySelectionError",
     "ImageFolderError",
+    "InvalidArgumentError",
     "InvalidCredentialsFileError",
     "InvalidRefError",
     "KagmanError",
@@ -140,6 +141,12 @@ class InvalidRefError(KagmanError, ValueError):
 
 class EmptySelectionError(InvalidRefError, LookupError):
     """``--file``/``--include``/``--exclude`` select no file of the dataset or competition."""
+
+
+class InvalidArgumentError(KagmanError, ValueError):
+    """A call got an argument it cannot use: a split the index lacks, ``pairs()`` without masks."""
+
+    exit_code = 2
 
 
 # --- credentials ------------------------------------------------------------

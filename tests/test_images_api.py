@@ -63,12 +63,15 @@ def test_batches_shuffle_is_seeded_and_split_aware(zoo_index: ImageIndex) -> Non
     assert order(1) != order(2)
     test = [p for b, _ in zoo_index.batches(5, split="test") for p in b]
     assert test == zoo_index.paths("test")
-    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+    with pytest.raises(kagman.InvalidArgumentError, match="batch_size must be at least 1"):
         zoo_index.batches(0)
     with pytest.raises(
-        ValueError, match=r"No split 'dev' in this index; it has \['train', 'val', 'test'\]"
-    ):
+        kagman.InvalidArgumentError,
+        match=r"No split 'dev' in this index; it has \['train', 'val', 'test'\]",
+    ) as info:
         zoo_index.paths("dev")
+    assert isinstance(info.value, ValueError)  # what callers caught before still works
+    assert info.value.exit_code == 2
 
 
 def test_split_is_seeded_and_stratified(tmp_path: Path) -> None:
@@ -91,8 +94,13 @@ def test_split_is_seeded_and_stratified(tmp_path: Path) -> None:
         other = idx.split(0.2, seed=8)
     assert other.paths("val") != carved.paths("val")
     assert "val: 4 images carved from train (20%, stratified by class, seed 7)" in carved.layout
-    with pytest.raises(ValueError, match="already has a 'val' split"):
+    with pytest.raises(
+        kagman.InvalidArgumentError,
+        match=r"already has a 'val' split \(4 images from the dataset\), so split\(\) carves "
+        r"none. Pass if_missing=True",
+    ):
         carved.split()
+    assert carved.split(0.5, seed=1, if_missing=True) is carved  # kept as it is
     with pytest.raises(ValueError, match="between 0 and 1"):
         idx.split(1.5)
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 from click.testing import CliRunner
 from IPython.core.interactiveshell import InteractiveShell
 from kaggle_server import FakeKaggle
+from synthetic_images import shapes_files, write_files
 
 import kagman
 from kagman.cli import cli
@@ -113,3 +115,22 @@ def test_cli_v_prints_the_chain_before_the_error_line(kaggle: FakeKaggle) -> Non
     assert "requests.exceptions.HTTPError" in result.stderr
     assert "The above exception was the direct cause" in result.stderr
     assert result.stderr.rstrip().splitlines()[-1].startswith(f"Error: {MESSAGE}")
+
+
+def test_a_misused_index_shows_one_message_too(
+    tmp_path: Path, shell: InteractiveShell, capfd: pytest.CaptureFixture[str]
+) -> None:
+    root = write_files(tmp_path, shapes_files(broken=False)) / "shapes"
+    shell.run_cell(
+        f"import kagman, warnings\nwarnings.simplefilter('ignore')\nidx = kagman.index({str(root)!r})\n"
+    )
+    for cell, message in (
+        ('idx.paths("nope")\n', "No split 'nope' in this index; it has ['train', 'val', 'test']."),
+        ("idx.pairs()\n", "This index has no masks: pairs() is for image/mask"),
+        ("idx.split(0.2)\n", "This index already has a 'val' split (10 images from the dataset)"),
+    ):
+        text = shown(shell, capfd, cell)
+        assert f"InvalidArgumentError: {message}" in text
+        assert len(re.findall(r"^Cell In\[\d+\]", text, re.MULTILINE)) == 1
+        for internal in ("kagman/images", "site-packages", "raise InvalidArgumentError"):
+            assert internal not in text, internal

@@ -141,9 +141,9 @@ def show(
     ------
     ImageFolderError
         As :func:`index`.
-    ValueError
+    InvalidArgumentError
         ``split`` is not a split of the index, ``per_class`` or ``size`` is too small,
-        or ``out`` has an extension Pillow cannot write.
+        or ``out`` has an extension Pillow cannot write (a ``ValueError`` too).
 
     Examples
     --------

@@ -19,6 +19,7 @@ from kagman.cache.listing import EntryInfo, entries
 from kagman.cache.lock import is_locked
 from kagman.cache.removal import Removal, RemovalReport, remove_entries
 from kagman.cache.sizes import parse_duration, parse_size
+from kagman.errors import InvalidArgumentError
 
 __all__ = ["plan_prune", "prune"]
 
@@ -138,14 +139,14 @@ def prune(
 
     Raises
     ------
-    ValueError
+    InvalidArgumentError
         A size or duration that cannot be read, or ``keep_latest`` < 1.
     CacheNotWritableError
         This user may not write the cache.
     """
     if keep_latest is not None and keep_latest < 1:
         msg = f"keep_latest must be 1 or more, not {keep_latest} (use `kagman rm` to remove all)."
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
     seconds = parse_duration(older_than) if isinstance(older_than, str) else older_than
     budget = parse_size(max_size) if isinstance(max_size, str) else max_size
     rows = entries()

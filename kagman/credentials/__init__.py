@@ -96,8 +96,9 @@ def install(
     CredentialsError
         See :func:`init`; also when the system refuses a read or write (a read-only or
         unwritable config folder), naming the path.
-    ValueError
-        Conflicting arguments (a source and ``from_env``; ``move`` without a file).
+    InvalidArgumentError
+        Conflicting arguments (a source and ``from_env``; ``move`` without a file); a
+        ``ValueError`` too.
     """
     try:
         return _install(source, token, from_env, force, move, prompt, token_prompt)

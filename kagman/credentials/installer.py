@@ -34,6 +34,7 @@ from kagman.credentials.sources import Found, colab_notes, discover, from_env, l
 from kagman.errors import (
     CredentialsConflictError,
     CredentialsNotFoundError,
+    InvalidArgumentError,
     InvalidCredentialsFileError,
 )
 from kagman.fs import atomic_write_bytes
@@ -275,7 +276,7 @@ def install(
     """
     if token is not None and (source is not None or use_env):
         msg = "Give either credentials (source / from_env) or a token, not both."
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
     folder = config_dir()
     installed = [folder / n for n in (KAGGLE_JSON, *ACCESS_TOKEN_NAMES)]
     found: Found | None = None
@@ -308,7 +309,7 @@ def install(
         source_path = token_path
     if move and source_path is None:
         msg = "move=True needs a source file to delete; the credentials did not come from a file."
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
 
     created, fixes, warnings = prepare_folder(folder)
     warnings += _env_warnings(folder, token=token is not None)

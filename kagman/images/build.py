@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kagman.errors import ImageFolderError
+from kagman.errors import ImageFolderError, InvalidArgumentError
 from kagman.images.check import CHECK_LEVELS, CheckLevel, check_many
 from kagman.images.classes import fold_case, warn_missing_classes
 from kagman.images.formats import extensions_text
@@ -68,12 +68,12 @@ def index_folder(
     ImageFolderError
         The folder does not exist or is a file, holds no images, or the labels
         CSV does not fit it.
-    ValueError
+    InvalidArgumentError
         ``check`` is not one of the levels.
     """
     if check not in CHECK_LEVELS:
         msg = f"check must be one of {', '.join(CHECK_LEVELS)}; got {check!r}."
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
     root = _existing_folder(folder)
     found = detect(
         root,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 import pandas as pd
 
+from kagman.errors import InvalidArgumentError
 from kagman.fs import atomic_write_bytes
 from kagman.images.carve import carve_val
 from kagman.images.check import CheckLevel
@@ -114,11 +115,18 @@ class ImageIndex:
             return self.df
         if split not in self.splits:
             msg = f"No split {split!r} in this index; it has {self.splits}."
-            raise ValueError(msg)
+            raise InvalidArgumentError(msg)
         return self.df[self.df.split == split]
 
     def paths(self, split: str | None = None) -> list[str]:
-        """Absolute path strings, one per image, that any loader accepts."""
+        """Absolute path strings, one per image, that any loader accepts.
+
+        Raises
+        ------
+        InvalidArgumentError
+            ``split`` is not one of :attr:`splits` (also a ``ValueError``); the same for
+            :meth:`labels`, :meth:`multi_hot` and :meth:`batches`.
+        """
         return [str(p) for p in self._rows(split).path.tolist()]
 
     def labels(self, split: str | None = None) -> list[int] | list[list[int]]:
@@ -156,18 +164,19 @@ class ImageIndex:
 
         Raises
         ------
-        ValueError
-            The index (or ``split``) has no masks.
+        InvalidArgumentError
+            The index (or ``split``) has no masks, or ``split`` is not one of :attr:`splits`
+            (a ``ValueError`` too, like every misuse of the index).
         """
         if not self.paired:
             msg = "This index has no masks: pairs() is for image/mask (segmentation) folders."
-            raise ValueError(msg)
+            raise InvalidArgumentError(msg)
         rows = self._rows(split)
         rows = rows[rows["mask"].notna()]
         if split is not None and not len(rows):
             with_masks = [str(s) for s in self.df.split[self.df["mask"].notna()].unique()]
             msg = f"Split {split!r} has no masks; the splits with masks are {with_masks}."
-            raise ValueError(msg)
+            raise InvalidArgumentError(msg)
         return [str(p) for p in rows.path.tolist()], [str(m) for m in rows["mask"].tolist()]
 
     def counts(self) -> pd.DataFrame:
@@ -218,7 +227,7 @@ class ImageIndex:
         """
         if batch_size < 1:
             msg = f"batch_size must be at least 1; got {batch_size}."
-            raise ValueError(msg)
+            raise InvalidArgumentError(msg)
         paths = self.paths(split)
         targets: list[int] | list[list[int]] | list[str | None] | NDArray[np.uint8]
         if self.paired:
@@ -243,23 +252,56 @@ class ImageIndex:
 
         return generate()
 
-    def split(self, val: float = 0.2, *, seed: int = 0, stratify: bool = True) -> ImageIndex:
+    def split(
+        self, val: float = 0.2, *, seed: int = 0, stratify: bool = True, if_missing: bool = False
+    ) -> ImageIndex:
         """A new index with a seeded validation split carved from ``train``.
 
         Stratified by class: each class with at least two images gives at least
         one to ``val`` and keeps at least one in ``train``. Multi-label: iterative
         stratification keeps every tag in both parts where it can. A paired index
         is split by image; each mask follows its image.
+
+        Parameters
+        ----------
+        val
+            The fraction of ``train`` that moves to ``val`` (between 0 and 1).
+        seed
+            Which images move; the same seed moves the same images.
+        stratify
+            Keep each class's share (``False``: a plain random draw).
+        if_missing
+            When the index already has a ``val`` split (the dataset ships one, as
+            chest-xray does): ``True`` returns this index unchanged (and logs so), for
+            code that works on datasets with and without one; ``False`` (the default)
+            refuses, so a carve you asked for is never silently skipped.
+
+        Raises
+        ------
+        InvalidArgumentError
+            ``val`` out of range, no ``train`` split, or a ``val`` split already there
+            and not ``if_missing`` (a ``ValueError`` too).
         """
         if not 0 < val < 1:
             msg = f"val is the fraction of train to move to val, between 0 and 1; got {val}."
-            raise ValueError(msg)
+            raise InvalidArgumentError(msg)
         if "val" in self.splits:
-            msg = "This index already has a 'val' split; split() is for datasets that ship none."
-            raise ValueError(msg)
+            n_val = int((self.df.split == "val").sum())
+            if if_missing:
+                log.info(
+                    "split(): this index already has a 'val' split (%d images); kept as it is.",
+                    n_val,
+                )
+                return self
+            msg = (
+                f"This index already has a 'val' split ({n_val:,} images from the dataset), "
+                "so split() carves none. Pass if_missing=True to keep the dataset's val (code "
+                "that serves datasets with and without one), or use it as it is."
+            )
+            raise InvalidArgumentError(msg)
         if "train" not in self.splits:
             msg = f"No 'train' split to carve val from; the splits are {self.splits}."
-            raise ValueError(msg)
+            raise InvalidArgumentError(msg)
         new_df, note = carve_val(
             self.df,
             self._classes,
@@ -333,8 +375,9 @@ class ImageIndex:
 
         Raises
         ------
-        ValueError
-            ``split`` is not a split of the index, or ``per_class``/``size`` is too small.
+        InvalidArgumentError
+            ``split`` is not a split of the index, or ``per_class``/``size`` is too small
+            (a ``ValueError`` too).
         """
         from kagman.images.sheet import contact_sheet
 

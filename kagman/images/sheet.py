@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from kagman.errors import InvalidArgumentError
 from kagman.fs import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -202,7 +203,7 @@ def save_image(im: Image.Image, path: Path) -> Path:
 
     Raises
     ------
-    ValueError
+    InvalidArgumentError
         Pillow cannot write files with that extension.
     """
     from PIL import Image
@@ -210,7 +211,7 @@ def save_image(im: Image.Image, path: Path) -> Path:
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None or fmt not in Image.SAVE:
         msg = f"Cannot write an image named {path.name}: use .png, .jpg or .webp."
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
     buffer = io.BytesIO()
     im.save(buffer, format=fmt)
     atomic_write_bytes(path, buffer.getvalue())
@@ -291,10 +292,10 @@ def contact_sheet(
 
     if per_class < 1 or size < 16:
         msg = f"per_class must be at least 1 and size at least 16; got {per_class}, {size}."
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
     if split is not None and split not in idx.splits:
         msg = f"No split {split!r} in this index; it has {idx.splits}."
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
     rows, kind = sheet_rows(idx, per_class=per_class, split=split, seed=seed)
     hidden = rows[max_rows:]
     rows = rows[:max_rows]
