@@ -20,6 +20,7 @@ them.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 import warnings
@@ -48,6 +49,24 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, what shells report for a Ctrl-C
+BROKEN_PIPE_EXIT_CODE = 141  # 128 + SIGPIPE, what shells report for `yes | head -1`'s yes
+
+
+def _broken_pipe() -> None:
+    """The reader of our output went away (``kagman files ... | head -1``): stop quietly.
+
+    As the Python docs' "Note on SIGPIPE" says: point stdout (and stderr, which may be the
+    same pipe) at devnull, so the interpreter's final flush cannot fail again, and exit
+    without a message. Not SIG_DFL for SIGPIPE: that would also kill kagman when one of its
+    own connections drops.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError, AttributeError):  # no real file descriptor (a test runner)
+            continue
+    os.close(devnull)
 
 
 def _show_warning(message: Warning | str, *_: Any, **__: Any) -> None:
@@ -57,12 +76,34 @@ def _show_warning(message: Warning | str, *_: Any, **__: Any) -> None:
 class _KagmanGroup(click.Group):
     """A group that turns kagman's errors into one clean line and an exit code."""
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:  # --help and --version write here, before invoke()
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            _broken_pipe()
+            raise click.exceptions.Exit(BROKEN_PIPE_EXIT_CODE) from None
+
     def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return self._invoke(ctx)
+        except BrokenPipeError:  # also from printing an error: a reader that left is no error
+            _broken_pipe()
+            ctx.exit(BROKEN_PIPE_EXIT_CODE)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("always", KagmanWarning)
             warnings.showwarning = _show_warning
             try:
                 return super().invoke(ctx)
+            except BrokenPipeError:
+                raise
             except KagmanError as err:
                 if ctx.params.get("verbose") or env_flag(DEBUG_ENV):
                     chain = "".join(traceback.format_exception(err)).rstrip()
@@ -159,5 +200,14 @@ for _command in (
 
 def main() -> None:
     """Console-script entry point."""
-    cli.main(prog_name="kagman")
+    try:
+        try:
+            cli.main(prog_name="kagman")
+        finally:
+            # Flush here, not at interpreter exit: a reader that has gone away
+            # (`| head -1`) is then a BrokenPipeError we can handle, not "Exception ignored".
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _broken_pipe()
+        sys.exit(BROKEN_PIPE_EXIT_CODE)
     sys.exit(0)  # pragma: no cover - click.main exits itself
