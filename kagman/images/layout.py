@@ -88,6 +88,7 @@ def detect(
             "file-name column with path_col= (--path-col), or check that it belongs to this folder."
         )
         raise ImageFolderError(msg)
+    csvs.check_given_columns()
 
     problems = layout.problems_with_splits(walker.problems + csvs.problems)
     for dup in duplicates:
