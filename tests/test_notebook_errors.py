@@ -121,9 +121,8 @@ def test_a_misused_index_shows_one_message_too(
     tmp_path: Path, shell: InteractiveShell, capfd: pytest.CaptureFixture[str]
 ) -> None:
     root = write_files(tmp_path, shapes_files(broken=False)) / "shapes"
-    shell.run_cell(
-        f"import kagman, warnings\nwarnings.simplefilter('ignore')\nidx = kagman.index({str(root)!r})\n"
-    )
+    setup = "import kagman, warnings\nwarnings.simplefilter('ignore')\n"
+    shell.run_cell(f"{setup}idx = kagman.index({str(root)!r})\n")
     for cell, message in (
         ('idx.paths("nope")\n', "No split 'nope' in this index; it has ['train', 'val', 'test']."),
         ("idx.pairs()\n", "This index has no masks: pairs() is for image/mask"),

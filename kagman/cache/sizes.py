@@ -48,10 +48,11 @@ def parse_size(text: str) -> int:
     --------
     >>> parse_size("50GB"), parse_size("50GiB"), parse_size("1.5 kb"), parse_size("0")
     (50000000000, 53687091200, 1500, 0)
-    >>> parse_size("50G")
-    Traceback (most recent call last):
-    ...
-    kagman.errors.InvalidArgumentError: '50G' is ambiguous: write 50GB (10**9 bytes each) or 50GiB (2**30).
+    >>> try:
+    ...     parse_size("50G")
+    ... except ValueError as err:  # an InvalidArgumentError
+    ...     print(err)
+    '50G' is ambiguous: write 50GB (10**9 bytes each) or 50GiB (2**30).
     """
     match = _SIZE.fullmatch(text)
     unit = match.group(2).lower() if match else ""
