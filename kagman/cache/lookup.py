@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kagman.cache.entries import answer, holding, newest_answer, touch_hit, version_entries
-from kagman.cache.paths import cache_dir, entry_path
+from kagman.cache.paths import cache_dir, entry_path, require_cache_root
 from kagman.cache.scan import entry_of
 from kagman.cache.selection import Selection
 from kagman.errors import InvalidRefError, NotCachedError
@@ -100,6 +100,7 @@ def _in_entry(path: Path, version: int | None, file: str | None) -> Path:
 
 def _not_cached(ref: Ref, name: str | None) -> NotCachedError:
     """What is missing, how to pull it, and whether only part of the data is cached."""
+    require_cache_root()  # a root that is a file: say so, not "not cached"
     competition = isinstance(ref, CompetitionRef)
     about = f"the competition {ref}" if competition else str(ref)
     what = f"{name!r} of {about}" if name else about

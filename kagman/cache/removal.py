@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kagman.cache.entries import holding, latest_state, manifest_holding
+from kagman.cache.failures import cache_os_error
 from kagman.cache.listing import EntryInfo, entries, parse_cached_ref
 from kagman.cache.lock import folder_lock
 from kagman.cache.manifest import drop_files, update_manifest
@@ -161,8 +162,9 @@ def remove(
     KagmanError
         The file is only held inside a cached whole version (remove the version),
         or the cache folder is a link out of the cache.
-    LockTimeoutError, CacheNotWritableError
-        A pull held the lock too long; this user may not write the cache.
+    LockTimeoutError, CacheNotWritableError, CacheAccessError
+        A pull held the lock too long; this user may not write the cache (a read-only
+        mount, no permission); the cache root is a file (exit code 6, each).
     """
     if isinstance(ref, str):
         parsed, name = parse_target(ref, file=file)
@@ -251,6 +253,10 @@ def remove_entries(
             if wait is None:
                 raise
             kept.append(f"{items[0].entry.ref}: a pull is running, so nothing of it was removed.")
+        except OSError as err:  # a read-only cache, a folder we may not write: exit 6, not 1
+            if isinstance(err, KagmanError):
+                raise
+            raise cache_os_error(err, then="run the command again") from err
     return RemovalReport(tuple(done), dangling=tuple(dangling), kept=tuple(kept))
 
 

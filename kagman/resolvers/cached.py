@@ -19,7 +19,7 @@ from kagman.cache.entries import (
     touch_hit,
     version_entries,
 )
-from kagman.cache.paths import entry_path
+from kagman.cache.paths import entry_path, require_cache_root
 from kagman.cache.selection import Selection
 from kagman.errors import NotCachedError
 from kagman.remote.refs import CompetitionRef, DatasetRef
@@ -102,6 +102,7 @@ def offline_hit(ref: DatasetRef | CompetitionRef, selection: Selection) -> Path:
                 selection.describe(),
             )
             return touch_hit(entry, target(entry, selection))
+    require_cache_root()  # a root that is a file: say so, not "not in the cache"
     what = str(ref) if selection.whole else f"{selection.describe()} of {ref}"
     extra = (
         f" Only part of {ref.name} is cached ({partial}); pull it whole once online."
