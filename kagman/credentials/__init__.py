@@ -27,7 +27,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from kagman.credentials import installer
-from kagman.credentials.core import Credentials, installed_credentials, mask, ways_to_provide
+from kagman.credentials.core import (
+    Credentials,
+    installed_credentials,
+    mask,
+    renew_advice,
+    ways_to_provide,
+)
 from kagman.credentials.installer import InstallReport
 from kagman.credentials.lookup import resolve_credentials
 from kagman.credentials.report import CredentialsStatus
@@ -52,6 +58,7 @@ __all__ = [
     "install",
     "installed_credentials",
     "mask",
+    "renew_advice",
     "resolve_credentials",
     "ways_to_provide",
 ]
@@ -205,8 +212,9 @@ def init(
         warn(f"Fixed permissions: {fix}.", PermissionsFixedWarning)
     if report.kept_source is not None:
         warn(
-            f"{report.kept_source} still holds a copy of your key: delete it, or pass "
-            "move=True next time.",
+            f"{report.kept_source} still holds a copy of your key: delete it, or run "
+            f"kagman.init({str(report.kept_source)!r}, move=True), which deletes the copy now "
+            "that the key is installed.",
             KeyCopyWarning,
         )
     for line in report.warnings:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 import os
+import shlex
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -298,6 +299,7 @@ def _conflicts(folder: Path, token: str | None) -> tuple[str, ...]:
     if xdg.is_file() and str(xdg) not in jsons:
         notes.append(
             f"{xdg} is read only by the kaggle CLI (when ~/.kaggle is missing); kagman, "
-            f"kagglehub and kagglesdk do not see it. Run `kagman init {xdg} --move`."
+            f"kagglehub and kagglesdk do not see it. Run `kagman init {shlex.quote(str(xdg))} "
+            "--move`."
         )
     return tuple(notes)

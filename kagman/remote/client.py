@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin
 
-from kagman.credentials import Credentials, mask, resolve_credentials
+from kagman.credentials import Credentials, mask, renew_advice, resolve_credentials
 from kagman.errors import (
     AccessDeniedError,
     CompetitionNotFoundError,
@@ -196,10 +196,15 @@ def _http_error(err: requests.HTTPError, ref: Ref | None, creds: Credentials | N
         cls = ServerError if status is not None and status >= 500 else RemoteError
         return cls(msg, ref=name, status=status)
     if status == 401:
+        fix = (
+            renew_advice(creds)
+            if creds is not None
+            else "Create a new token at https://www.kaggle.com/settings/api and run "
+            "`kagman init` with it."
+        )
         msg = (
             f"Kaggle rejected your credentials{where}: the key or token is wrong, expired or "
-            "revoked. Create a new token at https://www.kaggle.com/settings/api and run "
-            "`kagman init` with it."
+            f"revoked. {fix}"
         )
         return CredentialsRejectedError(msg)
     if isinstance(ref, CompetitionRef) and status in (403, 404):
@@ -405,10 +410,7 @@ def whoami(credentials: Credentials | None = None) -> str:
     call_api(call, None, creds)
     username = seen.get("userName")
     if not username:
-        msg = (
-            f"Kaggle did not recognise the credentials from {creds.source}. "
-            "Run `kagman init` again."
-        )
+        msg = f"Kaggle did not recognise the credentials from {creds.source}. {renew_advice(creds)}"
         raise CredentialsRejectedError(msg)
     return str(username)
 
@@ -427,8 +429,7 @@ def _introspect(creds: Credentials) -> str:
     if not response.active or not response.username:
         msg = (
             f"Kaggle says the access token {mask(creds.token or '')} from {creds.source} "
-            "is not active (expired or revoked). Create a new one at "
-            "https://www.kaggle.com/settings/api and run `kagman init --token`."
+            f"is not active (expired or revoked). {renew_advice(creds)}"
         )
         raise CredentialsRejectedError(msg)
     return str(response.username)
