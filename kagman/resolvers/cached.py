@@ -92,7 +92,7 @@ def offline_hit(ref: DatasetRef | CompetitionRef, selection: Selection) -> Path:
         entries = []  # the whole needs a complete entry: a subset never answers it
     for entry in entries:
         held = holding(entry)
-        some = selection.select(held.files, folder=True) if held.state == "subset" else []
+        some = selection.select(held.files) if held.state == "subset" else []
         if some:
             logger.warning(
                 "Offline: %s holds %d file(s) of %s, and may lack others (it was never pulled "

@@ -133,13 +133,14 @@ def pull_subset(source: Source, selection: Selection, *, force: bool, show: bool
     chosen = _choose(source, selection, listing)
     held = holding(source.entry)
     missing = chosen if force else [f for f in chosen if not held.has(source.entry, f.name)]
-    _download(source, held, missing, selection.key(folder=True), show)
+    folder = selection.folder_in({f.name for f in listing})  # --file NAME: a file or a folder
+    _download(source, held, missing, selection.key(folder=folder), show)
     return target(source.entry, selection)
 
 
 def _choose(source: Source, selection: Selection, listing: list[RemoteFile]) -> list[RemoteFile]:
     by_name = {f.name: f for f in listing}
-    names = selection.select(by_name, folder=True)
+    names = selection.select(by_name)
     junk = [n for n in names if maybe_junk(n) and path_junk_reason(n.split("/"))]
     if junk:  # the same clutter rules as extraction: __MACOSX/, .DS_Store, ...
         logger.info("Skipping %d junk file(s) such as %s", len(junk), junk[0])
