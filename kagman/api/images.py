@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from kagman.api.pulling import pull
 from kagman.errors import DatasetNotFoundError, ImageFolderError
-from kagman.remote.refs import looks_like_ref
+from kagman.remote.refs import CompetitionRef, DatasetRef, Ref, competition_hint, looks_like_ref
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -30,7 +30,7 @@ LONG_INDEX_SECONDS = 2.0
 
 
 def index(
-    source: str | os.PathLike[str],
+    source: str | os.PathLike[str] | Ref,
     *,
     check: CheckLevel | None = None,
     labels: str | os.PathLike[str] | None = None,
@@ -50,7 +50,8 @@ def index(
         does, and the index only reads the mount). A string that exists as a folder
         is a folder; one that looks like a path (starts with ``.``, ``/`` or ``~``,
         holds a backslash, or has more ``/`` than ``owner/slug/versions/N``) is never
-        sent to Kaggle; a ``pathlib.Path`` is always a path.
+        sent to Kaggle; a ``pathlib.Path`` is always a path. A competition: its URL or a
+        :class:`~kagman.CompetitionRef` (a bare name is a folder).
     check
         ``"none"``, ``"fast"`` (size, magic bytes, end marker; the default),
         ``"header"`` (Pillow parses the header) or ``"full"`` (decode every image
@@ -111,7 +112,7 @@ def index(
 
 
 def show(
-    source: str | os.PathLike[str] | ImageIndex,
+    source: str | os.PathLike[str] | Ref | ImageIndex,
     *,
     out: str | os.PathLike[str] | None = None,
     per_class: int = 8,
@@ -160,11 +161,13 @@ def show(
     return sheet
 
 
-def _folder_for(source: str | os.PathLike[str]) -> Path:
+def _folder_for(source: str | os.PathLike[str] | Ref) -> Path:
     """A local folder as it is; a dataset ref that is no local folder, pulled.
 
     The decision is made here, not in :mod:`kagman.images`, which takes folders only.
     """
+    if isinstance(source, (DatasetRef, CompetitionRef)):
+        return _pulled_folder(pull(source), str(source))
     text = os.fspath(source)
     # abspath, unlike resolve(), drops ".." but keeps the symlinks the user chose.
     path = Path(os.path.abspath(Path(text).expanduser()))  # noqa: PTH100
@@ -175,7 +178,8 @@ def _folder_for(source: str | os.PathLike[str]) -> Path:
     # backslash, more parts than owner/slug/versions/N), so such a string is never
     # sent to Kaggle; a PathLike is a path whatever it spells.
     if not isinstance(source, str) or not looks_like_ref(text):
-        msg = f"{missing}. Check the path."
+        hint = competition_hint(text, command="index") if isinstance(source, str) else ""
+        msg = f"{missing}. Check the path.{hint}"
         raise ImageFolderError(msg, path=path)
     logger.info(
         "No folder %s here, so %s is taken as a Kaggle dataset: indexing its cached copy "
@@ -191,6 +195,10 @@ def _folder_for(source: str | os.PathLike[str]) -> Path:
             "a local folder, or the ref if you meant a dataset."
         )
         raise ImageFolderError(msg, path=path) from err
+    return _pulled_folder(folder, text)
+
+
+def _pulled_folder(folder: Path, text: str) -> Path:
     if not folder.is_dir():
         msg = f"The dataset {text} is a single file ({folder}), not a folder of images."
         raise ImageFolderError(msg, path=folder)

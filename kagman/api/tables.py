@@ -18,6 +18,7 @@ from kagman.remote.refs import (
     DatasetRef,
     Ref,
     check_file_name,
+    competition_hint,
     looks_like_ref,
     parse_target,
 )
@@ -155,7 +156,11 @@ def _table_file(
             if local.is_dir():
                 local = local / choose_table(find_tables(local), str(local))
             if not local.is_file():
-                msg = f"No table file {local}: it does not exist, and is not a dataset ref or URL."
+                hint = competition_hint(text, command="load", file=file) if not remote else ""
+                msg = (
+                    f"No table file {local}: it does not exist, and is not a dataset ref or "
+                    f"URL.{hint}"
+                )
                 raise TableError(msg, path=local)
             return local
     if isinstance(source, (DatasetRef, CompetitionRef)) and version is None:

@@ -13,6 +13,12 @@ __all__ = ["index_command"]
 @click.command("index")
 @click.argument("source", metavar="PATH | owner/slug")
 @click.option(
+    "-c",
+    "--competition",
+    is_flag=True,
+    help="SOURCE names a competition (its data is pulled if needed); URLs need no -c.",
+)
+@click.option(
     "--csv",
     "csv_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -40,6 +46,7 @@ __all__ = ["index_command"]
 )
 def index_command(
     source: str,
+    competition: bool,
     csv_file: Path | None,
     check: str | None,
     labels: str | None,
@@ -53,17 +60,19 @@ def index_command(
     Detects split folders (at any depth), class folders, labels CSVs (also
     multi-label), image/mask pairs and duplicate copies of the tree; skips junk
     and bad files (listed by reason) without touching them. A dataset ref that
-    is no local folder is pulled first if needed.
+    is no local folder is pulled first if needed; with -c, SOURCE is a competition.
 
     \b
     Example:
         kagman index data/chest_xray
+        kagman index -c some-image-competition
         kagman index paultimothymooney/chest-xray-pneumonia --csv index.csv
         kagman index data/dogs --labels data/dogs/labels.csv --label-col breed
         kagman index data/planet --label-sep " "
     """
     import warnings
 
+    from kagman import parse_competition
     from kagman.api import index as build_index
 
     kwargs: dict[str, Any] = {
@@ -77,7 +86,7 @@ def index_command(
         kwargs["check"] = check
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        idx = build_index(source, **kwargs)
+        idx = build_index(parse_competition(source) if competition else source, **kwargs)
     for warning in caught:
         click.echo(f"Warning: {warning.message}", err=True)
     counts = idx.counts()

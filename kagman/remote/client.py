@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PAGE_SIZE",
+    "RULES_WAIT_HINT",
     "RemoteFile",
     "call_api",
     "endpoint",
@@ -239,6 +240,10 @@ def _http_error(err: requests.HTTPError, ref: Ref | None, creds: Credentials | N
     return RemoteError(msg, ref=name, status=status)
 
 
+#: How to wait for the rules, in the 403 message (left out once kagman is waiting).
+RULES_WAIT_HINT = " (add --wait-for-rules to wait here while you do; Python: wait_for_rules=True)"
+
+
 def _competition_error(
     ref: CompetitionRef, status: int, kaggle_says: str, creds: Credentials | None
 ) -> KagmanError:
@@ -254,8 +259,7 @@ def _competition_error(
             f"You have not accepted the rules of the competition {ref.slug}, so Kaggle refuses "
             f"its data (403: {kaggle_says}) The API cannot accept them for you: open "
             f"{ref.rules_url} in a browser, signed in as {who(creds)}, accept the rules, then "
-            "run the same command again (add --wait-for-rules to wait here while you do; "
-            "Python: wait_for_rules=True)."
+            f"run the same command again{RULES_WAIT_HINT}."
         )
         return RulesNotAcceptedError(msg, ref=ref.slug, status=status)
     msg = (

@@ -44,6 +44,7 @@ __all__ = [
     "Target",
     "check_file_name",
     "check_patterns",
+    "competition_hint",
     "looks_like_ref",
     "parse_competition",
     "parse_ref",
@@ -307,7 +308,8 @@ def _parse_url(raw: str, path: str) -> Ref:
 
 def _parse_dataset(raw: str, parts: list[str], *, url: bool) -> DatasetRef:
     if len(parts) < 2:
-        msg = f"Invalid dataset reference {raw!r}: expected {_FORM}."
+        hint = "" if url or len(parts) != 1 else competition_hint(parts[0])
+        msg = f"Invalid dataset reference {raw!r}: expected {_FORM}.{hint}"
         raise InvalidRefError(msg, ref=raw)
     owner, slug, rest = parts[0].lower(), parts[1].lower(), [p.lower() for p in parts[2:]]
     _check_part(
@@ -342,6 +344,30 @@ def _parse_competition_url(raw: str, parts: list[str]) -> CompetitionRef:
         )
         raise InvalidRefError(msg, ref=raw)
     return _competition(raw, parts[0].lower())
+
+
+def competition_hint(name: str, *, command: str = "pull", file: str | None = None) -> str:
+    """A sentence for a bare name that may be a competition (``titanic``), else ``""``.
+
+    A bare name is never taken for a competition (it could be a folder); this says how
+    to name one, for ``kagman <command>`` and in Python.
+
+    >>> competition_hint("owner/slug"), competition_hint("./data")
+    ('', '')
+    """
+    slug = name.strip().rstrip("/").lower()
+    if len(slug) > _MAX_COMPETITION or not _SLUG_RE.fullmatch(slug):
+        return ""
+    cli = f"kagman {command} -c {slug}" + (f" {file}" if file else "")
+    ref = f"kagman.CompetitionRef({slug!r})"
+    python = {
+        "pull": f"kagman.pull_competition({slug!r})",
+        "load": f"kagman.load({ref}, {file!r})" if file else f"kagman.load({ref})",
+    }.get(command, f"kagman.{command}({ref})")
+    return (
+        f" If {slug!r} is a competition, name it with -c (`{cli}`) or by its URL "
+        f"{CompetitionRef(slug).url}; in Python, {python}."
+    )
 
 
 def _competition(raw: str, slug: str) -> CompetitionRef:
