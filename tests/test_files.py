@@ -123,3 +123,15 @@ def test_cli_json_through_the_installed_command(kaggle: FakeKaggle) -> None:
         {"name": "train/dog/", "files": 1, "size": 100},
     ]
     assert kaggle.count("ListDatasetFiles") == 3
+
+
+def test_the_readme_files_recipe_sums_the_csv_bytes(kaggle: FakeKaggle) -> None:
+    from readme_recipes import recipe
+
+    kaggle.add_dataset("owner/pets", {**FILES, "extra.csv": b"a,b\n1,2\n"})
+    lines = recipe("files").splitlines()
+    scope: dict[str, object] = {"kagman": kagman}
+    exec("\n".join(lines[:-1]), scope)  # noqa: S102 - the README's own code
+    total = eval(lines[-1].split("#")[0], scope)  # noqa: S307 - the README's last line
+    assert total == len(FILES["labels.csv"]) + len(b"a,b\n1,2\n")
+    assert scope["df"].attrs == {"ref": "owner/pets/versions/1", "source": "kaggle"}

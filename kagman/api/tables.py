@@ -66,7 +66,7 @@ def files(ref: str | Ref, *, version: int | None = None, offline: bool = False) 
     ::
 
         df = kagman.files("paultimothymooney/chest-xray-pneumonia")
-        df[df.name.str.endswith(".csv")].size.sum()
+        df.loc[df.name.str.endswith(".csv"), "size"].sum()   # bytes of the CSVs
     """
     from kagman.resolvers.listing import list_ref
 

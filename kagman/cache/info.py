@@ -158,7 +158,7 @@ def cached(ref: str | Ref | None = None) -> pd.DataFrame:
     ::
 
         kagman.cached()                      # everything
-        kagman.cached("owner/dataset").size.sum()
+        kagman.cached("owner/dataset")["size"].sum()   # bytes (.size is pandas' cell count)
         kagman.cached(kagman.CompetitionRef("titanic"))
     """
     return _frame(tuple(entries(ref)))
