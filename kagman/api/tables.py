@@ -173,5 +173,6 @@ def _table_file(
     from kagman.resolvers.listing import list_ref
 
     listing = list_ref(ref, offline=offline)
-    chosen = choose_table((f.name for f in listing.files), str(listing.ref))
+    cli = f"-c {listing.ref}" if isinstance(listing.ref, CompetitionRef) else None
+    chosen = choose_table((f.name for f in listing.files), str(listing.ref), cli_source=cli)
     return pull(listing.ref, file=chosen, offline=offline)

@@ -4,7 +4,8 @@ One module per command group (``pull``, ``files``, ``load``, ``credentials``, ``
 ``show``, ``cache``, ``doctor``); each command parses its flags, calls one API function, and
 formats the result. This
 module holds the group: every :class:`~kagman.errors.KagmanError` becomes
-``Error: <message>`` on stderr with the error's exit code and no traceback (``-v`` or
+``Error: <message>`` on stderr (its ``cli_message`` when it has one: options named as
+flags) with the error's exit code and no traceback (``-v`` or
 ``KAGMAN_DEBUG=1`` print the traceback, with the library error behind it, first); every
 :class:`~kagman.errors.KagmanWarning` a line ``Warning: <message>``; Ctrl-C one line
 saying what was kept, and exit code 130.
@@ -108,7 +109,7 @@ class _KagmanGroup(click.Group):
                 if ctx.params.get("verbose") or env_flag(DEBUG_ENV):
                     chain = "".join(traceback.format_exception(err)).rstrip()
                     click.echo(redact_urls(chain), err=True)
-                click.echo(f"Error: {err}", err=True)
+                click.echo(f"Error: {err.cli_message or err}", err=True)
                 ctx.exit(err.exit_code)
             except OSError as err:  # one the API did not expect (e.g. writing --csv): no traceback
                 where = f": {err.filename}" if err.filename is not None else ""

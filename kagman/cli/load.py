@@ -23,6 +23,12 @@ __all__ = ["load_command"]
 )
 @click.option("--version", type=click.IntRange(min=1), help="Pin a dataset version.")
 @click.option("--encoding", help="The text encoding of a CSV/JSON file (e.g. latin-1, cp949).")
+@click.option(
+    "--sep",
+    metavar="SEP",
+    help="The CSV's separator (';', '\\t' or tab, '|') [default: ',', or what the header says "
+    "when it reads as one column].",
+)
 @click.option("--table", help="SQLite: the table to load.")
 @click.option("--sql", help="SQLite: one read-only query (SELECT ...).")
 @click.option("--offline", is_flag=True, help="No network: only what the cache holds.")
@@ -33,6 +39,7 @@ def load_command(
     head: int,
     version: int | None,
     encoding: str | None,
+    sep: str | None,
     table: str | None,
     sql: str | None,
     offline: bool,
@@ -49,6 +56,7 @@ def load_command(
         kagman load -c titanic train.csv
         kagman load owner/dataset data.sqlite --sql 'SELECT * FROM t LIMIT 10'
         kagman load ./data/train.csv --head 20 --encoding latin-1
+        kagman load ./data/export.csv --sep ';'
     """
     from kagman import parse_competition
     from kagman.api import load
@@ -60,6 +68,8 @@ def load_command(
     kwargs: dict[str, Any] = {}
     if encoding is not None:
         kwargs["encoding"] = encoding
+    if sep is not None:
+        kwargs["sep"] = {"\\t": "\t", "tab": "\t"}.get(sep, sep)
     df = load(target, file, version=version, table=table, sql=sql, offline=offline, **kwargs)
     if head:
         click.echo(df.head(head).to_string())

@@ -15,6 +15,7 @@ first. May import: :mod:`kagman.archive` (junk rules), :mod:`kagman.errors`.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -46,8 +47,11 @@ def find_tables(folder: Path) -> list[str]:
     return found
 
 
-def choose_table(names: Iterable[str], where: str) -> str:
+def choose_table(names: Iterable[str], where: str, *, cli_source: str | None = None) -> str:
     """The one table among ``names``; several or none is an error that lists them.
+
+    ``cli_source`` is how ``kagman load`` names ``where`` (``-c titanic`` for a
+    competition); default: ``where`` itself, quoted for the shell.
 
     >>> choose_table(["a/readme.md", "a/train.csv"], "owner/slug")
     'a/train.csv'
@@ -64,5 +68,7 @@ def choose_table(names: Iterable[str], where: str) -> str:
         msg = f"{where} holds no table file ({describe_formats()}). Name the file to load."
         raise TableError(msg)
     shown = ", ".join(tables[:20]) + (f" and {len(tables) - 20} more" if len(tables) > 20 else "")
-    msg = f"{where} holds {len(tables)} tables: {shown}. Say which one: file='{tables[0]}'."
-    raise TableError(msg)
+    held = f"{where} holds {len(tables)} tables: {shown}. Say which one"
+    source = cli_source or shlex.quote(where)
+    msg = f"{held}: file={tables[0]!r}."
+    raise TableError(msg, cli_message=f"{held}: `kagman load {source} {shlex.quote(tables[0])}`.")
