@@ -102,6 +102,7 @@ def index(
         case_insensitive_classes=case_insensitive_classes,
         follow_symlinks=follow_symlinks,
     )
+    idx.name = display_name(idx.root)
     took = time.monotonic() - started
     if took >= LONG_INDEX_SECONDS:
         summary(
@@ -196,6 +197,24 @@ def _folder_for(source: str | os.PathLike[str] | Ref) -> Path:
         )
         raise ImageFolderError(msg, path=path) from err
     return _pulled_folder(folder, text)
+
+
+def display_name(root: Path) -> str:
+    """What titles call an indexed folder: for a cache entry the dataset and its version
+    (``owner/slug v3``, ``owner/slug v3/chest_xray``) or the competition, not ``3``.
+
+    >>> display_name(Path("/data/chest_xray"))
+    'chest_xray'
+    """
+    from kagman.cache.scan import entry_of
+
+    found = entry_of(root)
+    if found is None:
+        return root.name
+    ref, entry = found
+    name = f"{ref.name} v{ref.version}" if isinstance(ref, DatasetRef) else ref.name
+    inside = root.relative_to(entry).as_posix()
+    return name if inside == "." else f"{name}/{inside}"
 
 
 def _pulled_folder(folder: Path, text: str) -> Path:

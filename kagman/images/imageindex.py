@@ -56,6 +56,9 @@ class ImageIndex:
         What was detected, in words.
     root
         The folder that was indexed (after seeing through wrapper folders).
+    name
+        What titles call it: the folder's name, or for a dataset's cached copy the dataset
+        and version (``owner/slug v3``), as :func:`kagman.index` names it.
     unmatched_rows
         Rows of a labels CSV that matched no image, or ``None``.
     """
@@ -71,7 +74,9 @@ class ImageIndex:
         check: CheckLevel,
         unmatched_rows: pd.DataFrame | None = None,
         multilabel: bool = False,
+        name: str | None = None,
     ) -> None:
+        self.name = name or root.name
         self.df = df
         self.problems = problems
         self._classes = list(classes)
@@ -319,6 +324,7 @@ class ImageIndex:
             check=self.check,
             unmatched_rows=self.unmatched_rows,
             multilabel=self._multilabel,
+            name=self.name,
         )
         warn_missing_classes(new_df, self._classes, multilabel=self._multilabel)
         return result
