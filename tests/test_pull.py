@@ -468,3 +468,18 @@ def test_cache_entries_list_only_complete_pulls(kaggle: FakeKaggle) -> None:
     table_bytes = b"x\n1\n"
     table_hash = hashlib.sha256(table_bytes).hexdigest()
     assert read_manifest(table.parent)["files"] == [["t.csv", len(table_bytes), table_hash]]
+
+
+def test_file_takes_a_path_object_as_posix(kaggle: FakeKaggle) -> None:
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    kaggle.add_dataset("owner/paths", {"train.csv": b"a\n1\n", "sub/t.csv": b"b\n2\n"})
+    csv = kagman.pull("owner/paths", file=Path("train.csv"))
+    assert csv.read_bytes() == b"a\n1\n"
+    assert kagman.pull("owner/paths", file=PureWindowsPath("sub\\t.csv")).name == "t.csv"
+    assert kagman.load("owner/paths", Path("sub") / "t.csv")["b"].tolist() == [2]
+    assert kagman.cached_path("owner/paths", file=PurePosixPath("train.csv")) == csv
+    assert kagman.pull("owner/paths/versions/1", file=Path("train.csv"), offline=True) == csv
+    with pytest.raises(kagman.InvalidRefError, match="Invalid file name '/etc/passwd'"):
+        kagman.pull("owner/paths", file=Path("/etc/passwd"))
+    assert kagman.remove("owner/paths", file=Path("sub/t.csv")).removed

@@ -30,7 +30,7 @@ def pull(
     ref: str | Ref,
     *,
     version: int | None = None,
-    file: str | None = None,
+    file: str | os.PathLike[str] | None = None,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     force: bool = False,
@@ -56,7 +56,8 @@ def pull(
         Pin a version, like ``/versions/N``.
     file
         Pull only this file, or this folder (with or without a trailing ``/``); the
-        returned path is the file or folder inside the version's cache entry.
+        returned path is the file or folder inside the version's cache entry. A
+        ``pathlib.Path`` is read as its POSIX form (``Path("sub") / "t.csv"``: ``sub/t.csv``).
     include, exclude
         Gitignore-style patterns (``"train/**"``, ``"*.csv"``, ``"!*.tif"``): pull only the
         files that match an include (all when none) and no exclude. Selected files are
@@ -161,7 +162,7 @@ def _offline(offline: bool, *, force: bool) -> bool:
 def pull_competition(
     ref: str | CompetitionRef,
     *,
-    file: str | None = None,
+    file: str | os.PathLike[str] | None = None,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     force: bool = False,

@@ -77,7 +77,7 @@ def files(ref: str | Ref, *, version: int | None = None, offline: bool = False) 
 
 def load(
     source: str | os.PathLike[str] | Ref,
-    file: str | None = None,
+    file: str | os.PathLike[str] | None = None,
     *,
     version: int | None = None,
     table: str | None = None,
@@ -95,8 +95,8 @@ def load(
         :func:`pull` or :func:`pull_competition` returned). A bare name is never a
         competition: ``"titanic"`` is a local path.
     file
-        The table's path inside the dataset or folder. ``None``: the only table there is
-        (several: the error lists them).
+        The table's path inside the dataset or folder (a ``pathlib.Path`` too). ``None``:
+        the only table there is (several: the error lists them).
     version
         Pin a dataset version.
     table, sql
@@ -135,8 +135,9 @@ def load(
     """
     from kagman.tables import read_table
 
+    name = check_file_name(file) if file is not None else None  # a Path too, as POSIX
     offline = offline or env_flag(OFFLINE_ENV)
-    path = _table_file(source, file, version=version, offline=offline)
+    path = _table_file(source, name, version=version, offline=offline)
     return read_table(path, table=table, sql=sql, **read_kwargs)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from kagman.cache.entries import answer, holding, newest_answer, touch_hit, version_entries
@@ -15,7 +16,10 @@ __all__ = ["cached_path"]
 
 
 def cached_path(
-    ref: str | Ref | Path, *, version: int | None = None, file: str | None = None
+    ref: str | Ref | Path,
+    *,
+    version: int | None = None,
+    file: str | os.PathLike[str] | None = None,
 ) -> Path:
     """The cached path of a dataset version or competition (or of a file in it); never downloads.
 
@@ -75,7 +79,7 @@ def cached_path(
     raise _not_cached(parsed, name)
 
 
-def _in_entry(path: Path, version: int | None, file: str | None) -> Path:
+def _in_entry(path: Path, version: int | None, file: str | os.PathLike[str] | None) -> Path:
     """``file`` (or ``path`` itself) in the cache entry ``path`` is, or is inside of."""
     found = entry_of(path.absolute())
     if found is None:

@@ -126,7 +126,7 @@ def _describe(item: Removal) -> str:
 def remove(
     ref: str | Ref,
     *,
-    file: str | None = None,
+    file: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
     confirm: Callable[[RemovalReport], bool] | None = None,
 ) -> RemovalReport:

@@ -28,10 +28,11 @@ Target(ref=CompetitionRef(slug='titanic'), file='train.csv')
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import PurePosixPath
+from pathlib import PurePath, PurePosixPath
 from typing import NamedTuple
 from urllib.parse import parse_qs
 
@@ -158,7 +159,11 @@ class Target(NamedTuple):
 
 
 def parse_target(
-    text: str, *, version: int | None = None, file: str | None = None, competition: bool = False
+    text: str,
+    *,
+    version: int | None = None,
+    file: str | os.PathLike[str] | None = None,
+    competition: bool = False,
 ) -> Target:
     """Parse any reference or URL a user may paste; validate every part.
 
@@ -210,15 +215,16 @@ def parse_target(
     elif version is not None:
         msg = f"Invalid option for {raw!r}: competitions have no versions; drop --version."
         raise InvalidRefError(msg, ref=raw)
+    name = None
     if file is not None:
-        file = check_file_name(file)
-        if selected is not None and selected != file:
+        name = check_file_name(file)
+        if selected is not None and selected != name:
             msg = (
                 f"Conflicting files for {raw!r}: the URL selects {selected!r}, the file option "
-                f"says {file!r}. Give only one."
+                f"says {name!r}. Give only one."
             )
             raise InvalidRefError(msg, ref=raw)
-    return Target(ref, file if file is not None else selected)
+    return Target(ref, name if name is not None else selected)
 
 
 def parse_ref(text: str, *, version: int | None = None) -> DatasetRef:
@@ -421,20 +427,29 @@ def _parse_version(raw: str, value: str) -> int:
     return int(value)
 
 
-def check_file_name(name: str) -> str:
+def check_file_name(name: str | os.PathLike[str]) -> str:
     """Validate a ``--file`` name: a relative path inside the data, returned unchanged.
 
-    A trailing ``/`` marks a folder (``--file train/``) and is kept.
+    A trailing ``/`` marks a folder (``--file train/``) and is kept. A path object
+    (``pathlib.Path("train.csv")``) is taken as its POSIX form, the way Kaggle names files.
 
     >>> check_file_name("train/labels.csv"), check_file_name("chest_xray/train/")
     ('train/labels.csv', 'chest_xray/train/')
+    >>> check_file_name(PurePosixPath("train") / "labels.csv")
+    'train/labels.csv'
 
     Raises
     ------
     InvalidRefError
         Empty, absolute, with ``..``, ``.``, empty parts, backslashes or NUL.
     """
-    bare = name.removesuffix("/") if isinstance(name, str) else ""
+    if isinstance(name, PurePath):  # a Windows path too: its own separators, as POSIX
+        name = name.as_posix() if str(name) not in ("", ".") else ""
+    elif not isinstance(name, str) and isinstance(name, os.PathLike):
+        raw = os.fspath(name)
+        name = PurePath(raw).as_posix() if isinstance(raw, str) and raw else name
+    text = name if isinstance(name, str) else ""
+    bare = text.removesuffix("/")
     if (
         not bare
         or "\x00" in bare
@@ -447,7 +462,7 @@ def check_file_name(name: str) -> str:
             "dataset, like 'train.csv', 'images/cat.jpg' or 'images/'."
         )
         raise InvalidRefError(msg, ref=str(name))
-    return name
+    return text
 
 
 def check_patterns(patterns: Sequence[str], option: str) -> tuple[str, ...]:
