@@ -50,10 +50,11 @@ from kagman.credentials import Credentials
 from kagman.errors import (
     ArchiveError,
     CorruptArchiveError,
+    DiskFullError,
     EmptySelectionError,
     NotFoundError,
 )
-from kagman.fs import human_size, remove_tree
+from kagman.fs import disk_full_message, human_size, remove_tree
 from kagman.remote import datasets
 from kagman.remote.client import RemoteFile
 from kagman.remote.refs import DatasetRef, Ref
@@ -204,7 +205,22 @@ def _fetch_one(source: Source, name: str, bar: Bar) -> tuple[int, tuple[str, str
     part = source.work / f"{source.prefix}.file-{digest}"
     make_dirs(source.work)
     claim_partials(source.work)
-    result = download_to(part, lambda: source.open_file(name), progress=SharedPartial(part, bar))
+    what = f"{name} of {source.label}"  # how -v and errors name it: never the partial's id
+    try:
+        result = download_to(
+            part, lambda: source.open_file(name), progress=SharedPartial(part, bar), what=what
+        )
+    except DiskFullError as err:
+        # transfer.py's own free-space check names the partial file (v1.file-<hash>); say
+        # which file it is instead.
+        if err.path is None or not err.needed:
+            raise
+        raise DiskFullError(
+            disk_full_message(f"the download of {what}", err.needed, err.free, err.path),
+            path=err.path,
+            needed=err.needed,
+            free=err.free,
+        ) from None
     dest = source.entry / name
     make_dirs(dest.parent)
     wrapped = _place(source, part, dest, name, result, digest)
