@@ -14,6 +14,7 @@ from collections import namedtuple
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from kaggle_server import TEST_KEY, TEST_USERNAME, FakeKaggle, make_zip
 
 import kagman
@@ -31,6 +32,7 @@ from kagman import (
     UnsafeArchiveError,
 )
 from kagman.cache.lock import dataset_lock
+from kagman.cli import cli
 from kagman.remote.refs import parse_ref
 
 FILES = {
@@ -199,6 +201,41 @@ def test_link_creates_a_symlink_to_the_entry(kaggle: FakeKaggle, tmp_path: Path)
     (blocker / "pets").mkdir(parents=True)
     with pytest.raises(kagman.KagmanError, match="not a symlink"):
         kagman.pull("owner/pets", link=blocker)
+
+
+def test_a_link_that_cannot_be_made_is_refused_before_downloading(
+    kaggle: FakeKaggle, tmp_path: Path
+) -> None:
+    kaggle.add_dataset("owner/pets", FILES)
+    kaggle.add_competition("titanic", {"train.csv": b"a\n1\n"})
+    project = tmp_path / "project"
+    for blocked, pull in (
+        ("pets", lambda: kagman.pull("owner/pets", link=project)),
+        ("labels.csv", lambda: kagman.pull("owner/pets", file="labels.csv", link=project)),
+        ("dog", lambda: kagman.pull("owner/pets", file="train/dog/", link=project)),
+        ("titanic", lambda: kagman.pull_competition("titanic", link=project)),
+    ):
+        (project / blocked).mkdir(parents=True)
+        kaggle.requests.clear()
+        with pytest.raises(kagman.KagmanError, match=f"{project / blocked} already exists and "):
+            pull()
+        assert kaggle.requests == []  # refused before any request, let alone a download
+        (project / blocked).rmdir()
+    assert not Path(os.environ["KAGMAN_CACHE"]).exists()
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(kagman.KagmanError, match=f"The --link folder {afile} is a file"):
+        kagman.pull("owner/pets", link=afile)
+    (project / "pets").mkdir(parents=True)
+    result = CliRunner().invoke(cli, ["pull", "owner/pets", "--link", str(project)])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        (
+            f"Error: {project / 'pets'} already exists and is not a symlink, so --link will not "
+            "replace it. Remove or rename it, or choose another --link folder.\n"
+        ),
+    )
+    assert kaggle.requests == []
 
 
 def test_pull_from_a_read_only_working_directory(kaggle: FakeKaggle, tmp_path: Path) -> None:

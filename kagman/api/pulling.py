@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from kagman.errors import InvalidRefError, KagmanError
 from kagman.remote.refs import (
@@ -135,6 +135,8 @@ def pull(
     if wait_for_rules is not False:
         msg = "--wait-for-rules is for competitions: a dataset's rules are accepted on its page."
         raise InvalidRefError(msg, ref=str(ref))
+    if link is not None:
+        _check_link(link, dref.slug, name)
     request = PullRequest(
         dref,
         name,
@@ -243,10 +245,20 @@ def pull_competition(
         wait_for_rules=rules_wait(wait_for_rules),
         mount=mount,
     )
+    if link is not None:
+        _check_link(link, cref.slug, request.file)
     path = resolve(request)
     if link is not None:
         _link(path, link)
     return path
+
+
+def _check_link(link: str | os.PathLike[str], slug: str, file: str | None) -> None:
+    """``--link``'s own failures, found before anything is downloaded: the link the pull
+    will make (``<slug>``, or the file's or folder's name) must be free to make."""
+    from kagman.cache.links import check_link
+
+    check_link(Path(link), PurePosixPath(file.rstrip("/")).name if file else slug)
 
 
 def _link(path: Path, link: str | os.PathLike[str]) -> None:
