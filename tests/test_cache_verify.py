@@ -169,3 +169,24 @@ def test_progress_bar_goes_to_stderr(kaggle: FakeKaggle, capfd: pytest.CaptureFi
     out, err = capfd.readouterr()
     assert out == ""
     assert "Verifying" in err
+
+
+def test_reports_read_as_text_and_show_as_tables_in_a_notebook(kaggle: FakeKaggle) -> None:
+    kaggle.add_dataset("owner/pets", FILES)
+    entry = kagman.pull("owner/pets")
+    flip_a_byte(entry / "train/001.bin")
+    report = kagman.verify()
+    assert str(report).splitlines()[-1] == "1 cached entry checked: 1 problem in 1 entry."
+    assert str(report).splitlines()[:-1] == report.lines()  # what `kagman verify` prints
+    assert repr(report) == "<VerifyReport ok=False: 1 cached entry checked: 1 problem in 1 entry.>"
+    shown = report._repr_html_()
+    assert shown.startswith("<p>1 cached entry checked: 1 problem in 1 entry.</p><table>")
+    assert "<td>owner/pets/versions/1</td>" in shown
+    assert "<td>content</td><td>train/001.bin: SHA-256 differs</td>" in shown
+    assert "EntryCheck(" not in shown + str(report) + repr(report)  # never a dataclass dump
+    removal = kagman.remove("owner/pets", dry_run=True)
+    assert repr(removal).startswith("<RemovalReport would remove 1, ")
+    shown = removal._repr_html_()
+    assert shown.startswith("<p>1 would be removed, freeing ")
+    assert "<td>owner/pets/versions/1</td>" in shown
+    assert "Removal(" not in shown + repr(removal)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from kagman.cache.entries import holding, latest_state, manifest_holding
 from kagman.cache.failures import cache_os_error
+from kagman.cache.info import html_table
 from kagman.cache.listing import EntryInfo, entries, parse_cached_ref
 from kagman.cache.lock import folder_lock
 from kagman.cache.manifest import drop_files, update_manifest
@@ -106,6 +107,25 @@ class RemovalReport:
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
+
+    def __repr__(self) -> str:
+        verb = "would remove" if self.dry_run else "removed"
+        return f"<RemovalReport {verb} {len(self.removed)}, {human_size(self.freed)}>"
+
+    def _repr_html_(self) -> str:
+        lines = self.lines()
+        notes = [line for line in lines if line.startswith(("Kept: ", "Dangling link"))]
+        summary = " ".join(
+            line
+            for line in lines
+            if line not in notes and not line.startswith(("Removed ", "Would remove "))
+        )
+        rows = [
+            (_describe(item).rsplit(", ", 1)[0], human_size(item.entry.size), item.reason)
+            for item in self.removed
+        ]
+        rows += [(note, "", "") for note in notes]
+        return html_table(summary, ("entry", "size", "why"), rows)
 
 
 def _describe(item: Removal) -> str:
