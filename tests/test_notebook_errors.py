@@ -133,3 +133,35 @@ def test_a_misused_index_shows_one_message_too(
         assert len(re.findall(r"^Cell In\[\d+\]", text, re.MULTILINE)) == 1
         for internal in ("kagman/images", "site-packages", "raise InvalidArgumentError"):
             assert internal not in text, internal
+
+
+def test_an_interrupted_pull_shows_one_line_not_kagmans_frames(
+    kaggle: FakeKaggle, shell: InteractiveShell, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import _thread
+    import os
+    import threading
+    import time
+
+    kaggle.add_dataset("owner/big", {"big.bin": os.urandom(2_000_000)})
+    kaggle.throttle_bytes_per_sec = 1_000_000
+    part = Path(os.environ["KAGMAN_CACHE"]) / "datasets/owner/big/.incomplete/v1.zip"
+
+    def press_interrupt() -> None:  # the notebook's interrupt button: SIGINT to the kernel
+        deadline = time.monotonic() + 30
+        while not (part.exists() and part.stat().st_size > 200_000):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.005)
+        _thread.interrupt_main()
+
+    threading.Thread(target=press_interrupt, daemon=True).start()
+    cell = 'import kagman\ntry:\n    kagman.pull("owner/big", progress=False)\nfinally:\n    pass\n'
+    text = shown(shell, capfd, cell)
+    assert re.search(r"Interrupted: the partial download is kept \(.+\); the next pull", text)
+    assert len(re.findall(r"^Cell In\[\d+\]", text, re.MULTILINE)) == 1
+    for internal in ("kagman/", "site-packages", "During handling", "The above exception"):
+        assert internal not in text, internal
+    err = shell.last_execution_result.error_in_exec
+    assert isinstance(err, KeyboardInterrupt)  # what `except KeyboardInterrupt` catches
+    kaggle.throttle_bytes_per_sec = None
