@@ -70,6 +70,25 @@ def _broken_pipe() -> None:
     os.close(devnull)
 
 
+# Commands people type from other tools (the kaggle CLI, kagglehub, package managers), and
+# kagman's command for what they mean: click alone would suggest `load` for `download`.
+_OTHER_NAMES = {
+    "download": "`kagman pull owner/dataset` downloads a dataset (`-c titanic`: a competition) "
+    "and prints where it is",
+    "get": "`kagman pull owner/dataset` downloads a dataset and prints where it is",
+    "fetch": "`kagman pull owner/dataset` downloads a dataset and prints where it is",
+    "datasets": "kagman's commands name the action: `kagman pull owner/dataset` (kaggle "
+    "datasets download), `kagman files owner/dataset` (kaggle datasets files)",
+    "competitions": "kagman's commands name the action: `kagman pull -c titanic` (kaggle "
+    "competitions download), `kagman files -c titanic` (kaggle competitions files)",
+    "list": "`kagman files owner/dataset` lists a dataset's files; `kagman ls`, the cache",
+    "remove": "`kagman rm owner/dataset` removes it from the cache",
+    "delete": "`kagman rm owner/dataset` removes it from the cache",
+    "login": "`kagman init` installs your kaggle.json (or token); `kagman whoami` checks it",
+    "auth": "`kagman init` installs your kaggle.json (or token); `kagman whoami` checks it",
+}
+
+
 def _show_warning(message: Warning | str, *_: Any, **__: Any) -> None:
     click.echo(f"Warning: {message}", err=True)
 
@@ -89,6 +108,14 @@ class _KagmanGroup(click.Group):
         except BrokenPipeError:
             _broken_pipe()
             raise click.exceptions.Exit(BROKEN_PIPE_EXIT_CODE) from None
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name in _OTHER_NAMES and self.get_command(ctx, name) is None:
+            ctx.fail(f"No such command {name!r}: {_OTHER_NAMES[name]}.")
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
