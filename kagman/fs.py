@@ -21,6 +21,7 @@ from kagman.errors import DiskFullError
 __all__ = [
     "atomic_write_bytes",
     "atomic_write_chunks",
+    "counted",
     "disk_full_message",
     "ensure_free_space",
     "fsync_dir",
@@ -167,3 +168,13 @@ def human_size(n: int) -> str:
             return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     raise AssertionError  # pragma: no cover
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and its noun, singular or plural, with thousands separators: the one way counts
+    are written in messages.
+
+    >>> counted(1, "file"), counted(80000, "file"), counted(2, "entry", "entries")
+    ('1 file', '80,000 files', '2 entries')
+    """
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

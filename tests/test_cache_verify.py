@@ -63,19 +63,19 @@ def test_verify_catches_deleted_added_and_same_size_modified_files(kaggle: FakeK
     error = report.error()
     assert isinstance(error, CacheVerificationError)
     assert error.exit_code == 9
-    assert "4 problem(s) in 1 cached entry" in str(error)
+    assert "4 problems in 1 cached entry" in str(error)
     assert "kagman pull owner/pets/versions/1 --force" in str(error)
 
     result = CliRunner().invoke(cli, ["verify", "owner/pets"])
     assert result.exit_code == 9
     lines = result.stdout.splitlines()
-    assert lines[0] == f"owner/pets/versions/1: {len(FILES)} files, sha256: 4 problem(s)"
+    assert lines[0] == f"owner/pets/versions/1: {len(FILES)} files, sha256: 4 problems"
     assert "  content: train/017.bin  SHA-256 differs" in lines
     assert "  missing: train/000.bin  listed in the manifest, not on disk" in lines
     assert "  extra: train/new.bin  not in the manifest" in lines
     assert "  size: labels.csv  9 bytes, expected 15" in lines
     assert result.stderr.startswith(
-        "Error: 4 problem(s) in 1 cached entry (owner/pets/versions/1: size labels.csv, "
+        "Error: 4 problems in 1 cached entry (owner/pets/versions/1: size labels.csv, "
         "missing train/000.bin, content train/017.bin, extra train/new.bin). Pull again with "
     )
 

@@ -296,7 +296,7 @@ def test_load_index_and_show_take_c(kaggle: FakeKaggle, tmp_path: Path) -> None:
     assert loaded.stdout.endswith("[2 rows x 2 columns]\n")
     indexed = CliRunner().invoke(cli, ["index", "-c", "titanic"])
     assert indexed.exit_code == 0, indexed.output
-    assert "Images: 4 in 1 split(s), 2 classes" in indexed.stdout
+    assert "Images: 4 in 1 split, 2 classes" in indexed.stdout
     sheet = tmp_path / "sheet.png"
     shown = CliRunner().invoke(cli, ["show", "-c", "titanic", "--out", str(sheet)])
     assert shown.exit_code == 0, shown.output

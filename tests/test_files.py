@@ -88,10 +88,10 @@ def test_cli_prints_files_and_folder_totals(kaggle: FakeKaggle) -> None:
         "train/dog/3.jpg       100 B\n"
         "\n"
         "Folders:\n"
-        "test/             1 files        50 B\n"
+        "test/             1 file         50 B\n"
         "train/            3 files       600 B\n"
         "train/cat/        2 files       500 B\n"
-        "train/dog/        1 files       100 B\n"
+        "train/dog/        1 file        100 B\n"
     )
 
 

@@ -141,7 +141,7 @@ def test_cli_index_prints_layout_counts_and_problems(tmp_path: Path) -> None:
         lines[0]
         == f"Layout: split folders in {zoo / 'dataset'} (seen through the wrapper folder 'dataset')"
     )
-    assert "Images: 15 in 3 split(s), 3 classes (check: fast)" in lines
+    assert "Images: 15 in 3 splits, 3 classes (check: fast)" in lines
     assert any(line.split() == ["train", "3", "6", "2", "0", "11"] for line in lines)
     assert any(line.split() == ["test", "0", "1", "1", "0", "2"] for line in lines)
     assert "Problems: 9 files or folders skipped" in lines
@@ -156,7 +156,7 @@ def test_cli_index_check_level_and_errors(tmp_path: Path) -> None:
     zoo = build_zoo(tmp_path / "zoo")
     result = CliRunner().invoke(cli, ["index", str(zoo), "--check", "none"])
     assert result.exit_code == 0
-    assert "Images: 18 in 3 split(s), 3 classes (check: none)" in result.stdout
+    assert "Images: 18 in 3 splits, 3 classes (check: none)" in result.stdout
     missing = CliRunner().invoke(cli, ["index", str(tmp_path / "missing")])
     assert missing.exit_code == 8
     assert missing.stderr.startswith(
@@ -188,7 +188,7 @@ def test_index_a_dataset_ref_pulls_it_first(
     assert all(Path(p).is_relative_to(pulled) for p in idx.paths())
     result = CliRunner().invoke(cli, ["index", "owner/pets/versions/1"])
     assert result.exit_code == 0, result.output
-    assert "Images: 3 in 2 split(s), 2 classes (check: fast)" in result.stdout
+    assert "Images: 3 in 2 splits, 2 classes (check: fast)" in result.stdout
 
 
 # --- arbitrary file names ---------------------------------------------------------------

@@ -50,10 +50,10 @@ def test_labels_csv_detected(tmp_path: Path) -> None:
         f"split folders in {base}",
         (
             "  train: images labelled by labels.csv (file names from column 'id', labels from "
-            "'breed'; 2 classes, 1 images without a row)"
+            "'breed'; 2 classes, 1 image without a row)"
         ),
         "  test: flat images, unlabeled",
-        "  1 rows of the labels CSV match no image",
+        "  1 row of the labels CSV matches no image",
     ]
 
 

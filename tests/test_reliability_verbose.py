@@ -31,7 +31,7 @@ def test_verbose_logs_each_step(kaggle: FakeKaggle) -> None:
         r"Resuming owner/ds/versions/1 at byte 100000 \(\d+%\)",
         r"owner/ds/versions/1: MD5 verified \([\d,]+ bytes, x-goog-hash\)",
         r"Extracted 2 files \([\d.]+ KiB\) in [\d.]+ s; every member's CRC-32 checked",
-        re.escape("Skipped 1 junk file(s) (1 macos-junk)"),
+        re.escape("Skipped 1 junk file (1 macos-junk)"),
         r"Pulled owner/ds in [\d.]+ s: .*/datasets/owner/ds/versions/1",
     ]
     lines = result.stderr.splitlines()

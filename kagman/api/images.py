@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from kagman.api.pulling import pull
 from kagman.errors import DatasetNotFoundError, ImageFolderError
+from kagman.fs import counted
 from kagman.remote.refs import CompetitionRef, DatasetRef, Ref, competition_hint, looks_like_ref
 
 if TYPE_CHECKING:
@@ -106,8 +107,9 @@ def index(
     took = time.monotonic() - started
     if took >= LONG_INDEX_SECONDS:
         summary(
-            f"Indexed {len(idx):,} images ({len(idx.splits)} splits, {len(idx.classes):,} "
-            f"classes, {len(idx.problems):,} skipped) in {duration(took)} -> {idx.root}"
+            f"Indexed {counted(len(idx), 'image')} ({counted(len(idx.splits), 'split')}, "
+            f"{counted(len(idx.classes), 'class', 'classes')}, {len(idx.problems):,} skipped) "
+            f"in {duration(took)} -> {idx.root}"
         )
     return idx
 

@@ -20,6 +20,7 @@ from kagman.cache.lock import is_locked
 from kagman.cache.removal import Removal, RemovalReport, remove_entries
 from kagman.cache.sizes import parse_duration, parse_size
 from kagman.errors import InvalidArgumentError
+from kagman.fs import counted
 
 __all__ = ["plan_prune", "prune"]
 
@@ -62,7 +63,12 @@ def plan_prune(
                 continue
             if rank not in sorted(ranks[key], reverse=True)[:keep_latest]:
                 what = "data state" if row.kind == "competition" else "version"
-                chosen[i] = f"older than the {keep_latest} newest cached {what}(s)"
+                newest = (
+                    f"the newest cached {what}"
+                    if keep_latest == 1
+                    else (f"the {counted(keep_latest, f'newest cached {what}')}")
+                )
+                chosen[i] = f"older than {newest}"
     if older_than is not None:
         for i, row in enumerate(rows):
             if i in chosen or (row.kind, row.ref) in busy or row.last_used is None:

@@ -24,6 +24,7 @@ from kagman.cache.info import html_table
 from kagman.cache.listing import EntryInfo, entries
 from kagman.cache.paths import MANIFEST_SUFFIX
 from kagman.errors import CacheVerificationError
+from kagman.fs import counted
 from kagman.remote.refs import CompetitionRef, Ref
 
 __all__ = ["EntryCheck", "Problem", "VerifyReport", "sha256_file", "verify"]
@@ -91,12 +92,13 @@ class VerifyReport:
         for check in self.checks:
             row = check.entry
             what = _name(row)
-            verdict = "ok" if check.ok else f"{len(check.problems)} problem(s)"
-            files = f"{check.files} file{'' if check.files == 1 else 's'}"
+            verdict = "ok" if check.ok else counted(len(check.problems), "problem")
+            files = counted(check.files, "file")
             out.append(f"{what}: {files}, {check.method}: {verdict}")
             out += [f"  {p.kind}: {p.path or '(entry)'}  {p.detail}" for p in check.problems]
         if self.skipped:
-            out.append(f"{len(self.skipped)} leftover(s) of interrupted pulls not checked.")
+            left = counted(len(self.skipped), "leftover")
+            out.append(f"{left} of interrupted pulls not checked.")
         return out
 
     def summary(self) -> str:
@@ -120,7 +122,7 @@ class VerifyReport:
         rows: list[tuple[str, ...]] = []
         for check in self.checks:
             files = f"{check.files:,}"
-            verdict = "ok" if check.ok else f"{len(check.problems)} problem(s)"
+            verdict = "ok" if check.ok else counted(len(check.problems), "problem")
             rows.append((_name(check.entry), files, check.method, verdict, ""))
             rows += [
                 ("", "", "", p.kind, f"{p.path or '(entry)'}: {p.detail}") for p in check.problems
@@ -145,8 +147,9 @@ class VerifyReport:
             for c in bad[:3]
         )
         msg = (
-            f"{len(problems)} problem(s) in {len(bad)} cached "
-            f"{'entry' if len(bad) == 1 else 'entries'} ({shown}). {_fix(bad[0], len(bad))}."
+            f"{counted(len(problems), 'problem')} in "
+            f"{counted(len(bad), 'cached entry', 'cached entries')} ({shown}). "
+            f"{_fix(bad[0], len(bad))}."
         )
         return CacheVerificationError(msg, problems=problems)
 

@@ -25,7 +25,7 @@ from kagman.diagnostics.environment import (
     packages,
 )
 from kagman.errors import KagmanError
-from kagman.fs import human_size
+from kagman.fs import counted, human_size
 
 __all__ = ["DoctorReport", "OnlineCheck", "doctor"]
 
@@ -155,7 +155,7 @@ class DoctorReport:
         ]
         out.append("")
         if self.problems:
-            out.append(f"{len(self.problems)} problem(s):")
+            out.append(f"{counted(len(self.problems), 'problem')}:")
             out += [f"  - {p}" for p in self.problems]
         else:
             out.append("No problems found.")

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from kagman.errors import InvalidArgumentError
-from kagman.fs import atomic_write_bytes
+from kagman.fs import atomic_write_bytes, counted
 from kagman.images.carve import carve_val
 from kagman.images.check import CheckLevel
 from kagman.images.classes import warn_missing_classes
@@ -299,7 +299,8 @@ class ImageIndex:
                 )
                 return self
             msg = (
-                f"This index already has a 'val' split ({n_val:,} images from the dataset), "
+                f"This index already has a 'val' split ({counted(n_val, 'image')} from the "
+                "dataset), "
                 "so split() carves none. Pass if_missing=True to keep the dataset's val (code "
                 "that serves datasets with and without one), or use it as it is."
             )
@@ -348,8 +349,9 @@ class ImageIndex:
     def __repr__(self) -> str:
         per_split = ", ".join(f"{s}={n}" for s, n in self.df.split.value_counts(sort=False).items())
         return (
-            f"ImageIndex({len(self.df)} images, {len(self._classes)} classes{self._kind()}, "
-            f"{per_split}; {len(self.problems)} problems; root={str(self.root)!r})"
+            f"ImageIndex({counted(len(self.df), 'image')}, "
+            f"{counted(len(self._classes), 'class', 'classes')}{self._kind()}, "
+            f"{per_split}; {counted(len(self.problems), 'problem')}; root={str(self.root)!r})"
         )
 
     def show(

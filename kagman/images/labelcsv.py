@@ -19,6 +19,7 @@ import re
 from typing import TYPE_CHECKING
 
 from kagman.errors import ImageFolderError
+from kagman.fs import counted
 from kagman.images.formats import IMAGE_EXTENSIONS
 from kagman.images.listing import Problem
 from kagman.images.multilabel import detect_separator, split_tags
@@ -262,15 +263,17 @@ class CsvFinder:
             self.used.append(csv)
         if sep:
             n_classes = len({t for lab in labels if isinstance(lab, tuple) for t in lab})
-            kind = f"multi-label, tags separated by {sep!r}; {n_classes} classes"
+            kind = (
+                f"multi-label, tags separated by {sep!r}; {counted(n_classes, 'class', 'classes')}"
+            )
         else:
             n_classes = len({lab for lab in labels if lab})
-            kind = f"{n_classes} classes"
+            kind = counted(n_classes, "class", "classes")
         missing = sum(lab is None for lab in labels)
         note = (
             f"images labelled by {os.path.relpath(csv, self.source)} (file names from column "
             f"{path_col!r}, labels from {label_col!r}; {kind}"
-            + (f", {missing} images without a row" if missing else "")
+            + (f", {counted(missing, 'image')} without a row" if missing else "")
             + ")"
         )
         return labels, note

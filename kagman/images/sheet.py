@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from kagman.errors import InvalidArgumentError
-from kagman.fs import atomic_write_bytes
+from kagman.fs import atomic_write_bytes, counted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -319,7 +319,7 @@ def contact_sheet(
     font, small = _font(13), _font(max(9, min(12, size // 8)))
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     labels = [f"{row.label}" for row in rows]
-    counts = [f"{row.count:,} images" for row in rows]
+    counts = [counted(row.count, "image") for row in rows]
     label_width = min(
         _MAX_LABEL_WIDTH,
         int(max([probe.textlength(t, font=font) for t in [*labels, *counts]] or [0])) + 2 * _PAD,
@@ -369,10 +369,10 @@ def contact_sheet(
 def _title(idx: Indexed, split: str | None, kind: str, n_rows: int) -> str:
     extra = ", masks laid over the images" if idx.paired else ""
     if kind == "split":
-        return f"{idx.name}: {len(idx):,} images, one row per split{extra}"
-    where = f"split {split!r}" if split is not None else f"{len(idx.splits)} split(s)"
+        return f"{idx.name}: {counted(len(idx), 'image')}, one row per split{extra}"
+    where = f"split {split!r}" if split is not None else counted(len(idx.splits), "split")
     what = "classes" if kind == "class" else "tags"
-    return f"{idx.name}: {len(idx):,} images in {where}, {n_rows} {what}{extra}"
+    return f"{idx.name}: {counted(len(idx), 'image')} in {where}, {n_rows:,} {what}{extra}"
 
 
 def strip(

@@ -22,6 +22,7 @@ from kagman.cache.entries import (
 from kagman.cache.paths import entry_path, require_cache_root
 from kagman.cache.selection import Selection
 from kagman.errors import NotCachedError
+from kagman.fs import counted
 from kagman.remote.refs import CompetitionRef, DatasetRef
 from kagman.resolvers.base import PullRequest
 
@@ -95,10 +96,10 @@ def offline_hit(ref: DatasetRef | CompetitionRef, selection: Selection) -> Path:
         some = selection.select(held.files) if held.state == "subset" else []
         if some:
             logger.warning(
-                "Offline: %s holds %d file(s) of %s, and may lack others (it was never pulled "
+                "Offline: %s holds %s of %s, and may lack others (it was never pulled "
                 "with exactly these options).",
                 entry,
-                len(some),
+                counted(len(some), "file"),
                 selection.describe(),
             )
             return touch_hit(entry, target(entry, selection))

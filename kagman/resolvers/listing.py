@@ -17,6 +17,7 @@ from kagman.cache.entries import holding, is_complete, version_entries
 from kagman.cache.manifest import read_manifest
 from kagman.cache.paths import entry_path
 from kagman.errors import NotCachedError
+from kagman.fs import counted
 from kagman.remote.client import RemoteFile
 from kagman.remote.refs import CompetitionRef, DatasetRef, Ref
 
@@ -120,9 +121,9 @@ def _offline(ref: Ref) -> Listing:
         held = holding(entry)
         if held.state == "subset":
             logger.warning(
-                "Offline: only part of %s is cached; listing the %d file(s) it holds.",
+                "Offline: only part of %s is cached; listing the %s it holds.",
                 pinned,
-                len(held.files),
+                counted(len(held.files), "file"),
             )
             files = [RemoteFile(name, size) for name, size in sorted(held.files.items())]
             return Listing(pinned, files, "cache")

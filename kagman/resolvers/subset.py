@@ -54,7 +54,7 @@ from kagman.errors import (
     EmptySelectionError,
     NotFoundError,
 )
-from kagman.fs import disk_full_message, human_size, remove_tree
+from kagman.fs import counted, disk_full_message, human_size, remove_tree
 from kagman.remote import datasets
 from kagman.remote.client import RemoteFile
 from kagman.remote.refs import DatasetRef, Ref
@@ -144,11 +144,11 @@ def _choose(source: Source, selection: Selection, listing: list[RemoteFile]) -> 
     names = selection.select(by_name)
     junk = [n for n in names if maybe_junk(n) and path_junk_reason(n.split("/"))]
     if junk:  # the same clutter rules as extraction: __MACOSX/, .DS_Store, ...
-        logger.info("Skipping %d junk file(s) such as %s", len(junk), junk[0])
+        logger.info("Skipping %s such as %s", counted(len(junk), "junk file"), junk[0])
         names = [n for n in names if n not in set(junk)]
     if not names:
         msg = (
-            f"Nothing in {source.label} ({len(listing)} files) matches "
+            f"Nothing in {source.label} ({counted(len(listing), 'file')}) matches "
             f"{selection.describe()}. Its top level has {top_level(by_name)}. "
             f"See every file with `{source.files_command}`."
         )
@@ -176,7 +176,7 @@ def _download(source: Source, held: Holding, files: list[RemoteFile], key: str, 
     done: dict[str, tuple[int, tuple[str, str, bool], str]] = {}
     failed: BaseException | None = None
     total = sum(f.size for f in files)
-    with Bar(f"Downloading {len(files)} files of {source.label}", enabled=show) as bar:
+    with Bar(f"Downloading {counted(len(files), 'file')} of {source.label}", enabled=show) as bar:
         if total:
             bar.set_total(total)
         with ThreadPoolExecutor(max_workers=min(CONNECTIONS, max(1, len(files)))) as pool:
@@ -195,7 +195,7 @@ def _download(source: Source, held: Holding, files: list[RemoteFile], key: str, 
     if failed is not None:
         raise failed
     if done:
-        what = f"{len(done):,} file{'s' if len(done) != 1 else ''}"
+        what = counted(len(done), "file")
         announce(source.ref, source.entry, what, sum(d[0] for d in done.values()), started)
 
 
