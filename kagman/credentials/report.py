@@ -288,6 +288,14 @@ def _conflicts(folder: Path, token: str | None) -> tuple[str, ...]:
             "that token is old (revoked or expired), delete it or replace it with "
             "`kagman init --token`; `kagman doctor --online` checks what kagman uses."
         )
+    sdk_blind = token is None and not (home / KAGGLE_JSON).is_file()
+    if folder != home and (folder / KAGGLE_JSON).is_file() and sdk_blind:
+        notes.append(
+            f"kagglesdk shows nothing: used on its own it reads only {home / KAGGLE_JSON} "
+            f"(or {TOKEN_ENV}), whatever {CONFIG_DIR_ENV} says; kagman, the kaggle CLI and "
+            f"kagglehub read {folder / KAGGLE_JSON}. Only code that calls kagglesdk "
+            f"directly needs `kagman init` run without {CONFIG_DIR_ENV}."
+        )
     for name in ACCESS_TOKEN_NAMES:
         mine = folder / name
         if folder != home and mine.is_file():
