@@ -100,6 +100,21 @@ def test_one_table_needs_no_name_and_several_are_listed(kaggle: FakeKaggle) -> N
     )
 
 
+def test_offline_a_partly_cached_version_is_not_the_whole_listing(kaggle: FakeKaggle) -> None:
+    kaggle.add_dataset("owner/two", {"a.csv": CSV, "b.csv": CSV})
+    pd.testing.assert_frame_equal(kagman.load("owner/two", "a.csv"), FRAME)  # a.csv of v1 only
+    with pytest.raises(TableError) as info:
+        kagman.load("owner/two", offline=True)  # online it names both tables
+    assert str(info.value) == (
+        "Offline, only part of owner/two/versions/1 is cached (it holds a.csv), so kagman "
+        "cannot tell which of its tables to load. Name the file: file='a.csv', or go online."
+    )
+    result = CliRunner().invoke(cli, ["load", "owner/two", "--offline"])
+    assert result.exit_code == TableError.exit_code
+    assert "`kagman load owner/two/versions/1 a.csv`. Or drop --offline" in result.stderr
+    pd.testing.assert_frame_equal(kagman.load("owner/two", "a.csv", offline=True), FRAME)
+
+
 def test_a_url_with_select_and_a_local_folder(kaggle: FakeKaggle) -> None:
     kaggle.add_dataset("owner/tables", {"x/t.csv": CSV, "y.csv": CSV})
     url = "https://www.kaggle.com/datasets/owner/tables/data?select=x%2Ft.csv"

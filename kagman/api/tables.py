@@ -175,5 +175,6 @@ def _table_file(
 
     listing = list_ref(ref, offline=offline)
     cli = f"-c {listing.ref}" if isinstance(listing.ref, CompetitionRef) else None
-    chosen = choose_table((f.name for f in listing.files), str(listing.ref), cli_source=cli)
+    names = (f.name for f in listing.files)
+    chosen = choose_table(names, str(listing.ref), cli_source=cli, partial=listing.partial)
     return pull(listing.ref, file=chosen, offline=offline)

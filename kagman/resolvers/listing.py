@@ -36,6 +36,7 @@ class Listing:
     ref: Ref  # a pinned dataset version, or a competition
     files: list[RemoteFile]
     source: Literal["cache", "kaggle"]
+    partial: bool = False  # offline, from an entry that holds only some of the files
 
     def frame(self) -> pd.DataFrame:
         """``name`` (str), ``size`` (int64 bytes), ``modified`` (UTC) per file, by name;
@@ -126,7 +127,7 @@ def _offline(ref: Ref) -> Listing:
                 counted(len(held.files), "file"),
             )
             files = [RemoteFile(name, size) for name, size in sorted(held.files.items())]
-            return Listing(pinned, files, "cache")
+            return Listing(pinned, files, "cache", partial=True)
     msg = (
         f"{ref} is not in the cache, and offline mode forbids asking Kaggle for its files. "
         "Retry without --offline (and unset KAGMAN_OFFLINE)."
