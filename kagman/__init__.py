@@ -130,4 +130,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    # The public names only: not this module's own helpers (importlib, Any, annotations).
+    return sorted(__all__)

@@ -47,6 +47,7 @@ __all__ = [
     "DiskFullError",
     "EmptySelectionError",
     "ImageFolderError",
+    "InvalidArgumentError",
     "InvalidCredentialsFileError",
     "InvalidRefError",
     "KagmanError",
@@ -76,6 +77,9 @@ class KagmanError(Exception):
     """Base class of every error kagman raises on purpose."""
 
     exit_code: int = 1
+    #: The message as the ``kagman`` command shows it, where it names options as flags
+    #: (``--encoding latin-1``, not ``encoding='latin-1'``); ``None``: the same as ``str()``.
+    cli_message: str | None = None
 
     @property
     def cause(self) -> BaseException | None:
@@ -140,6 +144,12 @@ class InvalidRefError(KagmanError, ValueError):
 
 class EmptySelectionError(InvalidRefError, LookupError):
     """``--file``/``--include``/``--exclude`` select no file of the dataset or competition."""
+
+
+class InvalidArgumentError(KagmanError, ValueError):
+    """A call got an argument it cannot use: a split the index lacks, ``pairs()`` without masks."""
+
+    exit_code = 2
 
 
 # --- credentials ------------------------------------------------------------
@@ -354,11 +364,13 @@ class TableError(KagmanError, ValueError):
         path: Path | None = None,
         reader: str | None = None,
         line: int | None = None,
+        cli_message: str | None = None,
     ) -> None:
         super().__init__(message)
         self.path = path
         self.reader = reader
         self.line = line
+        self.cli_message = cli_message
 
 
 _URL_QUERY = re.compile(r"(https?://[^\s?#'\"]+)\?[^\s'\"]*")

@@ -21,6 +21,8 @@ from kagman.errors import DiskFullError
 __all__ = [
     "atomic_write_bytes",
     "atomic_write_chunks",
+    "counted",
+    "disk_full_message",
     "ensure_free_space",
     "fsync_dir",
     "human_size",
@@ -103,12 +105,17 @@ def ensure_free_space(folder: Path, needed: int, *, what: str) -> None:
     """Raise :class:`DiskFullError` unless ``folder``'s filesystem has ``needed`` bytes free."""
     free = shutil.disk_usage(folder).free
     if needed > free:
-        msg = (
-            f"Not enough disk space for {what}: need {human_size(needed)}, only "
-            f"{human_size(free)} free in {folder}. Free some space or set KAGMAN_CACHE to a "
-            "bigger disk."
-        )
+        msg = disk_full_message(what, needed, free, folder)
         raise DiskFullError(msg, path=folder, needed=needed, free=free)
+
+
+def disk_full_message(what: str, needed: int, free: int, folder: Path) -> str:
+    """The words of :func:`ensure_free_space`'s error (``what``: "the download of train.csv")."""
+    return (
+        f"Not enough disk space for {what}: need {human_size(needed)}, only "
+        f"{human_size(free)} free in {folder}. Free some space or set KAGMAN_CACHE to a "
+        "bigger disk."
+    )
 
 
 def remove_tree(path: Path) -> None:
@@ -161,3 +168,13 @@ def human_size(n: int) -> str:
             return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     raise AssertionError  # pragma: no cover
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and its noun, singular or plural, with thousands separators: the one way counts
+    are written in messages.
+
+    >>> counted(1, "file"), counted(80000, "file"), counted(2, "entry", "entries")
+    ('1 file', '80,000 files', '2 entries')
+    """
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

@@ -405,9 +405,11 @@ def lock_port(port: int, timeout: float) -> int:
     """Take the advisory lock ``<tmp>/kagman-fake-kaggle-<port>.lock``; return its descriptor.
 
     Only one process can own a port, so concurrent pytest sessions wait for each other instead
-    of failing on ``EADDRINUSE``; after ``timeout`` seconds, say who holds the port.
+    of failing on ``EADDRINUSE``; after ``timeout`` seconds, say who holds the port. A port
+    belongs to a network namespace, so the lock's name holds the namespace's inode (sessions
+    in separate ``unshare -n`` namespaces never wait for each other).
     """
-    path = Path(tempfile.gettempdir()) / f"kagman-fake-kaggle-{port}.lock"
+    path = Path(tempfile.gettempdir()) / f"kagman-fake-kaggle-{_netns()}{port}.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     deadline = time.monotonic() + timeout
     while True:
@@ -427,6 +429,14 @@ def lock_port(port: int, timeout: float) -> int:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"pid {os.getpid()}: {' '.join(sys.argv)[:400]}".encode(), 0)
     return fd
+
+
+def _netns() -> str:
+    """``net<inode>-`` of this process's network namespace; empty where Linux's is unknown."""
+    try:
+        return f"net{Path('/proc/self/ns/net').stat().st_ino}-"
+    except OSError:
+        return ""
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:

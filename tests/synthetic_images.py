@@ -131,6 +131,34 @@ def segmentation_files(n: int = 6) -> dict[str, bytes]:
     return files
 
 
+#: chest-xray's classes -> images per split (it ships a tiny val split of its own)
+CHEST_XRAY = {
+    "NORMAL": {"train": 6, "val": 2, "test": 3},
+    "PNEUMONIA": {"train": 9, "val": 2, "test": 4},
+}
+
+
+def chest_xray_files() -> dict[str, bytes]:
+    """The shape of paultimothymooney/chest-xray-pneumonia as Kaggle extracts it, with pictures.
+
+    ``chest_xray/{train,val,test}/{NORMAL,PNEUMONIA}/*.jpeg``, a full copy of that tree
+    in ``chest_xray/chest_xray/``, Finder's ``__MACOSX`` junk and a ``.DS_Store``; one
+    training image is a PNG saved under a ``.jpeg`` name.
+    """
+    tree: dict[str, bytes] = {}
+    for (cls, per_split), kind in zip(CHEST_XRAY.items(), ("circle", "square"), strict=True):
+        for s, (split, n) in enumerate(per_split.items()):
+            for i in range(n):
+                im, _ = shape_image(kind, 1000 * s + i)
+                tree[f"{split}/{cls}/person{i}_{split}.jpeg"] = jpeg(im)
+    tree["train/NORMAL/person0_train.jpeg"] = png(shape_image("circle", 0)[0])
+    files = {f"chest_xray/{rel}": data for rel, data in tree.items()}
+    files |= {f"chest_xray/chest_xray/{rel}": data for rel, data in tree.items()}
+    files["chest_xray/__MACOSX/chest_xray/train/NORMAL/._person1_train.jpeg"] = b"\x00\x05"
+    files["chest_xray/chest_xray/.DS_Store"] = b"\x00\x00\x00\x01Bud1"
+    return files
+
+
 def multilabel_files() -> dict[str, bytes]:
     """``train/*.jpg`` + ``train.csv`` whose ``tags`` column holds several shapes per image."""
     files = {}

@@ -191,7 +191,7 @@ def test_prune_keeps_the_newest_states(kaggle: FakeKaggle) -> None:
     pets = kagman.pull("owner/pets")
     dry = kagman.prune(keep_latest=1, dry_run=True)
     assert [(item.entry.path, item.reason) for item in dry.removed] == [
-        (old, "older than the 1 newest cached data state(s)")
+        (old, "older than the newest cached data state")
     ]
     # the latest state ranks first even when another one was pulled later
     manifest = json.loads(manifest_of(old).read_text())

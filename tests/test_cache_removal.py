@@ -217,8 +217,21 @@ def test_prune_keep_latest_one_of_three_versions(kaggle: FakeKaggle) -> None:
     assert v1.exists()
     result = CliRunner().invoke(cli, ["prune", "--keep-latest", "1", "--yes"])
     assert result.exit_code == 0, result.output
-    assert "older than the 1 newest cached version(s)" in result.stdout
+    assert "older than the newest cached version" in result.stdout
     assert [r.path for r in kagman.cache_info().entries] == [v3]
+
+
+def test_prune_keep_latest_keeps_the_newest_complete_version_behind_a_subset(
+    kaggle: FakeKaggle,
+) -> None:
+    v1, v2, _ = three_versions(kaggle)
+    kaggle.add_dataset("owner/pets", {**FILES, "v.txt": b"3"})
+    part = kagman.pull("owner/pets", include=["*.csv"])  # version 4, a subset
+    assert "versions/4" in str(part)
+    removed = [item.entry.path for item in kagman.prune(keep_latest=1).removed]
+    assert removed == [v1, v2]  # version 3 stays: the newest complete copy
+    kept = {(r.version, r.state) for r in kagman.cache_info().entries}
+    assert kept == {(3, "complete"), (4, "subset")}
 
 
 def test_prune_max_size_removes_least_recently_used(kaggle: FakeKaggle) -> None:

@@ -63,19 +63,19 @@ def test_verify_catches_deleted_added_and_same_size_modified_files(kaggle: FakeK
     error = report.error()
     assert isinstance(error, CacheVerificationError)
     assert error.exit_code == 9
-    assert "4 problem(s) in 1 cached entry" in str(error)
+    assert "4 problems in 1 cached entry" in str(error)
     assert "kagman pull owner/pets/versions/1 --force" in str(error)
 
     result = CliRunner().invoke(cli, ["verify", "owner/pets"])
     assert result.exit_code == 9
     lines = result.stdout.splitlines()
-    assert lines[0] == f"owner/pets/versions/1: {len(FILES)} files, sha256: 4 problem(s)"
+    assert lines[0] == f"owner/pets/versions/1: {len(FILES)} files, sha256: 4 problems"
     assert "  content: train/017.bin  SHA-256 differs" in lines
     assert "  missing: train/000.bin  listed in the manifest, not on disk" in lines
     assert "  extra: train/new.bin  not in the manifest" in lines
     assert "  size: labels.csv  9 bytes, expected 15" in lines
     assert result.stderr.startswith(
-        "Error: 4 problem(s) in 1 cached entry (owner/pets/versions/1: size labels.csv, "
+        "Error: 4 problems in 1 cached entry (owner/pets/versions/1: size labels.csv, "
         "missing train/000.bin, content train/017.bin, extra train/new.bin). Pull again with "
     )
 
@@ -169,3 +169,24 @@ def test_progress_bar_goes_to_stderr(kaggle: FakeKaggle, capfd: pytest.CaptureFi
     out, err = capfd.readouterr()
     assert out == ""
     assert "Verifying" in err
+
+
+def test_reports_read_as_text_and_show_as_tables_in_a_notebook(kaggle: FakeKaggle) -> None:
+    kaggle.add_dataset("owner/pets", FILES)
+    entry = kagman.pull("owner/pets")
+    flip_a_byte(entry / "train/001.bin")
+    report = kagman.verify()
+    assert str(report).splitlines()[-1] == "1 cached entry checked: 1 problem in 1 entry."
+    assert str(report).splitlines()[:-1] == report.lines()  # what `kagman verify` prints
+    assert repr(report) == "<VerifyReport ok=False: 1 cached entry checked: 1 problem in 1 entry.>"
+    shown = report._repr_html_()
+    assert shown.startswith("<p>1 cached entry checked: 1 problem in 1 entry.</p><table>")
+    assert "<td>owner/pets/versions/1</td>" in shown
+    assert "<td>content</td><td>train/001.bin: SHA-256 differs</td>" in shown
+    assert "EntryCheck(" not in shown + str(report) + repr(report)  # never a dataclass dump
+    removal = kagman.remove("owner/pets", dry_run=True)
+    assert repr(removal).startswith("<RemovalReport would remove 1, ")
+    shown = removal._repr_html_()
+    assert shown.startswith("<p>1 would be removed, freeing ")
+    assert "<td>owner/pets/versions/1</td>" in shown
+    assert "Removal(" not in shown + repr(removal)

@@ -12,6 +12,7 @@ import json
 import os
 import pty
 import select
+import shlex
 import stat
 import subprocess
 import sys
@@ -29,7 +30,8 @@ from kagman.cli import cli
 KEY = "3f2a5b6c7d8e9f0a1b2c3d4e5f609c1d"
 OTHER_KEY = "aa11bb22cc33dd44ee55ff6600778899"
 WRONG_KEY = "00000000000000000000000000000bad"
-register_secrets(KEY, OTHER_KEY, WRONG_KEY)
+REVOKED_TOKEN = "KGAT_" + "5eed" * 8  # no user has it: IntrospectToken says inactive
+register_secrets(KEY, OTHER_KEY, WRONG_KEY, REVOKED_TOKEN)
 GOOD = {"username": "ada", "key": KEY}
 
 
@@ -69,10 +71,19 @@ def test_init_path_prints_what_it_did(tmp_path: Path, folder: Path) -> None:
             f"Installed the credentials for ada (key 3f2a…9c1d) from {source} to "
             f"{folder / 'kaggle.json'} (mode 0600)."
         ),
-        f"{source} still holds a copy of your key: delete it, or use --move next time.",
+        (
+            f"{source} still holds a copy of your key: delete it, or run `kagman init "
+            f"{source} --move`, which deletes the copy now that the key is installed."
+        ),
     ]
     assert result.stderr == ""
     assert mode_of(folder / "kaggle.json") == 0o600
+    advice = result.stdout.splitlines()[-1].split("`")[1]  # the command it names works
+    again = run(shlex.split(advice)[1:])
+    assert again.exit_code == 0, again.stderr
+    assert f"Deleted {source} (--move)." in again.stdout
+    assert not source.exists()
+    assert json.loads((folder / "kaggle.json").read_text()) == GOOD
 
 
 def test_init_stdin(folder: Path) -> None:
@@ -137,9 +148,9 @@ def test_conflict_force_and_move(tmp_path: Path, folder: Path) -> None:
 
 
 def test_flag_mistakes_are_usage_errors() -> None:
-    result = run(["init", "--move"])
+    result = run(["init", "-", "--move"])
     assert result.exit_code == 2
-    assert "--move needs a PATH" in result.stderr
+    assert "--move deletes the source file, and '-' reads stdin" in result.stderr
     result = run(["init", "x.json", "--from-env"])
     assert result.exit_code == 2
     assert "--from-env cannot be combined" in result.stderr
@@ -384,3 +395,112 @@ def test_hidden_prompt_on_a_real_terminal(tmp_path: Path) -> None:
     installed = home / ".kaggle" / "kaggle.json"
     assert json.loads(installed.read_text()) == GOOD
     assert mode_of(installed) == 0o600
+
+
+# --- advice that works as given (QA finding 5) -----------------------------------------
+
+
+def test_advice_with_a_numbered_download_is_quoted_and_runs(
+    isolated_env: Path, folder: Path
+) -> None:
+    assert run(["init", "-"], input=json.dumps(GOOD)).exit_code == 0
+    other = write(
+        isolated_env / "Downloads" / "kaggle (1).json", {"username": "bob", "key": OTHER_KEY}
+    )
+    result = run(["init"])
+    assert result.exit_code == 0
+    quoted = shlex.quote(str(other))
+    assert quoted.startswith("'")  # the space needs quoting in a shell
+    assert result.stderr == (
+        f"Warning: {other} holds different credentials (user bob, key aa11…8899); to use them "
+        f"run `kagman init {quoted} --force` (or `kagman init --force`).\n"
+    )
+    advice = result.stderr.split("`")[1]
+    done = subprocess.run(
+        ["bash", "-c", advice.replace("kagman", kagman_executable(), 1)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads((folder / "kaggle.json").read_text())["username"] == "bob"
+
+
+def test_init_force_without_a_source_installs_the_newer_download(
+    isolated_env: Path, folder: Path
+) -> None:
+    assert run(["init", "-"], input=json.dumps(GOOD)).exit_code == 0
+    other = write(isolated_env / "Downloads" / "kaggle.json", {"username": "bob", "key": OTHER_KEY})
+    result = run(["init", "--force"])
+    assert result.exit_code == 0, result.stderr
+    assert f"Replaced {folder / 'kaggle.json'} with the credentials for bob" in result.stdout
+    assert f"The old file is kept as {folder / 'kaggle.json.bak'} (mode 0600)." in result.stdout
+    assert json.loads((folder / "kaggle.json").read_text())["username"] == "bob"
+    assert json.loads((folder / "kaggle.json.bak").read_text()) == GOOD
+    assert other.exists()  # kept, with the reminder
+    assert "Already set up" not in result.stdout
+
+
+def test_init_move_without_a_source_deletes_the_found_copy(
+    isolated_env: Path, folder: Path
+) -> None:
+    download = write(isolated_env / "Downloads" / "kaggle.json", GOOD)
+    result = run(["init", "--move"])  # installs the download, then deletes it
+    assert result.exit_code == 0, result.stderr
+    assert f"Deleted {download} (--move)." in result.stdout
+    assert not download.exists()
+    copy = write(isolated_env / "Downloads" / "kaggle.json", GOOD)  # downloaded again
+    result = run(["init"])
+    assert f"{copy} still holds a copy of your key" in result.stdout
+    result = run(["init", "--move"])  # already installed: deletes the copy
+    assert result.exit_code == 0, result.stderr
+    assert f"Already set up: {folder / 'kaggle.json'}" in result.stdout
+    assert f"Deleted {copy} (--move)." in result.stdout
+    assert not copy.exists()
+    result = run(["init", "--move"])  # nothing left to delete: says so
+    assert result.exit_code == 2
+    assert "no copy of the installed key was found" in result.stderr
+    other = write(isolated_env / "Downloads" / "kaggle.json", {"username": "bob", "key": OTHER_KEY})
+    result = run(["init", "--move"])  # never deletes different credentials
+    assert result.exit_code == 2
+    assert "deletes only a copy of the installed key" in result.stderr
+    assert other.exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "advice"),
+    [
+        (
+            {"KAGGLE_API_TOKEN": REVOKED_TOKEN},
+            (
+                "KAGGLE_API_TOKEN is set and wins over every credentials file: set it to a "
+                "new token (from https://www.kaggle.com/settings/api), or unset it to use the "
+                "installed credentials (`unset KAGGLE_API_TOKEN`; in Python, "
+                "del os.environ['KAGGLE_API_TOKEN'])."
+            ),
+        ),
+        (
+            {"KAGGLE_USERNAME": "ada", "KAGGLE_KEY": WRONG_KEY},
+            (
+                "KAGGLE_USERNAME and KAGGLE_KEY are set and win over kaggle.json: set "
+                "KAGGLE_KEY to a new key (from https://www.kaggle.com/settings/api), or unset "
+                "both to use the installed credentials."
+            ),
+        ),
+    ],
+)
+def test_rejected_credentials_from_a_variable_say_to_fix_the_variable(
+    fake_kaggle: FakeKaggle,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    advice: str,
+) -> None:
+    assert run(["init", "-"], input=json.dumps(GOOD)).exit_code == 0
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = run(["whoami"])
+    assert result.exit_code == 3
+    assert result.stderr.splitlines()[-1].endswith(advice)
+    assert "kagman init" not in result.stderr.splitlines()[-1]  # that would not help

@@ -173,6 +173,7 @@ def test_wait_for_rules_polls_until_they_are_accepted(kaggle: FakeKaggle) -> Non
     assert Path(out.strip()).parent == comp_root() / "data"
     assert err.count("You have not accepted the rules") == 1  # said once, then polled
     assert "Waiting up to 1 minute(s), asking Kaggle every 0.2 s" in err
+    assert "add --wait-for-rules" not in err  # it is waiting already
     statuses = [s for e, s in log(kaggle) if e == "DownloadDataFiles"]
     assert statuses[0] == 403
     assert statuses[-1] == 302
@@ -280,3 +281,88 @@ def test_bad_competition_input_exits_2(kaggle: FakeKaggle) -> None:
         assert result.exit_code == 2, (args, result.output)
         assert line in result.stderr, result.stderr
     assert kaggle.count() == 0
+
+
+# --- competitions from every command (QA finding 7) --------------------------------------
+
+
+def test_load_index_and_show_take_c(kaggle: FakeKaggle, tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(buf, "PNG")
+    images = {f"train/{c}/{i}.png": buf.getvalue() for c in ("cat", "dog") for i in range(2)}
+    kaggle.add_competition("titanic", {**FILES, **images})
+    loaded = CliRunner().invoke(cli, ["load", "-c", "titanic", "train.csv"])
+    assert loaded.exit_code == 0, loaded.output
+    assert loaded.stdout.endswith("[2 rows x 2 columns]\n")
+    indexed = CliRunner().invoke(cli, ["index", "-c", "titanic"])
+    assert indexed.exit_code == 0, indexed.output
+    assert "Images: 4 in 1 split, 2 classes" in indexed.stdout
+    sheet = tmp_path / "sheet.png"
+    shown = CliRunner().invoke(cli, ["show", "-c", "titanic", "--out", str(sheet)])
+    assert shown.exit_code == 0, shown.output
+    assert sheet.is_file()
+    assert kagman.index(kagman.CompetitionRef("titanic")).classes == ["cat", "dog"]
+    wrong = CliRunner().invoke(cli, ["load", "-c", "titanic", "train.csv", "--version", "2"])
+    assert (wrong.exit_code, wrong.stderr.splitlines()[-1]) == (
+        2,
+        "Error: --version is for datasets: competitions have no versions.",
+    )
+
+
+def test_a_bare_name_says_how_to_name_a_competition(kaggle: FakeKaggle) -> None:
+    kaggle.add_competition("titanic", FILES)
+    url = "https://www.kaggle.com/competitions/titanic"
+    for args, hint in (
+        (["pull", "titanic"], f"(`kagman pull -c titanic`) or by its URL {url}"),
+        (["files", "titanic"], f"(`kagman pull -c titanic`) or by its URL {url}"),
+        (["load", "titanic", "train.csv"], "(`kagman load -c titanic train.csv`) or by its URL"),
+        (["index", "titanic"], "(`kagman index -c titanic`) or by its URL"),
+    ):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code in (2, 8), result.output
+        assert f"If 'titanic' is a competition, name it with -c {hint}" in result.stderr, args
+    with pytest.raises(kagman.TableError) as info:
+        kagman.load("titanic", "train.csv")
+    assert str(info.value).endswith(
+        "in Python, kagman.load(kagman.CompetitionRef('titanic'), 'train.csv')."
+    )
+    with pytest.raises(kagman.InvalidRefError, match=r"kagman.pull_competition\('titanic'\)"):
+        kagman.pull("titanic")
+    assert kaggle.count() == 0  # a bare name is never sent to Kaggle
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["pull", "-c", "--wait-for-rules", "titanic"],
+        ["pull", "--wait-for-rules", "-c", "titanic"],
+        ["pull", "-c", "titanic", "--wait-for-rules"],
+        ["pull", "-c", "--wait-for-rules", "0.01", "titanic"],
+        ["pull", "-c", "--wait-for-rules=0.01", "titanic"],
+    ],
+    ids=" ".join,
+)
+def test_wait_for_rules_never_eats_the_ref(kaggle: FakeKaggle, args: list[str]) -> None:
+    kaggle.add_competition("titanic", FILES)  # rules accepted: the pull just works
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert Path(result.stdout.strip()).parent == comp_root() / "data"
+
+
+def test_a_wait_that_runs_out_says_how_long_it_waited(
+    kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kaggle.add_competition("titanic", FILES, rules_accepted=False)
+    monkeypatch.setenv("KAGMAN_RULES_POLL", "0.05")
+    with pytest.raises(RulesNotAcceptedError) as info:
+        kagman.pull_competition("titanic", wait_for_rules=0.005)
+    assert str(info.value) == (
+        "The rules of the competition titanic were still not accepted after waiting 0.005 "
+        "minute(s) (asking Kaggle every 0.05 s). Open "
+        "https://www.kaggle.com/competitions/titanic/rules in a browser, signed in as kagtester "
+        "(the user of the key 5f3a…a3e1, from KAGGLE_USERNAME/KAGGLE_KEY), accept the rules, "
+        "then run the same command again (--wait-for-rules MINUTES waits longer; Python: "
+        "wait_for_rules=MINUTES)."
+    )
+    assert "add --wait-for-rules" not in str(info.value)
+    assert (info.value.exit_code, info.value.status) == (4, 403)

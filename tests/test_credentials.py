@@ -388,7 +388,7 @@ def test_no_source_with_an_installed_file_points_out_a_different_download(
     assert report.warnings == (
         (
             f"{other} holds different credentials (user bob, key aa11…8899); to use them run "
-            f"`kagman init {other} --force`."
+            f"`kagman init {other} --force` (or `kagman init --force`)."
         ),
     )
     assert installed(tmp_path / "kaggle-config") == GOOD

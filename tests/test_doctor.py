@@ -103,6 +103,11 @@ def config_dir_token(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(home / "elsewhere/access_token", TOKEN)
 
 
+def config_dir_json(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(home / "elsewhere"))
+    write(home / "elsewhere/kaggle.json", json.dumps({"username": "ada", "key": KEY}))
+
+
 JSON = "~/.kaggle/kaggle.json"
 TOKEN_PATH = "~/.kaggle/access_token"
 SITUATIONS: list[tuple[Callable[[Path, pytest.MonkeyPatch], None], dict[str, str], str]] = [
@@ -125,10 +130,14 @@ SITUATIONS: list[tuple[Callable[[Path, pytest.MonkeyPatch], None], dict[str, str
      "is read only by the kaggle CLI"),
     (config_dir_token, {"kagman": "~/elsewhere/access_token", "kagglesdk": "nothing"},
      "is read by kagman only: kagglesdk and the kaggle CLI read tokens from"),
+    (config_dir_json,
+     {**dict.fromkeys(("kagman", "kaggle CLI", "kagglehub"), "~/elsewhere/kaggle.json"),
+      "kagglesdk": "nothing"},
+     "kagglesdk shows nothing: used on its own it reads only ~/.kaggle/kaggle.json"),
 ]  # fmt: skip
 
 
-WORKING = (json_only, token_only, both, token_env_over_file, config_dir_token)
+WORKING = (json_only, token_only, both, token_env_over_file, config_dir_token, config_dir_json)
 
 
 @pytest.mark.parametrize(

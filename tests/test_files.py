@@ -88,10 +88,10 @@ def test_cli_prints_files_and_folder_totals(kaggle: FakeKaggle) -> None:
         "train/dog/3.jpg       100 B\n"
         "\n"
         "Folders:\n"
-        "test/             1 files        50 B\n"
+        "test/             1 file         50 B\n"
         "train/            3 files       600 B\n"
         "train/cat/        2 files       500 B\n"
-        "train/dog/        1 files       100 B\n"
+        "train/dog/        1 file        100 B\n"
     )
 
 
@@ -123,3 +123,15 @@ def test_cli_json_through_the_installed_command(kaggle: FakeKaggle) -> None:
         {"name": "train/dog/", "files": 1, "size": 100},
     ]
     assert kaggle.count("ListDatasetFiles") == 3
+
+
+def test_the_readme_files_recipe_sums_the_csv_bytes(kaggle: FakeKaggle) -> None:
+    from readme_recipes import recipe
+
+    kaggle.add_dataset("owner/pets", {**FILES, "extra.csv": b"a,b\n1,2\n"})
+    lines = recipe("files").splitlines()
+    scope: dict[str, object] = {"kagman": kagman}
+    exec("\n".join(lines[:-1]), scope)  # noqa: S102 - the README's own code
+    total = eval(lines[-1].split("#")[0], scope)  # noqa: S307 - the README's last line
+    assert total == len(FILES["labels.csv"]) + len(b"a,b\n1,2\n")
+    assert scope["df"].attrs == {"ref": "owner/pets/versions/1", "source": "kaggle"}

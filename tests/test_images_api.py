@@ -63,12 +63,15 @@ def test_batches_shuffle_is_seeded_and_split_aware(zoo_index: ImageIndex) -> Non
     assert order(1) != order(2)
     test = [p for b, _ in zoo_index.batches(5, split="test") for p in b]
     assert test == zoo_index.paths("test")
-    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+    with pytest.raises(kagman.InvalidArgumentError, match="batch_size must be at least 1"):
         zoo_index.batches(0)
     with pytest.raises(
-        ValueError, match=r"No split 'dev' in this index; it has \['train', 'val', 'test'\]"
-    ):
+        kagman.InvalidArgumentError,
+        match=r"No split 'dev' in this index; it has \['train', 'val', 'test'\]",
+    ) as info:
         zoo_index.paths("dev")
+    assert isinstance(info.value, ValueError)  # what callers caught before still works
+    assert info.value.exit_code == 2
 
 
 def test_split_is_seeded_and_stratified(tmp_path: Path) -> None:
@@ -91,8 +94,13 @@ def test_split_is_seeded_and_stratified(tmp_path: Path) -> None:
         other = idx.split(0.2, seed=8)
     assert other.paths("val") != carved.paths("val")
     assert "val: 4 images carved from train (20%, stratified by class, seed 7)" in carved.layout
-    with pytest.raises(ValueError, match="already has a 'val' split"):
+    with pytest.raises(
+        kagman.InvalidArgumentError,
+        match=r"already has a 'val' split \(4 images from the dataset\), so split\(\) carves "
+        r"none. Pass if_missing=True",
+    ):
         carved.split()
+    assert carved.split(0.5, seed=1, if_missing=True) is carved  # kept as it is
     with pytest.raises(ValueError, match="between 0 and 1"):
         idx.split(1.5)
 
@@ -133,7 +141,7 @@ def test_cli_index_prints_layout_counts_and_problems(tmp_path: Path) -> None:
         lines[0]
         == f"Layout: split folders in {zoo / 'dataset'} (seen through the wrapper folder 'dataset')"
     )
-    assert "Images: 15 in 3 split(s), 3 classes (check: fast)" in lines
+    assert "Images: 15 in 3 splits, 3 classes (check: fast)" in lines
     assert any(line.split() == ["train", "3", "6", "2", "0", "11"] for line in lines)
     assert any(line.split() == ["test", "0", "1", "1", "0", "2"] for line in lines)
     assert "Problems: 9 files or folders skipped" in lines
@@ -148,7 +156,7 @@ def test_cli_index_check_level_and_errors(tmp_path: Path) -> None:
     zoo = build_zoo(tmp_path / "zoo")
     result = CliRunner().invoke(cli, ["index", str(zoo), "--check", "none"])
     assert result.exit_code == 0
-    assert "Images: 18 in 3 split(s), 3 classes (check: none)" in result.stdout
+    assert "Images: 18 in 3 splits, 3 classes (check: none)" in result.stdout
     missing = CliRunner().invoke(cli, ["index", str(tmp_path / "missing")])
     assert missing.exit_code == 8
     assert missing.stderr.startswith(
@@ -180,7 +188,7 @@ def test_index_a_dataset_ref_pulls_it_first(
     assert all(Path(p).is_relative_to(pulled) for p in idx.paths())
     result = CliRunner().invoke(cli, ["index", "owner/pets/versions/1"])
     assert result.exit_code == 0, result.output
-    assert "Images: 3 in 2 split(s), 2 classes (check: fast)" in result.stdout
+    assert "Images: 3 in 2 splits, 2 classes (check: fast)" in result.stdout
 
 
 # --- arbitrary file names ---------------------------------------------------------------

@@ -50,10 +50,10 @@ def test_labels_csv_detected(tmp_path: Path) -> None:
         f"split folders in {base}",
         (
             "  train: images labelled by labels.csv (file names from column 'id', labels from "
-            "'breed'; 2 classes, 1 images without a row)"
+            "'breed'; 2 classes, 1 image without a row)"
         ),
         "  test: flat images, unlabeled",
-        "  1 rows of the labels CSV match no image",
+        "  1 row of the labels CSV matches no image",
     ]
 
 
@@ -104,3 +104,50 @@ def test_csv_matching_too_few_files_is_ignored(tmp_path: Path) -> None:
     assert idx.classes == []
     assert idx.labels() == [-1, -1, -1, -1]
     assert pd.isna(idx.df.label).all()
+
+
+def test_a_column_named_for_an_auto_detected_csv_must_exist(tmp_path: Path) -> None:
+    base = build_breeds(tmp_path / "breeds")
+    # the right column, named: the auto-detected labels.csv uses it
+    assert kagman.index(base, label_col="breed").classes == ["beagle", "pug"]
+    assert kagman.index(base, path_col="id", label_col="breed").classes == ["beagle", "pug"]
+    for given, option, hint in (
+        ({"label_col": "nope"}, "label_col='nope' (--label-col nope)", ""),
+        (
+            {"label_col": "Breed"},
+            "label_col='Breed' (--label-col Breed)",
+            " Did you mean 'breed'? Column names are case-sensitive.",
+        ),
+        ({"path_col": "file"}, "path_col='file' (--path-col file)", ""),
+    ):
+        with pytest.raises(ImageFolderError) as info:
+            kagman.index(base, **given)
+        assert str(info.value) == (
+            f"No labels CSV under {base} has the column of {option}: labels.csv has "
+            f"['id', 'breed'].{hint}"  # sample_submission.csv is never a labels CSV
+        )
+
+
+def test_a_column_named_where_no_csv_can_use_it(tmp_path: Path) -> None:
+    classes = tmp_path / "classes"
+    write(classes / "cat" / "1.jpg", encode("JPEG"))
+    write(classes / "dog" / "2.jpg", encode("JPEG"))
+    with pytest.raises(ImageFolderError, match=r"^label_col='breed' \(--label-col breed\) was "):
+        kagman.index(classes, label_col="breed")
+    # a CSV that has the column but names too few of the images is not quietly dropped either
+    base = build_breeds(tmp_path / "breeds")
+    write(base / "labels.csv", b"id,breed\nid1,beagle\nzzz,pug\nyyy,pug\n")
+    with pytest.raises(ImageFolderError, match="name too few of the images"):
+        kagman.index(base, label_col="breed")
+
+
+def test_cli_index_refuses_a_label_col_no_csv_has(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kagman.cli import cli
+
+    base = build_breeds(tmp_path / "breeds")
+    result = CliRunner().invoke(cli, ["index", str(base), "--label-col", "nope"])
+    assert result.exit_code == 8
+    assert result.stderr.startswith("Error: No labels CSV under ")
+    assert "(--label-col nope)" in result.stderr

@@ -115,7 +115,7 @@ def test_duplicates_are_decided_by_content_not_by_name(tmp_path: Path) -> None:
     assert idx.root == base / "dataset"
     assert len(idx) == 2
     assert idx.layout.splitlines()[-1] == (
-        "  'backup' is a copy of 'dataset' beside it (1 images, same names and sizes): "
+        "  'backup' is a copy of 'dataset' beside it (1 image, same names and sizes): "
         "skipped as duplicate-tree"
     )
     # Same names, one size differs: not a copy. Its split folders are splits (never
@@ -226,7 +226,7 @@ def test_labels_csv_beside_split_folders(tmp_path: Path) -> None:
     assert idx.layout.splitlines()[1:3] == [
         (
             "  train: folder 'train-jpg', images labelled by train_v2.csv (file names from column "
-            "'image_name', labels from 'breed'; 2 classes, 1 images without a row)"
+            "'image_name', labels from 'breed'; 2 classes, 1 image without a row)"
         ),
         "  test: folder 'test-jpg', flat images, unlabeled",
     ]
@@ -297,7 +297,7 @@ def test_a_folder_beside_the_splits_named_like_a_class_is_in_no_split(tmp_path: 
     assert idx.problems.detail.tolist() == [
         (
             "a folder named like the class 'Cat' beside the split folders, so in no split "
-            "(1 images); move it into a split folder to use it"
+            "(1 image); move it into a split folder to use it"
         )
     ]
 
@@ -383,7 +383,7 @@ def test_class_names_that_differ_only_in_case(tmp_path: Path) -> None:
         idx = kagman.index(base, check="none")
     messages = [str(w.message) for w in caught]
     assert messages[0] == (
-        "Class names 'Cat' (2 images in train) and 'cat' (1 images in test) differ only in "
+        "Class names 'Cat' (2 images in train) and 'cat' (1 image in test) differ only in "
         "case; they are kept as 2 classes. Pass case_insensitive_classes=True "
         "(--case-insensitive-classes) to merge them."
     )

@@ -208,7 +208,7 @@ def test_cli_prints_per_tag_counts(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["index", str(base), "--check", "none", "--csv", str(out)])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert "Images: 11 in 2 split(s), 7 classes (multi-label) (check: none)" in lines
+    assert "Images: 11 in 2 splits, 7 classes (multi-label) (check: none)" in lines
     assert "Counts are images per tag; an image with several tags counts once for each." in lines
     table = lines[lines.index("") + 1 :]
     assert table[0].split() == ["label", *PLANET_CLASSES, "(unlabeled)", "total"]

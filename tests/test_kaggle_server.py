@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shlex
 import signal
 import socket
 import subprocess
@@ -351,6 +352,33 @@ def test_every_localhost_address_connects_fast(fake_kaggle: FakeKaggle) -> None:
 def test_second_server_on_a_busy_port_says_who_holds_it(fake_kaggle: FakeKaggle) -> None:
     with pytest.raises(RuntimeError, match=r"port 7777 is held by .*pid \d+"):
         FakeKaggle(7777, lock_timeout=0.2).start()
+
+
+def _can_unshare() -> bool:
+    try:
+        done = subprocess.run(["unshare", "-n", "true"], check=False, capture_output=True)
+        return done.returncode == 0
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _can_unshare(), reason="needs `unshare -n` (root on Linux)")
+def test_a_server_in_another_network_namespace_does_not_wait(fake_kaggle: FakeKaggle) -> None:
+    # port 7777 here is held; in a fresh namespace the same port is free, so is its lock
+    here = Path(__file__).parent
+    start = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from kaggle_server import FakeKaggle; "
+        "s = FakeKaggle(7777, lock_timeout=0.2); s.start(); s.stop(); print('served')"
+    )
+    script = f"ip link set lo up; {sys.executable} -c {shlex.quote(start)} {shlex.quote(str(here))}"
+    result = subprocess.run(
+        ["unshare", "-n", "sh", "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "served", result.stderr[-2000:]
 
 
 def test_localhost_environment(fake_kaggle_localhost: FakeKaggle) -> None:  # noqa: F811

@@ -100,6 +100,21 @@ def test_one_table_needs_no_name_and_several_are_listed(kaggle: FakeKaggle) -> N
     )
 
 
+def test_offline_a_partly_cached_version_is_not_the_whole_listing(kaggle: FakeKaggle) -> None:
+    kaggle.add_dataset("owner/two", {"a.csv": CSV, "b.csv": CSV})
+    pd.testing.assert_frame_equal(kagman.load("owner/two", "a.csv"), FRAME)  # a.csv of v1 only
+    with pytest.raises(TableError) as info:
+        kagman.load("owner/two", offline=True)  # online it names both tables
+    assert str(info.value) == (
+        "Offline, only part of owner/two/versions/1 is cached (it holds a.csv), so kagman "
+        "cannot tell which of its tables to load. Name the file: file='a.csv', or go online."
+    )
+    result = CliRunner().invoke(cli, ["load", "owner/two", "--offline"])
+    assert result.exit_code == TableError.exit_code
+    assert "`kagman load owner/two/versions/1 a.csv`. Or drop --offline" in result.stderr
+    pd.testing.assert_frame_equal(kagman.load("owner/two", "a.csv", offline=True), FRAME)
+
+
 def test_a_url_with_select_and_a_local_folder(kaggle: FakeKaggle) -> None:
     kaggle.add_dataset("owner/tables", {"x/t.csv": CSV, "y.csv": CSV})
     url = "https://www.kaggle.com/datasets/owner/tables/data?select=x%2Ft.csv"
@@ -222,7 +237,8 @@ def test_installed_cli_loads_a_local_latin1_file(tmp_path: Path) -> None:
     run = [kagman_executable(), "load", str(path)]
     failed = subprocess.run(run, capture_output=True, text=True, env=dict(os.environ), check=False)
     assert failed.returncode == 8
-    assert "encoding='latin-1'" in failed.stderr
+    assert failed.stderr.endswith("It looks like latin-1: load it with --encoding latin-1.\n")
+    assert "encoding=" not in failed.stderr  # the command line's own words
     assert "Traceback" not in failed.stderr
     ok = subprocess.run(
         [*run, "--encoding", "latin-1"], capture_output=True, text=True, check=False
@@ -254,3 +270,98 @@ def test_the_pyarrow_path_refuses_binary_text_and_falls_back_for_lines(tmp_path:
     zipped_csv = tmp_path / "t.zip"
     zipped_csv.write_bytes(zipped("t.csv", CSV))
     pd.testing.assert_frame_equal(kagman.load(zipped_csv, engine="pyarrow"), FRAME)
+
+
+# --- messages that fit where they are shown; other separators (QA finding 9) -------------
+
+
+def test_cli_errors_name_flags_and_python_errors_name_arguments(
+    kaggle: FakeKaggle, tmp_path: Path
+) -> None:
+    db = sqlite_bytes(tmp_path, {"people": FRAME, "other": pd.DataFrame({"k": [1]})})
+    latin = "nom,ville\nRené,Montréal\n".encode("latin-1")
+    kaggle.add_dataset("owner/many", {"a b.csv": CSV, "c.csv": CSV, "data.db": db, "fr.csv": latin})
+    kaggle.add_competition("titanic", {"train.csv": CSV, "test.csv": CSV})
+    cases = [
+        (
+            ("owner/many",),
+            {},
+            (
+                "owner/many/versions/1 holds 4 tables: a b.csv, c.csv, data.db, fr.csv. Say "
+                "which one: file='a b.csv'."
+            ),
+            (
+                "owner/many/versions/1 holds 4 tables: a b.csv, c.csv, data.db, fr.csv. Say "
+                "which one: `kagman load owner/many/versions/1 'a b.csv'`."
+            ),
+        ),
+        (
+            ("owner/many", "data.db"),
+            {},
+            "data.db has 2 tables (other, people): name one with table= or sql=.",
+            "data.db has 2 tables (other, people): name one with --table or --sql.",
+        ),
+        (
+            ("owner/many", "data.db"),
+            {"table": "people", "sql": "SELECT 1"},
+            "Give table= or sql= for data.db, not both.",
+            "Give --table or --sql for data.db, not both.",
+        ),
+        (
+            ("owner/many", "c.csv"),
+            {"table": "people"},
+            "table= and sql= are for SQLite files; c.csv is csv.",
+            "--table and --sql are for SQLite files; c.csv is csv.",
+        ),
+        (
+            ("owner/many", "fr.csv"),
+            {},
+            "It looks like latin-1: load it with encoding='latin-1'.",
+            "It looks like latin-1: load it with --encoding latin-1.",
+        ),
+        (
+            (kagman.CompetitionRef("titanic"),),
+            {},
+            "titanic holds 2 tables: test.csv, train.csv. Say which one: file='test.csv'.",
+            (
+                "titanic holds 2 tables: test.csv, train.csv. Say which one: "
+                "`kagman load -c titanic test.csv`."
+            ),
+        ),
+    ]
+    for args, options, python, command in cases:
+        with pytest.raises(TableError) as info:
+            kagman.load(*args, **options)
+        assert str(info.value).endswith(python)
+        flags = [f"--{name}={value}" for name, value in options.items()]
+        cli_args = ["-c", "titanic"] if isinstance(args[0], kagman.CompetitionRef) else list(args)
+        result = CliRunner().invoke(cli, ["load", *cli_args, *flags])
+        assert result.exit_code == 8, result.output
+        assert result.stderr.startswith("Error: ")
+        assert result.stderr.rstrip("\n").endswith(command), result.stderr
+        assert "=" not in result.stderr.replace("--table=", "").replace("--sql=", "")
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_a_csv_with_another_separator_loads_as_columns(
+    tmp_path: Path, sep: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "export.csv"
+    FRAME.to_csv(path, index=False, sep=sep)
+    caplog.set_level("INFO", logger="kagman")
+    pd.testing.assert_frame_equal(kagman.load(path), FRAME)
+    assert f"export.csv has no comma in its header but {sep!r}" in caplog.text
+    assert kagman.load(path, sep=",").shape == (3, 1)  # asked for: one column
+    result = CliRunner().invoke(cli, ["load", str(path), "--head", "1"])
+    assert result.stdout.endswith("[3 rows x 3 columns]\n")
+    shown = "\\t" if sep == "\t" else sep
+    result = CliRunner().invoke(cli, ["load", str(path), "--sep", shown, "--head", "0"])
+    assert result.stdout == "\n[3 rows x 3 columns]\n"
+    result = CliRunner().invoke(cli, ["load", str(path), "--sep", ",", "--head", "0"])
+    assert result.stdout == "\n[3 rows x 1 columns]\n"
+
+
+def test_a_one_column_csv_stays_one_column(tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("name\nann;x\nbob\n")  # a ';' in the data, not in the header
+    assert kagman.load(path).shape == (2, 1)

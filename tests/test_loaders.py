@@ -10,13 +10,22 @@ each path by content.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from readme_recipes import recipe
-from synthetic_images import multilabel_files, png, shape_image, shapes_files, write_files
+from readme_recipes import on_folder, recipe
+from synthetic_images import (
+    CHEST_XRAY,
+    chest_xray_files,
+    multilabel_files,
+    png,
+    shape_image,
+    shapes_files,
+    write_files,
+)
 
 import kagman
 
@@ -56,7 +65,34 @@ def test_the_keras_and_torch_recipes_get_paths_one_at_a_time(shapes: Path) -> No
     assert "for p in idx.paths(" in recipe("keras")  # load_img takes one path, not a list
     code = recipe("torch")
     assert "self.paths[i]" in code
-    assert ".split(0.2, seed=0)" in code
+    assert ".split(0.2, seed=0" in code
+
+
+def torch_recipe_index(folder: Path) -> kagman.ImageIndex:
+    """The torch recipe's own ``idx = ...`` line, run as written (no torch needed for it)."""
+    line = next(x for x in recipe("torch").splitlines() if x.startswith("idx = "))
+    scope: dict[str, object] = {"kagman": kagman}
+    exec(on_folder(line, folder), scope)  # noqa: S102 - the README's own code
+    idx = scope["idx"]
+    assert isinstance(idx, kagman.ImageIndex)
+    return idx
+
+
+def test_the_torch_recipe_keeps_a_val_split_the_dataset_ships(tmp_path: Path) -> None:
+    # chest-xray, the README's own example, has train, val and test
+    idx = torch_recipe_index(write_files(tmp_path, chest_xray_files()) / "chest_xray")
+    assert idx.splits == ["train", "val", "test"]
+    for split in idx.splits:
+        assert len(idx.paths(split)) == sum(per[split] for per in CHEST_XRAY.values())
+    assert "carved" not in idx.layout
+
+
+def test_the_torch_recipe_carves_val_where_the_dataset_has_none(shapes: Path) -> None:
+    shutil.rmtree(shapes / "val")
+    with pytest.warns(kagman.MissingClassWarning):
+        idx = torch_recipe_index(shapes)
+    assert idx.splits == ["train", "val", "test"]
+    assert "val: 7 images carved from train (20%, stratified by class, seed 0)" in idx.layout
 
 
 def test_multilabel_targets_are_a_multi_hot_matrix(tmp_path: Path) -> None:

@@ -9,14 +9,13 @@ The frameworks are imported inside the tests, so collecting this file never need
 from __future__ import annotations
 
 import os
-import shutil
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
 from readme_recipes import on_folder, recipe
-from synthetic_images import png, shape_image, shapes_files, write_files
+from synthetic_images import CHEST_XRAY, chest_xray_files, write_files
 
 import kagman
 
@@ -24,32 +23,32 @@ pytestmark = pytest.mark.loaders
 
 
 @pytest.fixture
-def shapes(tmp_path: Path) -> Path:
-    """Train and test, no val (the torch recipe carves one), a PNG named .jpg among them."""
-    files = shapes_files(broken=False)
-    files["shapes/train/circle/saved_as_png.jpg"] = png(shape_image("circle", 99)[0])
-    root = write_files(tmp_path, files) / "shapes"
-    shutil.rmtree(root / "val")
-    return root
+def chest_xray(tmp_path: Path) -> Path:
+    """The README's own dataset shape: train, val and test (it ships a val split), the
+    nested copy of the tree, __MACOSX, and a PNG named .jpeg."""
+    return write_files(tmp_path, chest_xray_files()) / "chest_xray"
 
 
 def run(code: str, **names: Any) -> dict[str, Any]:
     scope: dict[str, Any] = {"kagman": kagman, **names}
-    with pytest.warns(kagman.MissingClassWarning):
-        exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - the README's own code
+    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - the README's own code
     return scope
 
 
-def test_the_torch_recipe_trains_from_a_dataloader(shapes: Path) -> None:
+def test_the_torch_recipe_trains_from_a_dataloader(chest_xray: Path) -> None:
     import torch
     from torchvision.transforms import v2
 
     transform = v2.Compose(
         [v2.Resize((64, 64)), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
     )
-    scope = run(on_folder(recipe("torch"), shapes), transform=transform)
+    scope = run(on_folder(recipe("torch"), chest_xray), transform=transform)
     idx, train = scope["idx"], scope["train"]
     assert idx.splits == ["train", "val", "test"]
+    assert idx.classes == ["NORMAL", "PNEUMONIA"]
+    # the dataset's own val is kept: split(..., if_missing=True) carves none
+    assert len(idx.paths("val")) == sum(per["val"] for per in CHEST_XRAY.values())
+    assert len(idx.paths("train")) == sum(per["train"] for per in CHEST_XRAY.values())
     seen = 0
     for x, y in train:
         assert x.dtype == torch.float32
@@ -61,12 +60,11 @@ def test_the_torch_recipe_trains_from_a_dataloader(shapes: Path) -> None:
     assert seen == len(idx.paths("train"))
 
 
-def test_torchvision_read_image_reads_every_path(shapes: Path) -> None:
+def test_torchvision_read_image_reads_every_path(chest_xray: Path) -> None:
     import torch
     from torchvision.io import read_image
 
-    with pytest.warns(kagman.MissingClassWarning):
-        idx = kagman.index(shapes)
+    idx = kagman.index(chest_xray)
     for path in idx.paths():
         with warnings.catch_warnings():
             # torchvision 0.29 deprecates its decoders for TorchCodec's; they still work
@@ -77,11 +75,12 @@ def test_torchvision_read_image_reads_every_path(shapes: Path) -> None:
         assert image.shape[1:] == (120, 160)
 
 
-def test_the_keras_recipe_loads_arrays(shapes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_keras_recipe_loads_arrays(chest_xray: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KERAS_BACKEND", os.environ.get("KERAS_BACKEND", "torch"))
-    scope = run(on_folder(recipe("keras"), shapes))
+    scope = run(on_folder(recipe("keras"), chest_xray))
     x, y = scope["x"], scope["y"]
     n = len(scope["idx"].paths("test"))
+    assert n == sum(per["test"] for per in CHEST_XRAY.values())
     assert x.shape == (n, 224, 224, 3)
     assert x.dtype.name == "float32"
     assert y.shape == (n,)

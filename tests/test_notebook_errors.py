@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 from click.testing import CliRunner
 from IPython.core.interactiveshell import InteractiveShell
 from kaggle_server import FakeKaggle
+from synthetic_images import shapes_files, write_files
 
 import kagman
 from kagman.cli import cli
@@ -113,3 +115,53 @@ def test_cli_v_prints_the_chain_before_the_error_line(kaggle: FakeKaggle) -> Non
     assert "requests.exceptions.HTTPError" in result.stderr
     assert "The above exception was the direct cause" in result.stderr
     assert result.stderr.rstrip().splitlines()[-1].startswith(f"Error: {MESSAGE}")
+
+
+def test_a_misused_index_shows_one_message_too(
+    tmp_path: Path, shell: InteractiveShell, capfd: pytest.CaptureFixture[str]
+) -> None:
+    root = write_files(tmp_path, shapes_files(broken=False)) / "shapes"
+    setup = "import kagman, warnings\nwarnings.simplefilter('ignore')\n"
+    shell.run_cell(f"{setup}idx = kagman.index({str(root)!r})\n")
+    for cell, message in (
+        ('idx.paths("nope")\n', "No split 'nope' in this index; it has ['train', 'val', 'test']."),
+        ("idx.pairs()\n", "This index has no masks: pairs() is for image/mask"),
+        ("idx.split(0.2)\n", "This index already has a 'val' split (10 images from the dataset)"),
+    ):
+        text = shown(shell, capfd, cell)
+        assert f"InvalidArgumentError: {message}" in text
+        assert len(re.findall(r"^Cell In\[\d+\]", text, re.MULTILINE)) == 1
+        for internal in ("kagman/images", "site-packages", "raise InvalidArgumentError"):
+            assert internal not in text, internal
+
+
+def test_an_interrupted_pull_shows_one_line_not_kagmans_frames(
+    kaggle: FakeKaggle, shell: InteractiveShell, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import _thread
+    import os
+    import threading
+    import time
+
+    kaggle.add_dataset("owner/big", {"big.bin": os.urandom(2_000_000)})
+    kaggle.throttle_bytes_per_sec = 1_000_000
+    part = Path(os.environ["KAGMAN_CACHE"]) / "datasets/owner/big/.incomplete/v1.zip"
+
+    def press_interrupt() -> None:  # the notebook's interrupt button: SIGINT to the kernel
+        deadline = time.monotonic() + 30
+        while not (part.exists() and part.stat().st_size > 200_000):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.005)
+        _thread.interrupt_main()
+
+    threading.Thread(target=press_interrupt, daemon=True).start()
+    cell = 'import kagman\ntry:\n    kagman.pull("owner/big", progress=False)\nfinally:\n    pass\n'
+    text = shown(shell, capfd, cell)
+    assert re.search(r"Interrupted: the partial download is kept \(.+\); the next pull", text)
+    assert len(re.findall(r"^Cell In\[\d+\]", text, re.MULTILINE)) == 1
+    for internal in ("kagman/", "site-packages", "During handling", "The above exception"):
+        assert internal not in text, internal
+    err = shell.last_execution_result.error_in_exec
+    assert isinstance(err, KeyboardInterrupt)  # what `except KeyboardInterrupt` catches
+    kaggle.throttle_bytes_per_sec = None

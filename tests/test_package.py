@@ -131,3 +131,28 @@ def test_readme_exit_code_table_matches_the_errors() -> None:
     ]
     for cls in classes:  # every error, in the row of its own exit code
         assert f"`{cls.__name__}`" in rows.get(str(cls.exit_code), ""), cls.__name__
+
+
+def test_dir_lists_the_public_names_only() -> None:
+    names = dir(kagman)
+    assert names == sorted(kagman.__all__)
+    for helper in ("Any", "TYPE_CHECKING", "annotations", "importlib"):
+        assert helper not in names
+    assert {"pull", "index", "KagmanError", "InvalidArgumentError", "__version__"} <= set(names)
+
+
+@pytest.mark.parametrize(
+    ("typed", "names"),
+    [
+        (["download", "owner/dataset"], "`kagman pull owner/dataset` downloads a dataset"),
+        (["datasets", "download", "owner/dataset"], "`kagman pull owner/dataset` (kaggle"),
+        (["competitions", "download", "-c", "titanic"], "`kagman pull -c titanic` (kaggle"),
+        (["login"], "`kagman init` installs your kaggle.json"),
+    ],
+)
+def test_commands_from_other_tools_name_kagmans_own(typed: list[str], names: str) -> None:
+    result = CliRunner().invoke(cli, typed)
+    assert result.exit_code == 2
+    assert f"Error: No such command '{typed[0]}': " in result.stderr
+    assert names in result.stderr
+    assert "Did you mean 'load'" not in result.stderr

@@ -14,6 +14,7 @@ from collections import namedtuple
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from kaggle_server import TEST_KEY, TEST_USERNAME, FakeKaggle, make_zip
 
 import kagman
@@ -31,6 +32,7 @@ from kagman import (
     UnsafeArchiveError,
 )
 from kagman.cache.lock import dataset_lock
+from kagman.cli import cli
 from kagman.remote.refs import parse_ref
 
 FILES = {
@@ -199,6 +201,41 @@ def test_link_creates_a_symlink_to_the_entry(kaggle: FakeKaggle, tmp_path: Path)
     (blocker / "pets").mkdir(parents=True)
     with pytest.raises(kagman.KagmanError, match="not a symlink"):
         kagman.pull("owner/pets", link=blocker)
+
+
+def test_a_link_that_cannot_be_made_is_refused_before_downloading(
+    kaggle: FakeKaggle, tmp_path: Path
+) -> None:
+    kaggle.add_dataset("owner/pets", FILES)
+    kaggle.add_competition("titanic", {"train.csv": b"a\n1\n"})
+    project = tmp_path / "project"
+    for blocked, pull in (
+        ("pets", lambda: kagman.pull("owner/pets", link=project)),
+        ("labels.csv", lambda: kagman.pull("owner/pets", file="labels.csv", link=project)),
+        ("dog", lambda: kagman.pull("owner/pets", file="train/dog/", link=project)),
+        ("titanic", lambda: kagman.pull_competition("titanic", link=project)),
+    ):
+        (project / blocked).mkdir(parents=True)
+        kaggle.requests.clear()
+        with pytest.raises(kagman.KagmanError, match=f"{project / blocked} already exists and "):
+            pull()
+        assert kaggle.requests == []  # refused before any request, let alone a download
+        (project / blocked).rmdir()
+    assert not Path(os.environ["KAGMAN_CACHE"]).exists()
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(kagman.KagmanError, match=f"The --link folder {afile} is a file"):
+        kagman.pull("owner/pets", link=afile)
+    (project / "pets").mkdir(parents=True)
+    result = CliRunner().invoke(cli, ["pull", "owner/pets", "--link", str(project)])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        (
+            f"Error: {project / 'pets'} already exists and is not a symlink, so --link will not "
+            "replace it. Remove or rename it, or choose another --link folder.\n"
+        ),
+    )
+    assert kaggle.requests == []
 
 
 def test_pull_from_a_read_only_working_directory(kaggle: FakeKaggle, tmp_path: Path) -> None:
@@ -468,3 +505,18 @@ def test_cache_entries_list_only_complete_pulls(kaggle: FakeKaggle) -> None:
     table_bytes = b"x\n1\n"
     table_hash = hashlib.sha256(table_bytes).hexdigest()
     assert read_manifest(table.parent)["files"] == [["t.csv", len(table_bytes), table_hash]]
+
+
+def test_file_takes_a_path_object_as_posix(kaggle: FakeKaggle) -> None:
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    kaggle.add_dataset("owner/paths", {"train.csv": b"a\n1\n", "sub/t.csv": b"b\n2\n"})
+    csv = kagman.pull("owner/paths", file=Path("train.csv"))
+    assert csv.read_bytes() == b"a\n1\n"
+    assert kagman.pull("owner/paths", file=PureWindowsPath("sub\\t.csv")).name == "t.csv"
+    assert kagman.load("owner/paths", Path("sub") / "t.csv")["b"].tolist() == [2]
+    assert kagman.cached_path("owner/paths", file=PurePosixPath("train.csv")) == csv
+    assert kagman.pull("owner/paths/versions/1", file=Path("train.csv"), offline=True) == csv
+    with pytest.raises(kagman.InvalidRefError, match="Invalid file name '/etc/passwd'"):
+        kagman.pull("owner/paths", file=Path("/etc/passwd"))
+    assert kagman.remove("owner/paths", file=Path("sub/t.csv")).removed

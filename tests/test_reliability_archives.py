@@ -46,6 +46,8 @@ def test_slow_path_zip_errors_are_corrupt_archives_and_never_stick(
         with pytest.raises(CorruptArchiveError, match=why) as info:
             kagman.pull("owner/slow", force=force)
         assert "removed" in str(info.value)
+        assert "Run the pull again to download it afresh." in str(info.value)
+        assert "--force" not in str(info.value)  # a plain pull downloads it again (below)
         assert list((base / ".incomplete").iterdir()) == []
         assert not (base / "versions/1").exists()
     assert kaggle.count("blob") == 3  # each pull downloaded afresh: nothing bad was kept

@@ -207,6 +207,15 @@ FAULTS: dict[str, Callable[[FakeKaggle, Path], Fault]] = {
         k.add_dataset("owner/ds", BIG),
         Fault(6, "Not enough disk space for the download", mount=small_tmpfs(b, "256k")),
     )[1],
+    "disk-full-single-file": lambda k, b: (
+        k.add_dataset("owner/ds", BIG),
+        Fault(
+            6,
+            "Not enough disk space for the download of big.bin of owner/ds/versions/1: need",
+            ["pull", "owner/ds", "--file", "big.bin"],
+            mount=small_tmpfs(b, "256k"),
+        ),
+    )[1],
     "disk-full-extraction": lambda k, b: (
         k.add_dataset("owner/ds", REPEATS),
         Fault(6, "Not enough disk space for extracting", mount=small_tmpfs(b, "1m")),

@@ -19,6 +19,7 @@ from conftest import assert_secretless, kagman_executable
 from kaggle_server import FakeKaggle
 
 import kagman
+import kagman.fs
 
 BIG = {"big.bin": os.urandom(2_000_000)}
 
@@ -74,6 +75,11 @@ def test_ctrl_c_during_the_download(kaggle: FakeKaggle) -> None:
     )
     assert match, line
     assert int(match.group(1)) == 100 * have // total
+    (row,) = kagman.cache_info("owner/big").entries  # kagman ls says how far it got
+    assert (row.state, row.note) == (
+        "incomplete",
+        f"partial download, {100 * have // total}% of {kagman.fs.human_size(total)}",
+    )
     kaggle.throttle_bytes_per_sec = None
     path = kagman.pull("owner/big")
     assert (path / "big.bin").read_bytes() == BIG["big.bin"]
@@ -97,6 +103,11 @@ def test_ctrl_c_during_extraction(kaggle: FakeKaggle, caplog: pytest.LogCaptureF
     assert err.splitlines() == [kept]
     assert sorted(p.name for p in work.iterdir()) == ["v1.zip", "v1.zip.json"]
     assert not (dataset("owner/many") / "versions/1").exists()
+    (row,) = kagman.cache_info("owner/many").entries  # kagman ls: nothing left to download
+    assert (row.state, row.note) == (
+        "incomplete",
+        "download complete, not extracted: the next pull uses it",
+    )
     with caplog.at_level(logging.DEBUG, logger="kagman"):
         path = kagman.pull("owner/many")
     assert "already downloaded" in caplog.text  # extracted, not downloaded again

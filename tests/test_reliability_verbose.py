@@ -31,7 +31,7 @@ def test_verbose_logs_each_step(kaggle: FakeKaggle) -> None:
         r"Resuming owner/ds/versions/1 at byte 100000 \(\d+%\)",
         r"owner/ds/versions/1: MD5 verified \([\d,]+ bytes, x-goog-hash\)",
         r"Extracted 2 files \([\d.]+ KiB\) in [\d.]+ s; every member's CRC-32 checked",
-        re.escape("Skipped 1 junk file(s) (1 macos-junk)"),
+        re.escape("Skipped 1 junk file (1 macos-junk)"),
         r"Pulled owner/ds in [\d.]+ s: .*/datasets/owner/ds/versions/1",
     ]
     lines = result.stderr.splitlines()
@@ -59,3 +59,17 @@ def test_quiet_and_default_say_nothing_on_success(kaggle: FakeKaggle, flags: lis
             line for line in result.stderr.splitlines() if "retrying in" in line
         ]
         assert len(result.stderr.splitlines()) == 1
+
+
+def test_verbose_names_a_single_file_by_its_name(kaggle: FakeKaggle) -> None:
+    kaggle.add_dataset("owner/ds", FILES)
+    kaggle.drop_connection_after(100_000)
+    result = CliRunner().invoke(cli, ["-v", "pull", "owner/ds", "--file", "a.bin"])
+    assert result.exit_code == 0, result.output
+    assert re.search(
+        r"^Downloading a\.bin of owner/ds/versions/1 \([\d.]+ KiB\) from http://localhost:7777",
+        result.stderr,
+        re.MULTILINE,
+    ), result.stderr
+    assert re.search(r"^Resuming a\.bin of owner/ds/versions/1 at byte", result.stderr, re.M)
+    assert ".file-" not in result.stderr  # never the partial file's internal name

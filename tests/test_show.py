@@ -225,3 +225,45 @@ def test_kagman_show_bad_input_exits_2_with_one_line(shapes: Path, tmp_path: Pat
     assert result.exit_code == 8
     assert result.stderr.startswith("Error: No folder ")
     assert not (tmp_path / "s.png").exists()
+
+
+# --- titles and mask colours (QA finding 10) ---------------------------------------------
+
+
+def test_a_dataset_is_titled_by_its_name_and_version(kaggle: FakeKaggle) -> None:
+    from kagman.images.sheet import _title
+
+    kaggle.add_dataset("owner/shapes", shapes_files(broken=False))
+    name = "owner/shapes v1/shapes"  # the version's one folder, shapes/, is the root
+    for source in ("owner/shapes", kagman.pull("owner/shapes")):  # a ref, or the pulled Path
+        idx = index(source)
+        assert idx.name == name  # not "shapes", let alone the version folder's "1"
+        assert _title(idx, None, "class", N_CLASSES).startswith(f"{name}: 53 images")
+        assert f"<b>ImageIndex</b> of {name}: 53 images" in idx._repr_html_()
+        assert idx.split(0.2, seed=1, if_missing=True).name == name
+    inside = kagman.pull("owner/shapes") / "shapes" / "train"
+    assert kagman.index(inside).name == "owner/shapes v1/shapes/train"  # one split: no warning
+    kaggle.add_competition("titanic", {f"x/{k}": v for k, v in shapes_files(broken=False).items()})
+    assert index(kagman.CompetitionRef("titanic")).name == "titanic/x/shapes"
+
+
+def test_a_local_folder_keeps_its_own_name(shapes: Path) -> None:
+    assert index(shapes).name == "shapes"
+
+
+def test_mask_values_have_the_same_colour_in_every_tile(tmp_path: Path) -> None:
+    image = tmp_path / "grey.png"
+    Image.new("RGB", (40, 20), (128, 128, 128)).save(image)
+    only_two = np.zeros((20, 40), np.uint8)
+    only_two[:, 20:] = 2
+    one_and_two = np.zeros((20, 40), np.uint8)
+    one_and_two[:, :20], one_and_two[:, 20:] = 1, 2
+    tints = {}
+    for name, values in (("only-two", only_two), ("one-and-two", one_and_two)):
+        mask = tmp_path / f"{name}.png"
+        Image.fromarray(values).save(mask)
+        tints[name] = np.asarray(thumbnail(image, 40, mask=mask))
+    value_two = tints["only-two"][10, 30], tints["one-and-two"][10, 30]
+    assert tuple(value_two[0]) == tuple(value_two[1])  # value 2: one colour everywhere
+    assert tuple(tints["one-and-two"][10, 5]) != tuple(value_two[0])  # value 1: another
+    assert tuple(tints["only-two"][10, 5]) == (128, 128, 128)  # value 0: untouched

@@ -114,6 +114,50 @@ def test_a_later_pull_fetches_only_what_is_missing(kaggle: FakeKaggle) -> None:
     assert read_manifest(entry)["kind"] == "dataset"
 
 
+@pytest.mark.parametrize(
+    ("options", "pulled"),
+    [
+        ({"exclude": ["*.txt"]}, {"labels.csv"}),  # the file, and it matches no exclude
+        ({"include": ["*.csv"]}, {"labels.csv"}),
+        ({"include": ["*.csv"], "exclude": ["notes*"]}, {"labels.csv"}),
+    ],
+)
+def test_a_file_with_patterns_pulls_that_file(
+    kaggle: FakeKaggle, options: dict[str, list[str]], pulled: set[str]
+) -> None:
+    kaggle.add_dataset("owner/pets", FILES)
+    path = kagman.pull("owner/pets", file="labels.csv", **options)
+    assert path == root() / "versions/1/labels.csv"
+    assert path.read_bytes() == FILES["labels.csv"]
+    assert blobs(kaggle) == pulled
+    kaggle.requests.clear()  # pulled again: the recorded selection answers, no request
+    assert kagman.pull("owner/pets/versions/1", file="labels.csv", **options) == path
+    assert kaggle.requests == []
+    assert kagman.pull("owner/pets/versions/1", file="labels.csv", offline=True, **options) == path
+
+
+def test_a_file_the_patterns_leave_out_is_an_empty_selection(kaggle: FakeKaggle) -> None:
+    kaggle.add_dataset("owner/pets", FILES)
+    with pytest.raises(EmptySelectionError, match=r"matches --file labels.csv --exclude '\*.csv'"):
+        kagman.pull("owner/pets", file="labels.csv", exclude=["*.csv"])
+    kagman.pull("owner/pets")  # cached whole: the file and patterns answer from it
+    assert kagman.pull("owner/pets/versions/1", file="labels.csv", include=["*.csv"]) == (
+        root() / "versions/1/labels.csv"
+    )
+    kaggle.requests.clear()
+    with pytest.raises(EmptySelectionError):
+        kagman.pull("owner/pets/versions/1", file="labels.csv", exclude=["*.csv"])
+
+
+def test_the_cli_pulls_a_file_with_patterns(kaggle: FakeKaggle) -> None:
+    kaggle.add_dataset("owner/pets", FILES)
+    result = CliRunner().invoke(
+        cli, ["pull", "owner/pets", "--file", "labels.csv", "--exclude", "*.txt"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"{root() / 'versions/1/labels.csv'}\n"
+
+
 def test_an_empty_selection_lists_the_top_level(kaggle: FakeKaggle) -> None:
     kaggle.add_dataset("owner/pets", FILES)
     with pytest.raises(EmptySelectionError) as info:

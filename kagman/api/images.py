@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from kagman.api.pulling import pull
 from kagman.errors import DatasetNotFoundError, ImageFolderError
-from kagman.remote.refs import looks_like_ref
+from kagman.fs import counted
+from kagman.remote.refs import CompetitionRef, DatasetRef, Ref, competition_hint, looks_like_ref
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -30,7 +31,7 @@ LONG_INDEX_SECONDS = 2.0
 
 
 def index(
-    source: str | os.PathLike[str],
+    source: str | os.PathLike[str] | Ref,
     *,
     check: CheckLevel | None = None,
     labels: str | os.PathLike[str] | None = None,
@@ -50,7 +51,8 @@ def index(
         does, and the index only reads the mount). A string that exists as a folder
         is a folder; one that looks like a path (starts with ``.``, ``/`` or ``~``,
         holds a backslash, or has more ``/`` than ``owner/slug/versions/N``) is never
-        sent to Kaggle; a ``pathlib.Path`` is always a path.
+        sent to Kaggle; a ``pathlib.Path`` is always a path. A competition: its URL or a
+        :class:`~kagman.CompetitionRef` (a bare name is a folder).
     check
         ``"none"``, ``"fast"`` (size, magic bytes, end marker; the default),
         ``"header"`` (Pillow parses the header) or ``"full"`` (decode every image
@@ -101,17 +103,19 @@ def index(
         case_insensitive_classes=case_insensitive_classes,
         follow_symlinks=follow_symlinks,
     )
+    idx.name = display_name(idx.root)
     took = time.monotonic() - started
     if took >= LONG_INDEX_SECONDS:
         summary(
-            f"Indexed {len(idx):,} images ({len(idx.splits)} splits, {len(idx.classes):,} "
-            f"classes, {len(idx.problems):,} skipped) in {duration(took)} -> {idx.root}"
+            f"Indexed {counted(len(idx), 'image')} ({counted(len(idx.splits), 'split')}, "
+            f"{counted(len(idx.classes), 'class', 'classes')}, {len(idx.problems):,} skipped) "
+            f"in {duration(took)} -> {idx.root}"
         )
     return idx
 
 
 def show(
-    source: str | os.PathLike[str] | ImageIndex,
+    source: str | os.PathLike[str] | Ref | ImageIndex,
     *,
     out: str | os.PathLike[str] | None = None,
     per_class: int = 8,
@@ -141,9 +145,9 @@ def show(
     ------
     ImageFolderError
         As :func:`index`.
-    ValueError
+    InvalidArgumentError
         ``split`` is not a split of the index, ``per_class`` or ``size`` is too small,
-        or ``out`` has an extension Pillow cannot write.
+        or ``out`` has an extension Pillow cannot write (a ``ValueError`` too).
 
     Examples
     --------
@@ -160,11 +164,13 @@ def show(
     return sheet
 
 
-def _folder_for(source: str | os.PathLike[str]) -> Path:
+def _folder_for(source: str | os.PathLike[str] | Ref) -> Path:
     """A local folder as it is; a dataset ref that is no local folder, pulled.
 
     The decision is made here, not in :mod:`kagman.images`, which takes folders only.
     """
+    if isinstance(source, (DatasetRef, CompetitionRef)):
+        return _pulled_folder(pull(source), str(source))
     text = os.fspath(source)
     # abspath, unlike resolve(), drops ".." but keeps the symlinks the user chose.
     path = Path(os.path.abspath(Path(text).expanduser()))  # noqa: PTH100
@@ -175,7 +181,8 @@ def _folder_for(source: str | os.PathLike[str]) -> Path:
     # backslash, more parts than owner/slug/versions/N), so such a string is never
     # sent to Kaggle; a PathLike is a path whatever it spells.
     if not isinstance(source, str) or not looks_like_ref(text):
-        msg = f"{missing}. Check the path."
+        hint = competition_hint(text, command="index") if isinstance(source, str) else ""
+        msg = f"{missing}. Check the path.{hint}"
         raise ImageFolderError(msg, path=path)
     logger.info(
         "No folder %s here, so %s is taken as a Kaggle dataset: indexing its cached copy "
@@ -191,6 +198,28 @@ def _folder_for(source: str | os.PathLike[str]) -> Path:
             "a local folder, or the ref if you meant a dataset."
         )
         raise ImageFolderError(msg, path=path) from err
+    return _pulled_folder(folder, text)
+
+
+def display_name(root: Path) -> str:
+    """What titles call an indexed folder: for a cache entry the dataset and its version
+    (``owner/slug v3``, ``owner/slug v3/chest_xray``) or the competition, not ``3``.
+
+    >>> display_name(Path("/data/chest_xray"))
+    'chest_xray'
+    """
+    from kagman.cache.scan import entry_of
+
+    found = entry_of(root)
+    if found is None:
+        return root.name
+    ref, entry = found
+    name = f"{ref.name} v{ref.version}" if isinstance(ref, DatasetRef) else ref.name
+    inside = root.relative_to(entry).as_posix()
+    return name if inside == "." else f"{name}/{inside}"
+
+
+def _pulled_folder(folder: Path, text: str) -> Path:
     if not folder.is_dir():
         msg = f"The dataset {text} is a single file ({folder}), not a folder of images."
         raise ImageFolderError(msg, path=folder)

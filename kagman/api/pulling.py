@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from kagman.errors import InvalidRefError, KagmanError
 from kagman.remote.refs import (
@@ -30,7 +30,7 @@ def pull(
     ref: str | Ref,
     *,
     version: int | None = None,
-    file: str | None = None,
+    file: str | os.PathLike[str] | None = None,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     force: bool = False,
@@ -56,7 +56,8 @@ def pull(
         Pin a version, like ``/versions/N``.
     file
         Pull only this file, or this folder (with or without a trailing ``/``); the
-        returned path is the file or folder inside the version's cache entry.
+        returned path is the file or folder inside the version's cache entry. A
+        ``pathlib.Path`` is read as its POSIX form (``Path("sub") / "t.csv"``: ``sub/t.csv``).
     include, exclude
         Gitignore-style patterns (``"train/**"``, ``"*.csv"``, ``"!*.tif"``): pull only the
         files that match an include (all when none) and no exclude. Selected files are
@@ -134,6 +135,8 @@ def pull(
     if wait_for_rules is not False:
         msg = "--wait-for-rules is for competitions: a dataset's rules are accepted on its page."
         raise InvalidRefError(msg, ref=str(ref))
+    if link is not None:
+        _check_link(link, dref.slug, name)
     request = PullRequest(
         dref,
         name,
@@ -161,7 +164,7 @@ def _offline(offline: bool, *, force: bool) -> bool:
 def pull_competition(
     ref: str | CompetitionRef,
     *,
-    file: str | None = None,
+    file: str | os.PathLike[str] | None = None,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     force: bool = False,
@@ -242,10 +245,20 @@ def pull_competition(
         wait_for_rules=rules_wait(wait_for_rules),
         mount=mount,
     )
+    if link is not None:
+        _check_link(link, cref.slug, request.file)
     path = resolve(request)
     if link is not None:
         _link(path, link)
     return path
+
+
+def _check_link(link: str | os.PathLike[str], slug: str, file: str | None) -> None:
+    """``--link``'s own failures, found before anything is downloaded: the link the pull
+    will make (``<slug>``, or the file's or folder's name) must be free to make."""
+    from kagman.cache.links import check_link
+
+    check_link(Path(link), PurePosixPath(file.rstrip("/")).name if file else slug)
 
 
 def _link(path: Path, link: str | os.PathLike[str]) -> None:

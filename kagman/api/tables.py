@@ -18,6 +18,7 @@ from kagman.remote.refs import (
     DatasetRef,
     Ref,
     check_file_name,
+    competition_hint,
     looks_like_ref,
     parse_target,
 )
@@ -65,7 +66,7 @@ def files(ref: str | Ref, *, version: int | None = None, offline: bool = False) 
     ::
 
         df = kagman.files("paultimothymooney/chest-xray-pneumonia")
-        df[df.name.str.endswith(".csv")].size.sum()
+        df.loc[df.name.str.endswith(".csv"), "size"].sum()   # bytes of the CSVs
     """
     from kagman.resolvers.listing import list_ref
 
@@ -76,7 +77,7 @@ def files(ref: str | Ref, *, version: int | None = None, offline: bool = False) 
 
 def load(
     source: str | os.PathLike[str] | Ref,
-    file: str | None = None,
+    file: str | os.PathLike[str] | None = None,
     *,
     version: int | None = None,
     table: str | None = None,
@@ -94,8 +95,8 @@ def load(
         :func:`pull` or :func:`pull_competition` returned). A bare name is never a
         competition: ``"titanic"`` is a local path.
     file
-        The table's path inside the dataset or folder. ``None``: the only table there is
-        (several: the error lists them).
+        The table's path inside the dataset or folder (a ``pathlib.Path`` too). ``None``:
+        the only table there is (several: the error lists them).
     version
         Pin a dataset version.
     table, sql
@@ -134,8 +135,9 @@ def load(
     """
     from kagman.tables import read_table
 
+    name = check_file_name(file) if file is not None else None  # a Path too, as POSIX
     offline = offline or env_flag(OFFLINE_ENV)
-    path = _table_file(source, file, version=version, offline=offline)
+    path = _table_file(source, name, version=version, offline=offline)
     return read_table(path, table=table, sql=sql, **read_kwargs)
 
 
@@ -155,7 +157,11 @@ def _table_file(
             if local.is_dir():
                 local = local / choose_table(find_tables(local), str(local))
             if not local.is_file():
-                msg = f"No table file {local}: it does not exist, and is not a dataset ref or URL."
+                hint = competition_hint(text, command="load", file=file) if not remote else ""
+                msg = (
+                    f"No table file {local}: it does not exist, and is not a dataset ref or "
+                    f"URL.{hint}"
+                )
                 raise TableError(msg, path=local)
             return local
     if isinstance(source, (DatasetRef, CompetitionRef)) and version is None:
@@ -168,5 +174,7 @@ def _table_file(
     from kagman.resolvers.listing import list_ref
 
     listing = list_ref(ref, offline=offline)
-    chosen = choose_table((f.name for f in listing.files), str(listing.ref))
+    cli = f"-c {listing.ref}" if isinstance(listing.ref, CompetitionRef) else None
+    names = (f.name for f in listing.files)
+    chosen = choose_table(names, str(listing.ref), cli_source=cli, partial=listing.partial)
     return pull(listing.ref, file=chosen, offline=offline)

@@ -19,10 +19,14 @@ __all__ = ["corrupt", "os_error", "too_large", "too_long", "unsafe"]
 
 
 def corrupt(archive: Path, why: str, member: str | None = None) -> CorruptArchiveError:
-    """The error for a damaged archive: the fix is to download it again."""
+    """The error for a damaged archive: the fix is to download it again.
+
+    Every caller discards the damaged download, so a plain pull downloads it afresh:
+    ``--force`` (which would also replace a complete cached version) is not needed.
+    """
     msg = (
-        f"The archive {archive.name} is damaged: {why}. It was not extracted. "
-        "Retry with --force to download it again."
+        f"The archive {archive.name} is damaged: {why}. It was not extracted. Run the pull "
+        "again to download it afresh."
     )
     return CorruptArchiveError(msg, path=archive, member=member)
 

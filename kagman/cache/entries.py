@@ -174,6 +174,13 @@ def answer(entry: Path, selection: Selection, held: Holding | None = None) -> Pa
         return entry / name
     if held.state == "complete" and (name is None or (entry / name).is_dir()):
         return target(entry, selection)
+    if (
+        held.state == "complete"
+        and name is not None
+        and (entry / name).is_file()
+        and selection.select([name], folder=False)
+    ):
+        return target(entry, selection)  # --file NAME (a file it has) that the patterns take
     for folder in (True, False):
         if selection.key(folder=folder) in held.selections:
             return target(entry, selection)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import html
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +22,21 @@ from kagman.remote.refs import Ref
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CacheInfo", "cache_info", "cached", "held"]
+__all__ = ["CacheInfo", "cache_info", "cached", "held", "html_table"]
+
+
+def html_table(summary: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A notebook's view of a cache report: its summary line, then a plain HTML table.
+
+    >>> html_table("1 <ok>", ("a",), [("x",)])
+    '<p>1 &lt;ok&gt;</p><table><tr><th>a</th></tr><tr><td>x</td></tr></table>'
+    """
+    cells = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+    )
+    table = f"<table><tr>{cells}</tr>{body}</table>" if rows else ""
+    return f"<p>{html.escape(summary)}</p>{table}"
 
 
 def held(entries: int, datasets: int, competitions: int = 0) -> str:
@@ -158,7 +173,7 @@ def cached(ref: str | Ref | None = None) -> pd.DataFrame:
     ::
 
         kagman.cached()                      # everything
-        kagman.cached("owner/dataset").size.sum()
+        kagman.cached("owner/dataset")["size"].sum()   # bytes (.size is pandas' cell count)
         kagman.cached(kagman.CompetitionRef("titanic"))
     """
     return _frame(tuple(entries(ref)))

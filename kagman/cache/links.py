@@ -20,7 +20,7 @@ from kagman.cache.paths import manifest_path
 from kagman.cache.scan import item_of
 from kagman.errors import KagmanError
 
-__all__ = ["make_link", "record_link"]
+__all__ = ["check_link", "make_link", "record_link"]
 
 logger = logging.getLogger(__name__)
 _RECORD_WAIT = 10.0  # seconds to wait for the lock before giving up on the record
@@ -35,20 +35,37 @@ def _link_name(target: Path) -> str:
     return target.name
 
 
-def make_link(target: Path, folder: Path) -> Path:
-    """Create or update ``folder/<target name>`` as a symlink to ``target``, atomically.
+def check_link(folder: Path, name: str) -> None:
+    """Refuse a ``--link`` that could not be made: ``folder/name`` exists and is no symlink
+    (kagman replaces only its own links), or ``folder`` is a file. Checked before a pull
+    downloads anything, and again when the link is made.
 
-    The link is recorded in the manifest of the entry that holds ``target``.
+    Raises
+    ------
+    KagmanError
+        The message names the path and what to do.
     """
-    name = _link_name(target)
-    folder.mkdir(parents=True, exist_ok=True)
     link = folder / name
+    if folder.exists() and not folder.is_dir():
+        msg = f"The --link folder {folder} is a file. Choose a folder for the link (link=)."
+        raise KagmanError(msg)
     if link.exists() and not link.is_symlink():
         msg = (
             f"{link} already exists and is not a symlink, so --link will not replace it. "
             "Remove or rename it, or choose another --link folder."
         )
         raise KagmanError(msg)
+
+
+def make_link(target: Path, folder: Path) -> Path:
+    """Create or update ``folder/<target name>`` as a symlink to ``target``, atomically.
+
+    The link is recorded in the manifest of the entry that holds ``target``.
+    """
+    name = _link_name(target)
+    check_link(folder, name)
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / name
     tmp = folder / f".{name}.kagman-link-{os.getpid()}"
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()

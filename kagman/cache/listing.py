@@ -21,6 +21,7 @@ from kagman.cache.entries import EntryState, latest_state, manifest_holding
 from kagman.cache.scan import Found, scan
 from kagman.cache.selection import Selection
 from kagman.cache.sizes import allocated, disk_usage
+from kagman.fs import human_size
 from kagman.remote.refs import CompetitionRef, DatasetRef, Ref, parse_target
 
 __all__ = ["COLUMNS", "EntryInfo", "entries", "parse_cached_ref"]
@@ -191,11 +192,32 @@ def _row(found: Found, measure: bool, latest: str | None) -> EntryInfo:
         and found.data_state == latest,
         links=links or (),
         path=found.path,
-        note="" if held.state != "incomplete" else _NOTES[found.what],
+        note="" if held.state != "incomplete" else _note(found),
         item=found.item,
         manifest=manifest,
         single_file=found.file is not None,
     )
+
+
+def _note(found: Found) -> str:
+    """What a leftover is; for a partial download, how far it got, or that it is complete and
+    only waits to be extracted (a pull stopped while extracting keeps the download)."""
+    if found.what != "download":
+        return _NOTES[found.what]
+    # The record beside a partial download (kagman.remote.partial's PartialInfo, as JSON):
+    # read here, tolerantly, since the cache layer does not import the transfer code.
+    try:
+        have = found.path.stat().st_size
+        record = json.loads(found.path.with_name(found.path.name + ".json").read_bytes())
+        total, verified, md5 = record.get("total"), record.get("verified"), record.get("md5")
+    except (OSError, ValueError, AttributeError):
+        return _NOTES["download"]
+    if not isinstance(total, int) or total <= 0:
+        return _NOTES["download"]
+    if verified is True or (md5 is None and have >= total):
+        what = "not extracted" if found.path.suffix == ".zip" else "not in place yet"
+        return f"download complete, {what}: the next pull uses it"
+    return f"{_NOTES['download']}, {min(99, 100 * have // total)}% of {human_size(total)}"
 
 
 def _selections(keys: frozenset[str]) -> tuple[str, ...]:

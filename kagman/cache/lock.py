@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kagman.cache.paths import ref_dir
+from kagman.cache.paths import ref_dir, require_cache_root
 from kagman.cache.shared import make_dirs, not_writable, share_mode
 from kagman.errors import LockTimeoutError
 from kagman.remote.refs import Ref
@@ -47,6 +47,8 @@ def dataset_lock(ref: Ref, *, timeout: float | None = None) -> Iterator[None]:
         Another process held the lock longer than ``timeout``.
     CacheNotWritableError
         This user may not write the cache.
+    CacheAccessError
+        The cache root is a file, not a folder.
     """
     with folder_lock(ref_dir(ref), ref.name, timeout=timeout):
         yield
@@ -69,6 +71,7 @@ def folder_lock(folder: Path, what: str, *, timeout: float | None = None) -> Ite
     """
     from filelock import Timeout
 
+    require_cache_root()  # a root that is a file: say so, not "the folder disappeared"
     make_dirs(folder)
     wait = timeout if timeout is not None else env_number(LOCK_TIMEOUT_ENV, 3600.0)
     lock = _file_lock(folder)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from kagman.cache.entries import answer, holding, newest_answer, touch_hit, version_entries
-from kagman.cache.paths import cache_dir, entry_path
+from kagman.cache.paths import cache_dir, entry_path, require_cache_root
 from kagman.cache.scan import entry_of
 from kagman.cache.selection import Selection
 from kagman.errors import InvalidRefError, NotCachedError
@@ -15,7 +16,10 @@ __all__ = ["cached_path"]
 
 
 def cached_path(
-    ref: str | Ref | Path, *, version: int | None = None, file: str | None = None
+    ref: str | Ref | Path,
+    *,
+    version: int | None = None,
+    file: str | os.PathLike[str] | None = None,
 ) -> Path:
     """The cached path of a dataset version or competition (or of a file in it); never downloads.
 
@@ -75,7 +79,7 @@ def cached_path(
     raise _not_cached(parsed, name)
 
 
-def _in_entry(path: Path, version: int | None, file: str | None) -> Path:
+def _in_entry(path: Path, version: int | None, file: str | os.PathLike[str] | None) -> Path:
     """``file`` (or ``path`` itself) in the cache entry ``path`` is, or is inside of."""
     found = entry_of(path.absolute())
     if found is None:
@@ -100,6 +104,7 @@ def _in_entry(path: Path, version: int | None, file: str | None) -> Path:
 
 def _not_cached(ref: Ref, name: str | None) -> NotCachedError:
     """What is missing, how to pull it, and whether only part of the data is cached."""
+    require_cache_root()  # a root that is a file: say so, not "not cached"
     competition = isinstance(ref, CompetitionRef)
     about = f"the competition {ref}" if competition else str(ref)
     what = f"{name!r} of {about}" if name else about

@@ -19,6 +19,8 @@ from kagman.cache.listing import EntryInfo, entries
 from kagman.cache.lock import is_locked
 from kagman.cache.removal import Removal, RemovalReport, remove_entries
 from kagman.cache.sizes import parse_duration, parse_size
+from kagman.errors import InvalidArgumentError
+from kagman.fs import counted
 
 __all__ = ["plan_prune", "prune"]
 
@@ -50,18 +52,19 @@ def plan_prune(
         if row.state == "incomplete":
             chosen[i] = f"left by an interrupted pull: {row.note}"
     if keep_latest is not None:
-        ranks: dict[tuple[str, str], set[tuple[float, ...]]] = {}
-        for row in rows:
-            rank = _rank(row)
-            if row.state != "incomplete" and rank is not None:
-                ranks.setdefault((row.kind, row.ref), set()).add(rank)
+        kept = _kept_ranks(rows, keep_latest)
         for i, row in enumerate(rows):
             key, rank = (row.kind, row.ref), _rank(row)
-            if i in chosen or key in busy or rank is None or key not in ranks:
+            if i in chosen or key in busy or rank is None or key not in kept:
                 continue
-            if rank not in sorted(ranks[key], reverse=True)[:keep_latest]:
+            if rank not in kept[key]:
                 what = "data state" if row.kind == "competition" else "version"
-                chosen[i] = f"older than the {keep_latest} newest cached {what}(s)"
+                newest = (
+                    f"the newest cached {what}"
+                    if keep_latest == 1
+                    else (f"the {counted(keep_latest, f'newest cached {what}')}")
+                )
+                chosen[i] = f"older than {newest}"
     if older_than is not None:
         for i, row in enumerate(rows):
             if i in chosen or (row.kind, row.ref) in busy or row.last_used is None:
@@ -84,6 +87,30 @@ def plan_prune(
             chosen[i] = f"least recently used, over the {max_size:,}-byte budget"
             total -= rows[i].size
     return [Removal(rows[i], chosen[i]) for i in sorted(chosen)]
+
+
+def _kept_ranks(
+    rows: Sequence[EntryInfo], keep_latest: int
+) -> dict[tuple[str, str], set[tuple[float, ...]]]:
+    """The ranks ``--keep-latest`` keeps of each dataset or competition: the ``keep_latest``
+    newest, and the newest complete one too when those hold only parts (a subset or one file
+    of a newer version never leaves a dataset with no complete copy)."""
+    ranks: dict[tuple[str, str], set[tuple[float, ...]]] = {}
+    complete: dict[tuple[str, str], set[tuple[float, ...]]] = {}
+    for row in rows:
+        rank = _rank(row)
+        if row.state != "incomplete" and rank is not None:
+            ranks.setdefault((row.kind, row.ref), set()).add(rank)
+            if row.state == "complete":
+                complete.setdefault((row.kind, row.ref), set()).add(rank)
+    kept: dict[tuple[str, str], set[tuple[float, ...]]] = {}
+    for key, found in ranks.items():
+        newest = set(sorted(found, reverse=True)[:keep_latest])
+        whole = complete.get(key, set())
+        if whole and not newest & whole:
+            newest.add(max(whole))
+        kept[key] = newest
+    return kept
 
 
 def _rank(row: EntryInfo) -> tuple[float, ...] | None:
@@ -118,7 +145,9 @@ def prune(
     ----------
     keep_latest
         Keep only the newest N cached versions of each dataset, and the newest N data
-        states of each competition (the latest first) (N >= 1).
+        states of each competition (the latest first) (N >= 1). When those N hold only
+        parts (a subset, one file), the newest complete one is kept as well: a prune never
+        leaves a dataset with only a part when a complete copy was cached.
     older_than
         Remove entries not used for this long: seconds, or text such as
         ``"30d"``, ``"12h"``, ``"2w"``.
@@ -138,14 +167,14 @@ def prune(
 
     Raises
     ------
-    ValueError
+    InvalidArgumentError
         A size or duration that cannot be read, or ``keep_latest`` < 1.
     CacheNotWritableError
         This user may not write the cache.
     """
     if keep_latest is not None and keep_latest < 1:
         msg = f"keep_latest must be 1 or more, not {keep_latest} (use `kagman rm` to remove all)."
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
     seconds = parse_duration(older_than) if isinstance(older_than, str) else older_than
     budget = parse_size(max_size) if isinstance(max_size, str) else max_size
     rows = entries()

@@ -24,6 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kagman.cache.entries import holding, latest_state, manifest_holding
+from kagman.cache.failures import cache_os_error
+from kagman.cache.info import html_table
 from kagman.cache.listing import EntryInfo, entries, parse_cached_ref
 from kagman.cache.lock import folder_lock
 from kagman.cache.manifest import drop_files, update_manifest
@@ -106,6 +108,25 @@ class RemovalReport:
     def __str__(self) -> str:
         return "\n".join(self.lines())
 
+    def __repr__(self) -> str:
+        verb = "would remove" if self.dry_run else "removed"
+        return f"<RemovalReport {verb} {len(self.removed)}, {human_size(self.freed)}>"
+
+    def _repr_html_(self) -> str:
+        lines = self.lines()
+        notes = [line for line in lines if line.startswith(("Kept: ", "Dangling link"))]
+        summary = " ".join(
+            line
+            for line in lines
+            if line not in notes and not line.startswith(("Removed ", "Would remove "))
+        )
+        rows = [
+            (_describe(item).rsplit(", ", 1)[0], human_size(item.entry.size), item.reason)
+            for item in self.removed
+        ]
+        rows += [(note, "", "") for note in notes]
+        return html_table(summary, ("entry", "size", "why"), rows)
+
 
 def _describe(item: Removal) -> str:
     row = item.entry
@@ -125,7 +146,7 @@ def _describe(item: Removal) -> str:
 def remove(
     ref: str | Ref,
     *,
-    file: str | None = None,
+    file: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
     confirm: Callable[[RemovalReport], bool] | None = None,
 ) -> RemovalReport:
@@ -161,8 +182,9 @@ def remove(
     KagmanError
         The file is only held inside a cached whole version (remove the version),
         or the cache folder is a link out of the cache.
-    LockTimeoutError, CacheNotWritableError
-        A pull held the lock too long; this user may not write the cache.
+    LockTimeoutError, CacheNotWritableError, CacheAccessError
+        A pull held the lock too long; this user may not write the cache (a read-only
+        mount, no permission); the cache root is a file (exit code 6, each).
     """
     if isinstance(ref, str):
         parsed, name = parse_target(ref, file=file)
@@ -251,6 +273,10 @@ def remove_entries(
             if wait is None:
                 raise
             kept.append(f"{items[0].entry.ref}: a pull is running, so nothing of it was removed.")
+        except OSError as err:  # a read-only cache, a folder we may not write: exit 6, not 1
+            if isinstance(err, KagmanError):
+                raise
+            raise cache_os_error(err, then="run the command again") from err
     return RemovalReport(tuple(done), dangling=tuple(dangling), kept=tuple(kept))
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from kagman.cache.paths import MANIFEST_SUFFIX, cache_dir, manifest_path
+from kagman.cache.paths import MANIFEST_SUFFIX, cache_dir, manifest_path, require_cache_root
 from kagman.remote.refs import CompetitionRef, DatasetRef, Ref
 
 __all__ = [
@@ -123,8 +123,14 @@ def _collection(ref: Ref) -> Collection:
 
 
 def scan(ref: Ref | None = None) -> Iterator[Found]:
-    """Everything in the cache (or of one dataset or competition), sorted by path."""
-    root = cache_dir()
+    """Everything in the cache (or of one dataset or competition), sorted by path.
+
+    Raises
+    ------
+    CacheAccessError
+        The cache root is a file, not a folder (an empty listing would hide it).
+    """
+    root = require_cache_root()
     for coll in COLLECTIONS:
         if ref is not None and coll is not _collection(ref):
             continue

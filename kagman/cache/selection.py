@@ -5,17 +5,20 @@ texts, so the cache owns their format: pulls, ``kagman ls``, ``path`` and ``rm``
 back with :meth:`Selection.from_key`.
 
 ``--file NAME`` names a file or a folder (a trailing ``/`` says folder; without it, a name
-Kaggle does not know as a file is tried as a folder). ``--include``/``--exclude`` take
-gitignore-style patterns, matched by ``pathspec`` (the matcher pip-tools, black and many
-others use) against each file's path inside the dataset: ``train/**``, ``*.csv``, and
-``!*.tif`` to take back part of what an earlier pattern took. A file is selected when it is
-inside ``NAME`` (if given), matches the includes (if any) and matches no exclude.
+Kaggle does not know as a file is tried as a folder, and against a listing, a name that is
+no file of it is a folder). ``--include``/``--exclude`` take gitignore-style patterns,
+matched by ``pathspec`` (the matcher pip-tools, black and many others use) against each
+file's path inside the dataset: ``train/**``, ``*.csv``, and ``!*.tif`` to take back part of
+what an earlier pattern took. A file is selected when it is inside ``NAME`` (if given; the
+file itself when ``NAME`` is a file), matches the includes (if any) and matches no exclude.
 
 >>> sel = Selection(include=("train/**", "!*.tif"), exclude=("*.txt",))
 >>> sel.select(["train/a.jpg", "train/b.tif", "train/c.txt", "test/d.jpg"])
 ['train/a.jpg']
 >>> Selection(file="train").select(["train/a.jpg", "trainer.csv"], folder=True)
 ['train/a.jpg']
+>>> Selection(file="t.csv", include=("*.csv",)).select(["t.csv", "u.csv"])  # NAME is a file
+['t.csv']
 >>> Selection.from_key(Selection(file="train").key(folder=True)).short
 'train/'
 """
@@ -54,10 +57,16 @@ class Selection:
         """``--file NAME`` alone, without a trailing slash: perhaps one file."""
         return self.file is not None and not self.file.endswith("/") and not self.patterns
 
-    @property
-    def surely_folder(self) -> bool:
-        """``--file NAME/`` (or with patterns, which only make sense for a folder)."""
-        return self.file is not None and (self.file.endswith("/") or bool(self.patterns))
+    def folder_in(self, names: Iterable[str]) -> bool:
+        """Whether ``--file NAME`` is a folder of the listing ``names``: written ``NAME/``, or no
+        file of that exact name is listed (``True`` without a ``--file`` too).
+
+        >>> Selection("t.csv").folder_in(["t.csv"]), Selection("train").folder_in(["train/a"])
+        (False, True)
+        """
+        if self.file is None or self.file.endswith("/"):
+            return True
+        return self.name not in (names if isinstance(names, (set, frozenset, dict)) else set(names))
 
     @property
     def patterns(self) -> bool:
@@ -114,11 +123,15 @@ class Selection:
             return self.file
         return self.describe()
 
-    def select(self, names: Iterable[str], *, folder: bool = True) -> list[str]:
+    def select(self, names: Iterable[str], *, folder: bool | None = None) -> list[str]:
         """The names this selection takes, in the order given.
 
-        ``folder``: whether ``file`` names a folder (else only that exact file is taken).
+        ``folder``: whether ``file`` names a folder (else only that exact file is taken);
+        ``None`` decides from ``names`` (:meth:`folder_in`).
         """
+        if folder is None:
+            names = list(names)
+            folder = self.folder_in(names)
         include, exclude = self._specs
         return [
             n

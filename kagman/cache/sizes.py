@@ -13,6 +13,8 @@ import stat
 from decimal import Decimal
 from pathlib import Path
 
+from kagman.errors import InvalidArgumentError
+
 __all__ = ["allocated", "disk_usage", "parse_duration", "parse_size"]
 
 _SIZE_UNITS = {
@@ -39,17 +41,18 @@ def parse_size(text: str) -> int:
 
     Raises
     ------
-    ValueError
-        Not a size; the message shows how to write one.
+    InvalidArgumentError
+        Not a size (a ``ValueError`` too); the message shows how to write one.
 
     Examples
     --------
     >>> parse_size("50GB"), parse_size("50GiB"), parse_size("1.5 kb"), parse_size("0")
     (50000000000, 53687091200, 1500, 0)
-    >>> parse_size("50G")
-    Traceback (most recent call last):
-    ...
-    ValueError: '50G' is ambiguous: write 50GB (10**9 bytes each) or 50GiB (2**30).
+    >>> try:
+    ...     parse_size("50G")
+    ... except ValueError as err:  # an InvalidArgumentError
+    ...     print(err)
+    '50G' is ambiguous: write 50GB (10**9 bytes each) or 50GiB (2**30).
     """
     match = _SIZE.fullmatch(text)
     unit = match.group(2).lower() if match else ""
@@ -59,10 +62,10 @@ def parse_size(text: str) -> int:
             f"{text!r} is ambiguous: write {number}{unit.upper()}B (10**{_power(unit)} bytes "
             f"each) or {number}{unit.upper()}iB (2**{_power(unit) // 3 * 10})."
         )
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
     if match is None or unit not in _SIZE_UNITS:
         msg = f"{text!r} is not a size: write e.g. 50GB, 50GiB, 500MB or a number of bytes."
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
     return int(Decimal(match.group(1)) * _SIZE_UNITS[unit])
 
 
@@ -75,8 +78,8 @@ def parse_duration(text: str) -> float:
 
     Raises
     ------
-    ValueError
-        Not a duration; the message shows how to write one.
+    InvalidArgumentError
+        Not a duration (a ``ValueError`` too); the message shows how to write one.
 
     Examples
     --------
@@ -87,7 +90,7 @@ def parse_duration(text: str) -> float:
     parts = _DURATION_PART.findall(compact)
     if not compact or "".join(n + u for n, u in parts).lower() != compact.lower():
         msg = f"{text!r} is not a duration: write e.g. 30d, 12h, 2w or 1d12h."
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
     return float(sum(float(n) * _DURATION_UNITS[u.lower()] for n, u in parts))
 
 

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from kagman.cache.info import html_table
 from kagman.cache.listing import EntryInfo, entries
 from kagman.cache.paths import MANIFEST_SUFFIX
 from kagman.errors import CacheVerificationError
+from kagman.fs import counted
 from kagman.remote.refs import CompetitionRef, Ref
 
 __all__ = ["EntryCheck", "Problem", "VerifyReport", "sha256_file", "verify"]
@@ -72,7 +74,8 @@ class VerifyReport:
     """What ``kagman verify`` found, entry by entry.
 
     ``skipped`` lists leftovers of interrupted pulls, which have no manifest to
-    check against (``kagman prune`` removes them).
+    check against (``kagman prune`` removes them). ``str()`` is what ``kagman verify``
+    prints, with a summary line; in a notebook it shows as a table.
     """
 
     checks: tuple[EntryCheck, ...]
@@ -89,13 +92,47 @@ class VerifyReport:
         for check in self.checks:
             row = check.entry
             what = _name(row)
-            verdict = "ok" if check.ok else f"{len(check.problems)} problem(s)"
-            files = f"{check.files} file{'' if check.files == 1 else 's'}"
+            verdict = "ok" if check.ok else counted(len(check.problems), "problem")
+            files = counted(check.files, "file")
             out.append(f"{what}: {files}, {check.method}: {verdict}")
             out += [f"  {p.kind}: {p.path or '(entry)'}  {p.detail}" for p in check.problems]
         if self.skipped:
-            out.append(f"{len(self.skipped)} leftover(s) of interrupted pulls not checked.")
+            left = counted(len(self.skipped), "leftover")
+            out.append(f"{left} of interrupted pulls not checked.")
         return out
+
+    def summary(self) -> str:
+        """One line: how many entries were checked and whether they are intact."""
+        bad = [check for check in self.checks if not check.ok]
+        n = len(self.checks)
+        checked = f"{n:,} cached entr{'y' if n == 1 else 'ies'} checked"
+        if not bad:
+            return f"{checked}: all intact."
+        problems = sum(len(check.problems) for check in bad)
+        where = f"{len(bad):,} entr{'y' if len(bad) == 1 else 'ies'}"
+        return f"{checked}: {problems:,} problem{'' if problems == 1 else 's'} in {where}."
+
+    def __str__(self) -> str:
+        return "\n".join([*self.lines(), self.summary()])
+
+    def __repr__(self) -> str:
+        return f"<VerifyReport ok={self.ok}: {self.summary()}>"
+
+    def _repr_html_(self) -> str:
+        rows: list[tuple[str, ...]] = []
+        for check in self.checks:
+            files = f"{check.files:,}"
+            verdict = "ok" if check.ok else counted(len(check.problems), "problem")
+            rows.append((_name(check.entry), files, check.method, verdict, ""))
+            rows += [
+                ("", "", "", p.kind, f"{p.path or '(entry)'}: {p.detail}") for p in check.problems
+            ]
+        rows += [
+            (_name(row), "", "", "not checked", "left by an interrupted pull")
+            for row in self.skipped
+        ]
+        header = ("entry", "files", "checked by", "result", "problem")
+        return html_table(self.summary(), header, rows)
 
     def error(self) -> CacheVerificationError | None:
         """The error the CLI exits with when something is wrong (``None`` when intact)."""
@@ -110,8 +147,9 @@ class VerifyReport:
             for c in bad[:3]
         )
         msg = (
-            f"{len(problems)} problem(s) in {len(bad)} cached "
-            f"{'entry' if len(bad) == 1 else 'entries'} ({shown}). {_fix(bad[0], len(bad))}."
+            f"{counted(len(problems), 'problem')} in "
+            f"{counted(len(bad), 'cached entry', 'cached entries')} ({shown}). "
+            f"{_fix(bad[0], len(bad))}."
         )
         return CacheVerificationError(msg, problems=problems)
 

@@ -4,7 +4,8 @@ One module per command group (``pull``, ``files``, ``load``, ``credentials``, ``
 ``show``, ``cache``, ``doctor``); each command parses its flags, calls one API function, and
 formats the result. This
 module holds the group: every :class:`~kagman.errors.KagmanError` becomes
-``Error: <message>`` on stderr with the error's exit code and no traceback (``-v`` or
+``Error: <message>`` on stderr (its ``cli_message`` when it has one: options named as
+flags) with the error's exit code and no traceback (``-v`` or
 ``KAGMAN_DEBUG=1`` print the traceback, with the library error behind it, first); every
 :class:`~kagman.errors.KagmanWarning` a line ``Warning: <message>``; Ctrl-C one line
 saying what was kept, and exit code 130.
@@ -20,6 +21,7 @@ them.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 import warnings
@@ -48,6 +50,43 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, what shells report for a Ctrl-C
+BROKEN_PIPE_EXIT_CODE = 141  # 128 + SIGPIPE, what shells report for `yes | head -1`'s yes
+
+
+def _broken_pipe() -> None:
+    """The reader of our output went away (``kagman files ... | head -1``): stop quietly.
+
+    As the Python docs' "Note on SIGPIPE" says: point stdout (and stderr, which may be the
+    same pipe) at devnull, so the interpreter's final flush cannot fail again, and exit
+    without a message. Not SIG_DFL for SIGPIPE: that would also kill kagman when one of its
+    own connections drops.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError, AttributeError):  # no real file descriptor (a test runner)
+            continue
+    os.close(devnull)
+
+
+# Commands people type from other tools (the kaggle CLI, kagglehub, package managers), and
+# kagman's command for what they mean: click alone would suggest `load` for `download`.
+_OTHER_NAMES = {
+    "download": "`kagman pull owner/dataset` downloads a dataset (`-c titanic`: a competition) "
+    "and prints where it is",
+    "get": "`kagman pull owner/dataset` downloads a dataset and prints where it is",
+    "fetch": "`kagman pull owner/dataset` downloads a dataset and prints where it is",
+    "datasets": "kagman's commands name the action: `kagman pull owner/dataset` (kaggle "
+    "datasets download), `kagman files owner/dataset` (kaggle datasets files)",
+    "competitions": "kagman's commands name the action: `kagman pull -c titanic` (kaggle "
+    "competitions download), `kagman files -c titanic` (kaggle competitions files)",
+    "list": "`kagman files owner/dataset` lists a dataset's files; `kagman ls`, the cache",
+    "remove": "`kagman rm owner/dataset` removes it from the cache",
+    "delete": "`kagman rm owner/dataset` removes it from the cache",
+    "login": "`kagman init` installs your kaggle.json (or token); `kagman whoami` checks it",
+    "auth": "`kagman init` installs your kaggle.json (or token); `kagman whoami` checks it",
+}
 
 
 def _show_warning(message: Warning | str, *_: Any, **__: Any) -> None:
@@ -57,17 +96,47 @@ def _show_warning(message: Warning | str, *_: Any, **__: Any) -> None:
 class _KagmanGroup(click.Group):
     """A group that turns kagman's errors into one clean line and an exit code."""
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:  # --help and --version write here, before invoke()
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            _broken_pipe()
+            raise click.exceptions.Exit(BROKEN_PIPE_EXIT_CODE) from None
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name in _OTHER_NAMES and self.get_command(ctx, name) is None:
+            ctx.fail(f"No such command {name!r}: {_OTHER_NAMES[name]}.")
+        return super().resolve_command(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return self._invoke(ctx)
+        except BrokenPipeError:  # also from printing an error: a reader that left is no error
+            _broken_pipe()
+            ctx.exit(BROKEN_PIPE_EXIT_CODE)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("always", KagmanWarning)
             warnings.showwarning = _show_warning
             try:
                 return super().invoke(ctx)
+            except BrokenPipeError:
+                raise
             except KagmanError as err:
                 if ctx.params.get("verbose") or env_flag(DEBUG_ENV):
                     chain = "".join(traceback.format_exception(err)).rstrip()
                     click.echo(redact_urls(chain), err=True)
-                click.echo(f"Error: {err}", err=True)
+                click.echo(f"Error: {err.cli_message or err}", err=True)
                 ctx.exit(err.exit_code)
             except OSError as err:  # one the API did not expect (e.g. writing --csv): no traceback
                 where = f": {err.filename}" if err.filename is not None else ""
@@ -159,5 +228,14 @@ for _command in (
 
 def main() -> None:
     """Console-script entry point."""
-    cli.main(prog_name="kagman")
+    try:
+        try:
+            cli.main(prog_name="kagman")
+        finally:
+            # Flush here, not at interpreter exit: a reader that has gone away
+            # (`| head -1`) is then a BrokenPipeError we can handle, not "Exception ignored".
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _broken_pipe()
+        sys.exit(BROKEN_PIPE_EXIT_CODE)
     sys.exit(0)  # pragma: no cover - click.main exits itself

@@ -51,7 +51,9 @@ def _version(row: EntryInfo) -> str:
     if row.file:
         return f"{text}: {row.file}"
     if row.state == "subset":
-        part = ", ".join(row.selections) or f"{row.files} file{'' if row.files == 1 else 's'}"
+        from kagman.fs import counted
+
+        part = ", ".join(row.selections) or counted(row.files, "file")
         cut = part if len(part) <= _WIDEST_PART else part[: _WIDEST_PART - 1] + "…"
         return f"{text}: {cut}"
     return text

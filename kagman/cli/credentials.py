@@ -33,7 +33,9 @@ def init_command(
     and KAGGLE_KEY, ./kaggle.json, the newest kaggle.json in your downloads
     folder, else a hidden prompt on a terminal. Installs into $KAGGLE_CONFIG_DIR
     or ~/.kaggle (folder 0700, file 0600); run again to fix loose permissions.
-    With --check alone, only verifies what is installed.
+    --move deletes the file the key came from (also one found without PATH);
+    --force replaces different installed credentials (also with a newer download
+    found without PATH). With --check alone, only verifies what is installed.
 
     \b
     Example:
@@ -46,8 +48,8 @@ def init_command(
     if from_env and (source or use_token):
         msg = "--from-env cannot be combined with a PATH or --token."
         raise click.UsageError(msg)
-    if move and (source in (None, "-")):
-        msg = "--move needs a PATH to the source file."
+    if move and source == "-":
+        msg = "--move deletes the source file, and '-' reads stdin: give the file's PATH."
         raise click.UsageError(msg)
     if check and not (source or from_env or use_token or force or move):
         return _print_whoami(None)

@@ -52,7 +52,7 @@ def files_command(
 
     from kagman import parse_competition
     from kagman.api import files as list_files
-    from kagman.fs import human_size
+    from kagman.fs import counted, human_size
 
     if competition and version is not None:
         msg = "--version is for datasets: competitions have no versions."
@@ -76,11 +76,12 @@ def files_command(
         click.echo(json.dumps(body, indent=2))
         return
     width = max((len(n) for n in df["name"]), default=4)
-    click.echo(f"{df.attrs['ref']}: {len(df)} files, {human_size(total)}\n")
+    click.echo(f"{df.attrs['ref']}: {counted(len(df), 'file')}, {human_size(total)}\n")
     for name, size in zip(df["name"], df["size"], strict=True):
         click.echo(f"{name:<{width}}  {human_size(int(size)):>10}")
     if folders:
         click.echo("\nFolders:")
         fwidth = max(len(n) for n, _, _ in folders)
         for n, count, size in folders:
-            click.echo(f"{n:<{fwidth}}  {count:>7} files  {human_size(size):>10}")
+            files = "file " if count == 1 else "files"
+            click.echo(f"{n:<{fwidth}}  {count:>7,} {files}  {human_size(size):>10}")

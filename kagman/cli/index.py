@@ -13,6 +13,12 @@ __all__ = ["index_command"]
 @click.command("index")
 @click.argument("source", metavar="PATH | owner/slug")
 @click.option(
+    "-c",
+    "--competition",
+    is_flag=True,
+    help="SOURCE names a competition (its data is pulled if needed); URLs need no -c.",
+)
+@click.option(
     "--csv",
     "csv_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -40,6 +46,7 @@ __all__ = ["index_command"]
 )
 def index_command(
     source: str,
+    competition: bool,
     csv_file: Path | None,
     check: str | None,
     labels: str | None,
@@ -53,18 +60,21 @@ def index_command(
     Detects split folders (at any depth), class folders, labels CSVs (also
     multi-label), image/mask pairs and duplicate copies of the tree; skips junk
     and bad files (listed by reason) without touching them. A dataset ref that
-    is no local folder is pulled first if needed.
+    is no local folder is pulled first if needed; with -c, SOURCE is a competition.
 
     \b
     Example:
         kagman index data/chest_xray
+        kagman index -c some-image-competition
         kagman index paultimothymooney/chest-xray-pneumonia --csv index.csv
         kagman index data/dogs --labels data/dogs/labels.csv --label-col breed
         kagman index data/planet --label-sep " "
     """
     import warnings
 
+    from kagman import parse_competition
     from kagman.api import index as build_index
+    from kagman.fs import counted
 
     kwargs: dict[str, Any] = {
         "labels": labels,
@@ -77,7 +87,7 @@ def index_command(
         kwargs["check"] = check
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        idx = build_index(source, **kwargs)
+        idx = build_index(parse_competition(source) if competition else source, **kwargs)
     for warning in caught:
         click.echo(f"Warning: {warning.message}", err=True)
     counts = idx.counts()
@@ -86,20 +96,21 @@ def index_command(
     click.echo(f"Layout: {idx.layout}")
     kind = " (multi-label)" if idx.multilabel else ""
     click.echo(
-        f"Images: {len(idx)} in {len(idx.splits)} split(s), {len(idx.classes)} classes{kind} "
+        f"Images: {len(idx):,} in {counted(len(idx.splits), 'split')}, "
+        f"{counted(len(idx.classes), 'class', 'classes')}{kind} "
         f"(check: {idx.check})"
     )
     if idx.paired:
-        click.echo(f"Pairs: {len(idx.pairs()[0])} images with a mask")
+        click.echo(f"Pairs: {counted(len(idx.pairs()[0]), 'image')} with a mask")
     if idx.multilabel:
         click.echo("Counts are images per tag; an image with several tags counts once for each.")
     click.echo()
     click.echo(counts.to_string())
     reasons = idx.problems.reason.value_counts()
     reasons = reasons[reasons > 0]
-    click.echo(f"\nProblems: {len(idx.problems)} files or folders skipped")
+    click.echo(f"\nProblems: {len(idx.problems):,} files or folders skipped")
     for reason, n in reasons.items():
-        click.echo(f"  {n:>7}  {reason}")
+        click.echo(f"  {n:>7,}  {reason}")
     if csv_file is not None:
         idx.to_csv(csv_file)
-        click.echo(f"\nWrote {csv_file} ({len(idx)} rows).")
+        click.echo(f"\nWrote {csv_file} ({counted(len(idx), 'row')}).")

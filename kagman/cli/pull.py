@@ -9,8 +9,37 @@ import click
 
 __all__ = ["pull"]
 
+RULES_MINUTES = 30.0  # --wait-for-rules without a number (Python: wait_for_rules=True)
 
-@click.command("pull")
+
+def _minutes(text: str | None) -> bool:
+    """Whether ``text`` is a number of minutes (else it is the next argument, such as REF)."""
+    try:
+        return text is not None and float(text) > 0
+    except ValueError:
+        return False
+
+
+class _PullCommand(click.Command):
+    """``--wait-for-rules [MINUTES]`` takes the next argument only when it is a number.
+
+    click gives an optional option value whatever follows, so ``pull -c --wait-for-rules
+    titanic`` would read ``titanic`` as MINUTES; here it is the REF, and the wait the default.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = list(args)
+        for i, arg in enumerate(args):
+            if arg == "--":
+                break
+            if arg == "--wait-for-rules" and not _minutes(
+                args[i + 1] if i + 1 < len(args) else None
+            ):
+                args[i] = f"--wait-for-rules={RULES_MINUTES:g}"
+        return super().parse_args(ctx, args)
+
+
+@click.command("pull", cls=_PullCommand)
 @click.argument("ref")
 @click.option(
     "-c",
@@ -62,11 +91,11 @@ __all__ = ["pull"]
     "wait_for_rules",
     type=click.FloatRange(min=0, min_open=True),
     is_flag=False,
-    flag_value=30.0,
+    flag_value=RULES_MINUTES,
     default=None,
     metavar="[MINUTES]",
     help="Competitions: until the rules are accepted on kaggle.com, ask again every 10 s "
-    "(up to MINUTES, default 30).",
+    "(up to MINUTES, default 30; a MINUTES that is no number is the next argument).",
 )
 @click.option(
     "--progress/--no-progress",
@@ -109,6 +138,7 @@ def pull(
         kagman pull owner/dataset --file chest_xray/train/ --exclude '*.tif'
         kagman pull owner/dataset --include '*.csv' --include 'labels/**'
         kagman pull -c titanic --wait-for-rules
+        kagman pull -c --wait-for-rules 5 titanic
     """
     import warnings
 

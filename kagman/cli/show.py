@@ -12,6 +12,12 @@ __all__ = ["show_command"]
 @click.command("show")
 @click.argument("source", metavar="PATH | owner/slug")
 @click.option(
+    "-c",
+    "--competition",
+    is_flag=True,
+    help="SOURCE names a competition (its data is pulled if needed); URLs need no -c.",
+)
+@click.option(
     "--out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
@@ -35,14 +41,21 @@ __all__ = ["show_command"]
 @click.option("--split", metavar="NAME", help="Only this split [default: all].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Which images are sampled.")
 def show_command(
-    source: str, out: Path, per_class: int, size: int, split: str | None, seed: int
+    source: str,
+    competition: bool,
+    out: Path,
+    per_class: int,
+    size: int,
+    split: str | None,
+    seed: int,
 ) -> None:
     """Draw a contact sheet of PATH (or a dataset's cached copy): one labelled row per class.
 
     Thumbnails are decoded small, so large JPEGs stay fast; an image that does not
     open is a marked placeholder. Multi-label datasets get their tags under each
     image, segmentation datasets their masks laid over. A dataset ref that is no
-    local folder is pulled first if needed. Prints the written file's path.
+    local folder is pulled first if needed; with -c, SOURCE is a competition. Prints the
+    written file's path.
 
     \b
     Example:
@@ -51,14 +64,16 @@ def show_command(
     """
     import warnings
 
+    from kagman import parse_competition
     from kagman.api import show
 
+    target = parse_competition(source) if competition else source
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         try:
-            show(source, out=out, per_class=per_class, size=size, split=split, seed=seed)
-        except ValueError as err:  # a split that is not there, an extension Pillow cannot write
-            raise click.BadParameter(str(err)) from err
+            # a split that is not there, an extension Pillow cannot write: InvalidArgumentError,
+            # exit 2; a failed pull or index keeps its own exit code
+            show(target, out=out, per_class=per_class, size=size, split=split, seed=seed)
         finally:
             for warning in caught:
                 click.echo(f"Warning: {warning.message}", err=True)

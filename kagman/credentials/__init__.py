@@ -27,7 +27,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from kagman.credentials import installer
-from kagman.credentials.core import Credentials, installed_credentials, mask, ways_to_provide
+from kagman.credentials.core import (
+    Credentials,
+    installed_credentials,
+    mask,
+    renew_advice,
+    ways_to_provide,
+)
 from kagman.credentials.installer import InstallReport
 from kagman.credentials.lookup import resolve_credentials
 from kagman.credentials.report import CredentialsStatus
@@ -52,6 +58,7 @@ __all__ = [
     "install",
     "installed_credentials",
     "mask",
+    "renew_advice",
     "resolve_credentials",
     "ways_to_provide",
 ]
@@ -96,8 +103,9 @@ def install(
     CredentialsError
         See :func:`init`; also when the system refuses a read or write (a read-only or
         unwritable config folder), naming the path.
-    ValueError
-        Conflicting arguments (a source and ``from_env``; ``move`` without a file).
+    InvalidArgumentError
+        Conflicting arguments (a source and ``from_env``; ``move`` without a file); a
+        ``ValueError`` too.
     """
     try:
         return _install(source, token, from_env, force, move, prompt, token_prompt)
@@ -204,8 +212,9 @@ def init(
         warn(f"Fixed permissions: {fix}.", PermissionsFixedWarning)
     if report.kept_source is not None:
         warn(
-            f"{report.kept_source} still holds a copy of your key: delete it, or pass "
-            "move=True next time.",
+            f"{report.kept_source} still holds a copy of your key: delete it, or run "
+            f"kagman.init({str(report.kept_source)!r}, move=True), which deletes the copy now "
+            "that the key is installed.",
             KeyCopyWarning,
         )
     for line in report.warnings:

@@ -30,7 +30,10 @@ from kagman.errors import CredentialsNotFoundError, InvalidCredentialsFileError
 from kagman.platforms.detect import in_colab
 from kagman.settings import (
     KAGGLE_JSON,
+    KAGGLE_V1_TOKEN_ENV,
+    KEY_ENV,
     TOKEN_ENV,
+    USERNAME_ENV,
 )
 
 __all__ = [
@@ -42,6 +45,7 @@ __all__ = [
     "parse_kaggle_json",
     "parse_token",
     "read_limited",
+    "renew_advice",
     "token_from_env",
     "ways_to_provide",
 ]
@@ -301,3 +305,33 @@ def installed_credentials(path: Path) -> Credentials:
         obj = parse_kaggle_json(data, where=str(path), path=path)
         return Credentials(obj["username"], obj["key"], None, str(path))
     return Credentials(None, None, parse_token(data, where=str(path), path=path), str(path))
+
+
+def renew_advice(creds: Credentials) -> str:
+    """What to do about credentials Kaggle rejected, given where they came from.
+
+    A variable wins over every file, so installing new credentials does not help while it
+    is set: the advice names the variable to replace or unset.
+
+    >>> renew_advice(Credentials(None, None, "t", TOKEN_ENV)).split(":")[0]
+    'KAGGLE_API_TOKEN is set and wins over every credentials file'
+    """
+    where = f"{SETTINGS_URL}/api"
+    new = f"Create a new token at {where}"
+    if creds.source.startswith(TOKEN_ENV):
+        return (
+            f"{TOKEN_ENV} is set and wins over every credentials file: set it to a new token "
+            f"(from {where}), or unset it to use the installed credentials "
+            f"(`unset {TOKEN_ENV}`; in Python, del os.environ[{TOKEN_ENV!r}])."
+        )
+    if creds.source == f"{USERNAME_ENV}/{KEY_ENV}":
+        return (
+            f"{USERNAME_ENV} and {KEY_ENV} are set and win over kaggle.json: set {KEY_ENV} to a "
+            f"new key (from {where}), or unset both to use the installed credentials."
+        )
+    if creds.source.startswith(KAGGLE_V1_TOKEN_ENV):
+        return "This is the Kaggle notebook's own token: restart the notebook's session."
+    if creds.source.startswith("the Colab secret"):
+        return f"{new}, and put it in {creds.source} (the key icon in Colab's left sidebar)."
+    command = "kagman init --token" if creds.token is not None else "kagman init"
+    return f"{new} and run `{command}` with it."

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,6 +35,7 @@ from kagman.credentials.sources import Found, colab_notes, discover, from_env, l
 from kagman.errors import (
     CredentialsConflictError,
     CredentialsNotFoundError,
+    InvalidArgumentError,
     InvalidCredentialsFileError,
 )
 from kagman.fs import atomic_write_bytes
@@ -94,8 +96,9 @@ class InstallReport:
             lines.append(f"Deleted {self.removed_source} (--move).")
         if self.kept_source is not None:
             lines.append(
-                f"{self.kept_source} still holds a copy of your key: delete it, or use --move "
-                "next time."
+                f"{self.kept_source} still holds a copy of your key: delete it, or run "
+                f"`kagman init {shlex.quote(str(self.kept_source))} --move`, which deletes the "
+                "copy now that the key is installed."
             )
         return lines
 
@@ -214,14 +217,18 @@ def _install_token(token: str, folder: Path, force: bool) -> tuple[Action, Path 
     )
 
 
-def _verify_installed(folder: Path, fixes: list[str], created: Path | None) -> InstallReport:
-    """No source given and credentials are installed: check them, fix modes, point out copies."""
+def _verify_installed(
+    folder: Path, fixes: list[str], created: Path | None, *, move: bool
+) -> InstallReport:
+    """No source given and credentials are installed: check them, fix modes, point out copies
+    (and with ``move``, delete a copy of the installed key)."""
     json_path = folder / KAGGLE_JSON
     for name in (KAGGLE_JSON, *ACCESS_TOKEN_NAMES, KAGGLE_JSON + ".bak"):
         fix = fix_file_mode(folder / name)
         if fix:
             fixes.append(fix)
-    notes, warnings, kept = [], _env_warnings(folder, token=False), None
+    notes, warnings, kept, removed = [], _env_warnings(folder, token=False), None, None
+    copy: Path | None = None
     if check_file(json_path) is not None:
         obj = parse_kaggle_json(read_limited(json_path), where=str(json_path), path=json_path)
         username, secret, path = obj["username"], mask(obj["key"]), json_path
@@ -229,16 +236,37 @@ def _verify_installed(folder: Path, fixes: list[str], created: Path | None) -> I
         if found is not None and found.path is not None:
             same = (found.data["username"], found.data["key"]) == (obj["username"], obj["key"])
             if same and not _same_file(found.path, json_path):
-                kept = found.path
+                copy = found.path
             elif not same:
+                quoted = shlex.quote(str(found.path))
+                if move:
+                    msg = (
+                        f"{found.path} holds different credentials ({_describe(found.data)}) "
+                        "than the installed ones, and --move (move=True) deletes only a copy of "
+                        f"the installed key. To install it instead, run `kagman init {quoted} "
+                        "--force --move`."
+                    )
+                    raise InvalidArgumentError(msg)
                 warnings.append(
                     f"{found.path} holds different credentials ({_describe(found.data)}); to use "
-                    f"them run `kagman init {found.path} --force`."
+                    f"them run `kagman init {quoted} --force` (or `kagman init --force`)."
                 )
     else:
         path = next(p for p in (folder / n for n in ACCESS_TOKEN_NAMES) if p.is_file())
         token = parse_token(read_limited(path), where=str(path), path=path)
         username, secret = None, mask(token)
+    if move and copy is None:
+        msg = (
+            "--move (move=True) deletes the kaggle.json the credentials were installed from, "
+            f"and no copy of the installed key was found (in the working folder or your "
+            f"downloads folder); {path} is already installed. Nothing to delete."
+        )
+        raise InvalidArgumentError(msg)
+    if move and copy is not None:
+        copy.unlink()
+        removed = copy
+    else:
+        kept = copy
     if refresh_kaggle_module(folder):
         notes.append(f"Pointed the already-imported kaggle module at {folder}.")
     return InstallReport(
@@ -249,6 +277,7 @@ def _verify_installed(folder: Path, fixes: list[str], created: Path | None) -> I
         action="unchanged",
         created_folder=created,
         fixed=tuple(fixes),
+        removed_source=removed,
         kept_source=kept,
         notes=tuple(notes),
         warnings=tuple(warnings),
@@ -275,7 +304,7 @@ def install(
     """
     if token is not None and (source is not None or use_env):
         msg = "Give either credentials (source / from_env) or a token, not both."
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
     folder = config_dir()
     installed = [folder / n for n in (KAGGLE_JSON, *ACCESS_TOKEN_NAMES)]
     found: Found | None = None
@@ -287,11 +316,16 @@ def install(
             found = load_source(source)
         else:
             found = discover()
-            if any(p.is_file() or p.is_symlink() for p in installed) and (
-                found is None or (folder / KAGGLE_JSON).is_file()
+            # --force with a discovered file installs it (the old one kept as .bak), as the
+            # "holds different credentials" warning promises; without it, check what is there.
+            replace_with_found = force and found is not None and found.path is not None
+            if (
+                any(p.is_file() or p.is_symlink() for p in installed)
+                and (found is None or (folder / KAGGLE_JSON).is_file())
+                and not replace_with_found
             ):
                 created, fixes, notices = prepare_folder(folder)
-                report = _verify_installed(folder, fixes, folder if created else None)
+                report = _verify_installed(folder, fixes, folder if created else None, move=move)
                 return replace(report, warnings=(*notices, *report.warnings))
             if found is None and prompt is not None:
                 typed = parse_kaggle_json(prompt(), where="What was typed")
@@ -307,8 +341,11 @@ def install(
         token = parse_token(token, where=f"The token from {token_origin}")
         source_path = token_path
     if move and source_path is None:
-        msg = "move=True needs a source file to delete; the credentials did not come from a file."
-        raise ValueError(msg)
+        msg = (
+            "move=True (--move) needs a source file to delete; the credentials came from "
+            f"{found.origin if found is not None else token_origin}, not from a file."
+        )
+        raise InvalidArgumentError(msg)
 
     created, fixes, warnings = prepare_folder(folder)
     warnings += _env_warnings(folder, token=token is not None)

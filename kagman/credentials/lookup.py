@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from kagman.credentials.colab import read_colab_secrets
@@ -103,7 +104,8 @@ def resolve_credentials() -> Credentials:
         notes.append(f"{have} is set but {missing} is not.")
     xdg = xdg_kaggle_dir() / KAGGLE_JSON
     if xdg.is_file() and xdg != path:
-        notes.append(f"Found {xdg} (the kaggle CLI's fallback folder): `kagman init {xdg}`.")
+        quoted = shlex.quote(str(xdg))
+        notes.append(f"Found {xdg} (the kaggle CLI's fallback folder): `kagman init {quoted}`.")
     extra = "".join(f"\n{note}" for note in notes)
     looked = [
         TOKEN_ENV,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 import os
+import shlex
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -287,6 +288,14 @@ def _conflicts(folder: Path, token: str | None) -> tuple[str, ...]:
             "that token is old (revoked or expired), delete it or replace it with "
             "`kagman init --token`; `kagman doctor --online` checks what kagman uses."
         )
+    sdk_blind = token is None and not (home / KAGGLE_JSON).is_file()
+    if folder != home and (folder / KAGGLE_JSON).is_file() and sdk_blind:
+        notes.append(
+            f"kagglesdk shows nothing: used on its own it reads only {home / KAGGLE_JSON} "
+            f"(or {TOKEN_ENV}), whatever {CONFIG_DIR_ENV} says; kagman, the kaggle CLI and "
+            f"kagglehub read {folder / KAGGLE_JSON}. Only code that calls kagglesdk "
+            f"directly needs `kagman init` run without {CONFIG_DIR_ENV}."
+        )
     for name in ACCESS_TOKEN_NAMES:
         mine = folder / name
         if folder != home and mine.is_file():
@@ -298,6 +307,7 @@ def _conflicts(folder: Path, token: str | None) -> tuple[str, ...]:
     if xdg.is_file() and str(xdg) not in jsons:
         notes.append(
             f"{xdg} is read only by the kaggle CLI (when ~/.kaggle is missing); kagman, "
-            f"kagglehub and kagglesdk do not see it. Run `kagman init {xdg} --move`."
+            f"kagglehub and kagglesdk do not see it. Run `kagman init {shlex.quote(str(xdg))} "
+            "--move`."
         )
     return tuple(notes)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from kagman.cache.info import cache_info
+from kagman.cache.paths import cache_dir, cache_root_problem, relative_setting
 from kagman.cache.shared import cache_access
 from kagman.settings import PROXY_ENVS
 
@@ -94,16 +95,39 @@ class CacheHealth:
     writable: bool
     group: str | None
     owner: str | None
+    problem: str | None = None  # the root is a file, or lies under one: nothing works
+    relative: str | None = None  # KAGMAN_CACHE is a relative path (what that means)
 
 
 def cache_health() -> CacheHealth:
     """Read the cache's state; creates nothing, takes no lock."""
+    root = cache_dir()
+    problem = cache_root_problem(root)
+    access = cache_access(root)
+    common = {
+        "root": str(root),
+        "exists": root.is_dir(),
+        "shared": access.shared,
+        "writable": access.writable and problem is None,
+        "group": access.group,
+        "owner": access.owner,
+        "problem": problem,
+        "relative": relative_setting(),
+    }
+    if problem is not None:  # nothing to list
+        return CacheHealth(
+            entries=0,
+            datasets=0,
+            competitions=0,
+            size=0,
+            free=None,
+            incomplete=0,
+            incomplete_size=0,
+            **common,  # type: ignore[arg-type]
+        )
     info = cache_info()
     done = [row for row in info.entries if row.state != "incomplete"]
-    access = cache_access(info.root)
     return CacheHealth(
-        root=str(info.root),
-        exists=info.root.is_dir(),
         entries=len(done),
         datasets=len({row.ref for row in done if row.kind == "dataset"}),
         competitions=len({row.ref for row in done if row.kind == "competition"}),
@@ -111,8 +135,5 @@ def cache_health() -> CacheHealth:
         free=info.free,
         incomplete=len(info.incomplete),
         incomplete_size=sum(row.size for row in info.incomplete),
-        shared=access.shared,
-        writable=access.writable,
-        group=access.group,
-        owner=access.owner,
+        **common,  # type: ignore[arg-type]
     )

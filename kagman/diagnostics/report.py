@@ -25,7 +25,7 @@ from kagman.diagnostics.environment import (
     packages,
 )
 from kagman.errors import KagmanError
-from kagman.fs import human_size
+from kagman.fs import counted, human_size
 
 __all__ = ["DoctorReport", "OnlineCheck", "doctor"]
 
@@ -75,11 +75,22 @@ class DoctorReport:
         found += [f"{p.name}: {p.note}" for p in self.packages if p.note and p.version]
         if self.online is not None and not self.online.ok:
             found.append(f"Kaggle check: {self.online.error}")
-        if self.cache.exists and not self.cache.writable:
+        c = self.cache
+        if c.problem is not None:
+            found.append(c.problem)
+        elif c.exists and not c.writable:
             found.append(
-                f"The cache {self.cache.root} is read-only for you: cached entries work, pulls "
+                f"The cache {c.root} is read-only for you: cached entries work, pulls "
                 "of anything new fail. Ask its owner for group write access or set KAGMAN_CACHE."
             )
+        elif not c.writable:
+            found.append(
+                f"The cache folder {c.root} does not exist yet, and you may not create it "
+                "(the folder above it is not writable for you): every pull would fail. Set "
+                "KAGMAN_CACHE to a folder you can write."
+            )
+        if c.relative is not None:
+            found.append(c.relative)
         return tuple(found)
 
     @property
@@ -120,7 +131,9 @@ class DoctorReport:
                 out.append(f"             {p.note}")
         c = self.cache
         out += ["", "Cache", f"  {c.root}"]
-        if c.exists:
+        if c.problem is not None:
+            out.append("  NOT USABLE: see the problems below")
+        elif c.exists:
             free = f", {human_size(c.free)} free on its disk" if c.free is not None else ""
             stored = held(c.entries, c.datasets, c.competitions)
             out.append(f"  {stored}, {human_size(c.size)} on disk{free}")
@@ -132,14 +145,17 @@ class DoctorReport:
                 "`kagman prune` removes them"
             )
         sharing = f"shared with group {c.group}" if c.shared else f"private (owner {c.owner})"
-        out.append(f"  {sharing}; you {'can' if c.writable else 'can NOT'} write it")
+        if c.problem is None:
+            out.append(f"  {sharing}; you {'can' if c.writable else 'can NOT'} write it")
+        if c.relative is not None:
+            out.append("  from a relative KAGMAN_CACHE: see the problems below")
         out += ["", "Network"]
         out += [f"  {name}={value}" for name, value in self.network.items()] or [
             "  no proxy or CA-bundle variables set"
         ]
         out.append("")
         if self.problems:
-            out.append(f"{len(self.problems)} problem(s):")
+            out.append(f"{counted(len(self.problems), 'problem')}:")
             out += [f"  - {p}" for p in self.problems]
         else:
             out.append("No problems found.")

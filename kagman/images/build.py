@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kagman.errors import ImageFolderError
+from kagman.errors import ImageFolderError, InvalidArgumentError
+from kagman.fs import counted
 from kagman.images.check import CHECK_LEVELS, CheckLevel, check_many
 from kagman.images.classes import fold_case, warn_missing_classes
 from kagman.images.formats import extensions_text
@@ -68,12 +69,12 @@ def index_folder(
     ImageFolderError
         The folder does not exist or is a file, holds no images, or the labels
         CSV does not fit it.
-    ValueError
+    InvalidArgumentError
         ``check`` is not one of the levels.
     """
     if check not in CHECK_LEVELS:
         msg = f"check must be one of {', '.join(CHECK_LEVELS)}; got {check!r}."
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
     root = _existing_folder(folder)
     found = detect(
         root,
@@ -221,8 +222,8 @@ def _log_notes(idx: ImageIndex) -> None:
     """Informational notes for the log: what was skipped, surprising formats and modes."""
     if len(idx.problems):
         counts = idx.problems.reason.value_counts()
-        summary = ", ".join(f"{n} {r}" for r, n in counts.items() if n)
-        log.info("Skipped %d files (%s); see .problems.", len(idx.problems), summary)
+        summary = ", ".join(f"{n:,} {r}" for r, n in counts.items() if n)
+        log.info("Skipped %s (%s); see .problems.", counted(len(idx.problems), "file"), summary)
     if "format" in idx.df and log.isEnabledFor(logging.INFO):  # a pass over every path
         formats = {"jpg": "JPEG", "jpe": "JPEG", "jfif": "JPEG", "tif": "TIFF", "dib": "BMP"}
         wrong = sum(

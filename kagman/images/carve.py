@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pandas as pd
 
+from kagman.fs import counted
 from kagman.images.multilabel import iterative_split
 from kagman.images.names import SPLIT_ORDER
 
@@ -59,5 +60,5 @@ def carve_val(
     new_split = pd.Categorical(split_labels, categories=list(dict.fromkeys(cats)))
     order = np.lexsort((np.arange(len(df)), new_split.codes))
     new_df = df.assign(split=new_split).iloc[order].reset_index(drop=True)
-    note = f"val: {len(chosen)} images carved from train ({val:.0%}, {how}, seed {seed})"
+    note = f"val: {counted(len(chosen), 'image')} carved from train ({val:.0%}, {how}, seed {seed})"
     return new_df, note

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from kagman.errors import ClassCaseWarning, MissingClassWarning
+from kagman.fs import counted
 from kagman.images.parts import Label, Part
 from kagman.ui.warn import warn
 
@@ -50,11 +51,12 @@ def fold_case(parts: list[Part], *, merge: bool) -> list[str]:
     if not merge:
         for names in clashes:
             shown = " and ".join(
-                f"{n!r} ({images[n]} images in {', '.join(sorted(where[n]))})" for n in names
+                f"{n!r} ({counted(images[n], 'image')} in {', '.join(sorted(where[n]))})"
+                for n in names
             )
             msg = (
                 f"Class names {shown} differ only in case; they are kept as "
-                f"{len(names)} classes. Pass case_insensitive_classes=True "
+                f"{counted(len(names), 'class', 'classes')}. Pass case_insensitive_classes=True "
                 "(--case-insensitive-classes) to merge them."
             )
             warn(msg, ClassCaseWarning)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from kagman.fs import counted
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -158,8 +160,9 @@ def index_html(idx: Indexed, cache: dict[tuple[str, int], str]) -> str:
     kind = " (multi-label: counts are images per tag)" if idx.multilabel else ""
     pairs = f", {len(idx.pairs()[0]):,} with a mask" if idx.paired else ""
     head = (
-        f"<p><b>ImageIndex</b>: {len(idx):,} images{pairs} in {len(idx.splits)} split(s), "
-        f"{len(idx.classes):,} classes{_e(kind)} (check={_e(idx.check)})<br/>"
+        f"<p><b>ImageIndex</b> of {_e(idx.name)}: {counted(len(idx), 'image')}{pairs} in "
+        f"{counted(len(idx.splits), 'split')}, "
+        f"{counted(len(idx.classes), 'class', 'classes')}{_e(kind)} (check={_e(idx.check)})<br/>"
         f'<span style="{_MUTED}">root: <code>{_e(idx.root)}</code></span></p>'
     )
     layout = (

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 import pandas as pd
 
-from kagman.fs import atomic_write_bytes
+from kagman.errors import InvalidArgumentError
+from kagman.fs import atomic_write_bytes, counted
 from kagman.images.carve import carve_val
 from kagman.images.check import CheckLevel
 from kagman.images.classes import warn_missing_classes
@@ -55,6 +56,9 @@ class ImageIndex:
         What was detected, in words.
     root
         The folder that was indexed (after seeing through wrapper folders).
+    name
+        What titles call it: the folder's name, or for a dataset's cached copy the dataset
+        and version (``owner/slug v3``), as :func:`kagman.index` names it.
     unmatched_rows
         Rows of a labels CSV that matched no image, or ``None``.
     """
@@ -70,7 +74,9 @@ class ImageIndex:
         check: CheckLevel,
         unmatched_rows: pd.DataFrame | None = None,
         multilabel: bool = False,
+        name: str | None = None,
     ) -> None:
+        self.name = name or root.name
         self.df = df
         self.problems = problems
         self._classes = list(classes)
@@ -114,11 +120,18 @@ class ImageIndex:
             return self.df
         if split not in self.splits:
             msg = f"No split {split!r} in this index; it has {self.splits}."
-            raise ValueError(msg)
+            raise InvalidArgumentError(msg)
         return self.df[self.df.split == split]
 
     def paths(self, split: str | None = None) -> list[str]:
-        """Absolute path strings, one per image, that any loader accepts."""
+        """Absolute path strings, one per image, that any loader accepts.
+
+        Raises
+        ------
+        InvalidArgumentError
+            ``split`` is not one of :attr:`splits` (also a ``ValueError``); the same for
+            :meth:`labels`, :meth:`multi_hot` and :meth:`batches`.
+        """
         return [str(p) for p in self._rows(split).path.tolist()]
 
     def labels(self, split: str | None = None) -> list[int] | list[list[int]]:
@@ -156,18 +169,19 @@ class ImageIndex:
 
         Raises
         ------
-        ValueError
-            The index (or ``split``) has no masks.
+        InvalidArgumentError
+            The index (or ``split``) has no masks, or ``split`` is not one of :attr:`splits`
+            (a ``ValueError`` too, like every misuse of the index).
         """
         if not self.paired:
             msg = "This index has no masks: pairs() is for image/mask (segmentation) folders."
-            raise ValueError(msg)
+            raise InvalidArgumentError(msg)
         rows = self._rows(split)
         rows = rows[rows["mask"].notna()]
         if split is not None and not len(rows):
             with_masks = [str(s) for s in self.df.split[self.df["mask"].notna()].unique()]
             msg = f"Split {split!r} has no masks; the splits with masks are {with_masks}."
-            raise ValueError(msg)
+            raise InvalidArgumentError(msg)
         return [str(p) for p in rows.path.tolist()], [str(m) for m in rows["mask"].tolist()]
 
     def counts(self) -> pd.DataFrame:
@@ -218,7 +232,7 @@ class ImageIndex:
         """
         if batch_size < 1:
             msg = f"batch_size must be at least 1; got {batch_size}."
-            raise ValueError(msg)
+            raise InvalidArgumentError(msg)
         paths = self.paths(split)
         targets: list[int] | list[list[int]] | list[str | None] | NDArray[np.uint8]
         if self.paired:
@@ -243,23 +257,57 @@ class ImageIndex:
 
         return generate()
 
-    def split(self, val: float = 0.2, *, seed: int = 0, stratify: bool = True) -> ImageIndex:
+    def split(
+        self, val: float = 0.2, *, seed: int = 0, stratify: bool = True, if_missing: bool = False
+    ) -> ImageIndex:
         """A new index with a seeded validation split carved from ``train``.
 
         Stratified by class: each class with at least two images gives at least
         one to ``val`` and keeps at least one in ``train``. Multi-label: iterative
         stratification keeps every tag in both parts where it can. A paired index
         is split by image; each mask follows its image.
+
+        Parameters
+        ----------
+        val
+            The fraction of ``train`` that moves to ``val`` (between 0 and 1).
+        seed
+            Which images move; the same seed moves the same images.
+        stratify
+            Keep each class's share (``False``: a plain random draw).
+        if_missing
+            When the index already has a ``val`` split (the dataset ships one, as
+            chest-xray does): ``True`` returns this index unchanged (and logs so), for
+            code that works on datasets with and without one; ``False`` (the default)
+            refuses, so a carve you asked for is never silently skipped.
+
+        Raises
+        ------
+        InvalidArgumentError
+            ``val`` out of range, no ``train`` split, or a ``val`` split already there
+            and not ``if_missing`` (a ``ValueError`` too).
         """
         if not 0 < val < 1:
             msg = f"val is the fraction of train to move to val, between 0 and 1; got {val}."
-            raise ValueError(msg)
+            raise InvalidArgumentError(msg)
         if "val" in self.splits:
-            msg = "This index already has a 'val' split; split() is for datasets that ship none."
-            raise ValueError(msg)
+            n_val = int((self.df.split == "val").sum())
+            if if_missing:
+                log.info(
+                    "split(): this index already has a 'val' split (%d images); kept as it is.",
+                    n_val,
+                )
+                return self
+            msg = (
+                f"This index already has a 'val' split ({counted(n_val, 'image')} from the "
+                "dataset), "
+                "so split() carves none. Pass if_missing=True to keep the dataset's val (code "
+                "that serves datasets with and without one), or use it as it is."
+            )
+            raise InvalidArgumentError(msg)
         if "train" not in self.splits:
             msg = f"No 'train' split to carve val from; the splits are {self.splits}."
-            raise ValueError(msg)
+            raise InvalidArgumentError(msg)
         new_df, note = carve_val(
             self.df,
             self._classes,
@@ -277,6 +325,7 @@ class ImageIndex:
             check=self.check,
             unmatched_rows=self.unmatched_rows,
             multilabel=self._multilabel,
+            name=self.name,
         )
         warn_missing_classes(new_df, self._classes, multilabel=self._multilabel)
         return result
@@ -300,8 +349,9 @@ class ImageIndex:
     def __repr__(self) -> str:
         per_split = ", ".join(f"{s}={n}" for s, n in self.df.split.value_counts(sort=False).items())
         return (
-            f"ImageIndex({len(self.df)} images, {len(self._classes)} classes{self._kind()}, "
-            f"{per_split}; {len(self.problems)} problems; root={str(self.root)!r})"
+            f"ImageIndex({counted(len(self.df), 'image')}, "
+            f"{counted(len(self._classes), 'class', 'classes')}{self._kind()}, "
+            f"{per_split}; {counted(len(self.problems), 'problem')}; root={str(self.root)!r})"
         )
 
     def show(
@@ -333,8 +383,9 @@ class ImageIndex:
 
         Raises
         ------
-        ValueError
-            ``split`` is not a split of the index, or ``per_class``/``size`` is too small.
+        InvalidArgumentError
+            ``split`` is not a split of the index, or ``per_class``/``size`` is too small
+            (a ``ValueError`` too).
         """
         from kagman.images.sheet import contact_sheet
 

@@ -19,6 +19,7 @@ import re
 from typing import TYPE_CHECKING
 
 from kagman.errors import ImageFolderError
+from kagman.fs import counted
 from kagman.images.formats import IMAGE_EXTENSIONS
 from kagman.images.listing import Problem
 from kagman.images.multilabel import detect_separator, split_tags
@@ -97,6 +98,7 @@ class CsvFinder:
         self.label_col = label_col
         self.used: list[str] = []
         self.problems: list[Problem] = []
+        self._columns: dict[str, list[str]] = {}  # every candidate read: its columns
         self._frames: dict[str, pd.DataFrame | None] = {}
         self._matched: dict[str, list[bool]] = {}
         self._explicit_path = ""
@@ -208,9 +210,11 @@ class CsvFinder:
             if frame is None:
                 continue
             columns = [str(c) for c in frame.columns]
-            if self.path_col is not None and self.path_col not in columns:
+            self._columns[csv] = columns
+            lacking = [c for c in (self.path_col, self.label_col) if c and c not in columns]
+            if lacking:  # a column the caller named: a CSV without it labels nothing
                 if self.explicit:
-                    msg = f"{csv} has no column {self.path_col!r}; its columns are {columns}."
+                    msg = f"{csv} has no column {lacking[0]!r}; its columns are {columns}."
                     raise ImageFolderError(msg)
                 continue
             for col in [self.path_col] if self.path_col is not None else columns:
@@ -259,18 +263,72 @@ class CsvFinder:
             self.used.append(csv)
         if sep:
             n_classes = len({t for lab in labels if isinstance(lab, tuple) for t in lab})
-            kind = f"multi-label, tags separated by {sep!r}; {n_classes} classes"
+            kind = (
+                f"multi-label, tags separated by {sep!r}; {counted(n_classes, 'class', 'classes')}"
+            )
         else:
             n_classes = len({lab for lab in labels if lab})
-            kind = f"{n_classes} classes"
+            kind = counted(n_classes, "class", "classes")
         missing = sum(lab is None for lab in labels)
         note = (
             f"images labelled by {os.path.relpath(csv, self.source)} (file names from column "
             f"{path_col!r}, labels from {label_col!r}; {kind}"
-            + (f", {missing} images without a row" if missing else "")
+            + (f", {counted(missing, 'image')} without a row" if missing else "")
             + ")"
         )
         return labels, note
+
+    def check_given_columns(self) -> None:
+        """Refuse a ``path_col``/``label_col`` that no labels CSV used: never ignore it silently.
+
+        Raises
+        ------
+        ImageFolderError
+            No CSV beside the images has the column (the message lists the columns each
+            has, and a spelling differing only in case), or none of those that have it
+            matched the images.
+        """
+        given = [
+            (f"{name}={column!r} ({flag} {column})", column)
+            for name, flag, column in (
+                ("path_col", "--path-col", self.path_col),
+                ("label_col", "--label-col", self.label_col),
+            )
+            if column is not None
+        ]
+        if self.explicit or self.used or not given:
+            return
+        seen = dict(self._columns)
+        for csv in self._candidates(self.root):
+            frame = self._read(csv)
+            if frame is not None and csv not in seen:
+                seen[csv] = [str(c) for c in frame.columns]
+        if not seen:
+            msg = (
+                f"{' and '.join(g for g, _ in given)} was given, but no labels CSV lies beside "
+                f"the images under {self.root}. Name the CSV with labels= (--labels), or leave "
+                "the option out."
+            )
+            raise ImageFolderError(msg)
+        shown = "; ".join(
+            f"{os.path.relpath(c, self.source)} has {cols}" for c, cols in seen.items()
+        )
+        for option, column in given:
+            if any(column in cols for cols in seen.values()):
+                continue
+            near = sorted(
+                {c for cols in seen.values() for c in cols if c.lower() == column.lower()}
+            )
+            hint = f" Did you mean {near[0]!r}? Column names are case-sensitive." if near else ""
+            msg = f"No labels CSV under {self.source} has the column of {option}: {shown}.{hint}"
+            raise ImageFolderError(msg)
+        msg = (
+            f"The labels CSVs with {' and '.join(g for g, _ in given)} name too few of the "
+            f"images under {self.root} (a CSV must name at least half of a split's images; "
+            f"{shown}). Pass the CSV with labels= (--labels) to use it anyway, or name its "
+            "file-name column with path_col= (--path-col)."
+        )
+        raise ImageFolderError(msg)
 
     def unmatched_rows(self) -> pd.DataFrame | None:
         """Rows of the used CSVs that matched no image, with a ``csv`` column naming the file."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 
 from kagman.errors import ImageFolderError
+from kagman.fs import counted
 from kagman.images.duplicates import drop_duplicates
 from kagman.images.labelcsv import CsvFinder
 from kagman.images.listing import Node, Problem, Walker, merge_tree
@@ -88,14 +89,15 @@ def detect(
             "file-name column with path_col= (--path-col), or check that it belongs to this folder."
         )
         raise ImageFolderError(msg)
+    csvs.check_given_columns()
 
     problems = layout.problems_with_splits(walker.problems + csvs.problems)
     for dup in duplicates:
         inside = os.path.join(dup.copy, "")
         problems = [p for p in problems if not p.path.startswith(inside)]
         detail = (
-            f"a copy of {_names(dup.copied)} beside it ({dup.images} images, same relative "
-            "paths and sizes); each image is indexed once, from the original"
+            f"a copy of {_names(dup.copied)} beside it ({counted(dup.images, 'image')}, same "
+            "relative paths and sizes); each image is indexed once, from the original"
         )
         problems.append(Problem(dup.copy, "", "duplicate-tree", detail))
     problems += [Problem(m, layout.split_of(m), "orphan-mask", why) for m, why in masks.orphans]
@@ -116,12 +118,15 @@ def detect(
     for dup in duplicates:
         description.append(
             f"  {layout.shown(dup.copy, source)!r} is a copy of {_names(dup.copied)} beside it "
-            f"({dup.images} images, same names and sizes): skipped as duplicate-tree"
+            f"({counted(dup.images, 'image')}, same names and sizes): skipped as duplicate-tree"
         )
     description += [f"  {note}" for note in masks.notes]
     unmatched = csvs.unmatched_rows()
     if unmatched is not None and len(unmatched):
-        description.append(f"  {len(unmatched)} rows of the labels CSV match no image")
+        rows = counted(len(unmatched), "row")
+        description.append(
+            f"  {rows} of the labels CSV match{'es' if len(unmatched) == 1 else ''} no image"
+        )
     parts = sorted(layout.parts.values(), key=lambda p: split_rank(p.split))
     return Detected(root, parts, problems, description, unmatched, masks.pairs)
 
@@ -202,7 +207,7 @@ class _Layout:
             if d.name.casefold() in classes:
                 detail = (
                     f"a folder named like the class {d.name!r} beside the split folders, so in "
-                    f"no split ({d.total} images); move it into a split folder to use it"
+                    f"no split ({counted(d.total, 'image')}); move it into a split folder to use it"
                 )
                 self.walker.problem(d.path, "", "outside-split", detail)
             else:
@@ -280,7 +285,7 @@ class _Layout:
                     self.walker.problem(
                         path, split, "no-label", "image beside the class folders, not in one"
                     )
-                note = f"class folders ({len(groups)} classes)"
+                note = f"class folders ({counted(len(groups), 'class', 'classes')})"
             else:
                 part.add(merge_tree(node.path, node.images, groups), None)
                 inside = f" (inside {groups[0][0]!r})" if container else ""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from kagman.fs import counted
 from kagman.images.listing import Node
 from kagman.images.names import (
     IMAGE_FOLDER_WORDS,
@@ -85,7 +86,7 @@ def _mask_folders(root: Node, node: Node, found: Masks) -> None:
         where = repr(_rel(partner.path, root.path)) if partner is not root else "the root"
         found.notes.append(
             f"masks in {_rel(child.path, root.path)!r} paired with the images in {where}"
-            f" ({len(result[0])} pairs)"
+            f" ({counted(len(result[0]), 'pair')})"
         )
     for child in node.dirs:
         _mask_folders(root, child, found)
@@ -215,4 +216,4 @@ def _masks_beside(root: Node, found: Masks) -> None:
         result = _pair(node.images, node.path, masks, node.path)
         n_pairs += len(result[0])
         _record(found, result, masks, "no image of the same name beside it")
-    found.notes.append(f"masks beside their images (<name>_mask.<ext>): {n_pairs} pairs")
+    found.notes.append(f"masks beside their images (<name>_mask.<ext>): {counted(n_pairs, 'pair')}")

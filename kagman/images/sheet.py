@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from kagman.fs import atomic_write_bytes
+from kagman.errors import InvalidArgumentError
+from kagman.fs import atomic_write_bytes, counted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,6 +37,7 @@ __all__ = [
     "Row",
     "contact_sheet",
     "data_uri",
+    "mask_colour",
     "save_image",
     "sheet_rows",
     "thumbnail",
@@ -51,6 +53,8 @@ class Indexed(Protocol):
     def problems(self) -> pd.DataFrame: ...
     @property
     def root(self) -> Path: ...
+    @property
+    def name(self) -> str: ...
     @property
     def layout(self) -> str: ...
     @property
@@ -73,7 +77,8 @@ _TILE = (238, 238, 238)
 _TEXT = (30, 30, 30)
 _MUTED = (110, 110, 110)
 _BAD = (200, 30, 30)
-# Mask values 1, 2, 3, ... get these colours in turn (0 is background, left clear).
+# Mask values 1, 2, 3, ... get these colours in turn (0 is background, left clear), the same
+# colour for the same value in every tile; 255, a binary mask's foreground, is 1's colour.
 _MASK_COLOURS = ((255, 40, 40), (40, 200, 40), (40, 90, 255), (255, 200, 0), (200, 0, 200))
 _MASK_ALPHA = 0.45
 _PAD = 4
@@ -168,12 +173,20 @@ def _overlay(im: Image.Image, mask_path: str) -> Image.Image:
         return framed
     base = np.asarray(im, dtype=np.float64)
     tint = np.zeros_like(base)
-    levels = [int(v) for v in np.unique(values) if v]
-    for i, level in enumerate(levels):
-        tint[values == level] = _MASK_COLOURS[i % len(_MASK_COLOURS)]
+    for level in (int(v) for v in np.unique(values) if v):
+        tint[values == level] = mask_colour(level)
     where = (values != 0)[..., None]
     mixed = np.where(where, base * (1 - _MASK_ALPHA) + tint * _MASK_ALPHA, base)
     return Image.fromarray(mixed.astype(np.uint8))
+
+
+def mask_colour(value: int) -> tuple[int, int, int]:
+    """The tint of mask value ``value``: by value, so 1 and 2 look alike in every tile.
+
+    >>> mask_colour(1) == mask_colour(255), mask_colour(1) == mask_colour(2), mask_colour(6)
+    (True, False, (255, 40, 40))
+    """
+    return _MASK_COLOURS[(0 if value == 255 else value - 1) % len(_MASK_COLOURS)]
 
 
 def placeholder(size: int, text: str) -> Image.Image:
@@ -202,7 +215,7 @@ def save_image(im: Image.Image, path: Path) -> Path:
 
     Raises
     ------
-    ValueError
+    InvalidArgumentError
         Pillow cannot write files with that extension.
     """
     from PIL import Image
@@ -210,7 +223,7 @@ def save_image(im: Image.Image, path: Path) -> Path:
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None or fmt not in Image.SAVE:
         msg = f"Cannot write an image named {path.name}: use .png, .jpg or .webp."
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
     buffer = io.BytesIO()
     im.save(buffer, format=fmt)
     atomic_write_bytes(path, buffer.getvalue())
@@ -291,10 +304,10 @@ def contact_sheet(
 
     if per_class < 1 or size < 16:
         msg = f"per_class must be at least 1 and size at least 16; got {per_class}, {size}."
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
     if split is not None and split not in idx.splits:
         msg = f"No split {split!r} in this index; it has {idx.splits}."
-        raise ValueError(msg)
+        raise InvalidArgumentError(msg)
     rows, kind = sheet_rows(idx, per_class=per_class, split=split, seed=seed)
     hidden = rows[max_rows:]
     rows = rows[:max_rows]
@@ -306,7 +319,7 @@ def contact_sheet(
     font, small = _font(13), _font(max(9, min(12, size // 8)))
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     labels = [f"{row.label}" for row in rows]
-    counts = [f"{row.count:,} images" for row in rows]
+    counts = [counted(row.count, "image") for row in rows]
     label_width = min(
         _MAX_LABEL_WIDTH,
         int(max([probe.textlength(t, font=font) for t in [*labels, *counts]] or [0])) + 2 * _PAD,
@@ -356,10 +369,10 @@ def contact_sheet(
 def _title(idx: Indexed, split: str | None, kind: str, n_rows: int) -> str:
     extra = ", masks laid over the images" if idx.paired else ""
     if kind == "split":
-        return f"{idx.root.name}: {len(idx):,} images, one row per split{extra}"
-    where = f"split {split!r}" if split is not None else f"{len(idx.splits)} split(s)"
+        return f"{idx.name}: {counted(len(idx), 'image')}, one row per split{extra}"
+    where = f"split {split!r}" if split is not None else counted(len(idx.splits), "split")
     what = "classes" if kind == "class" else "tags"
-    return f"{idx.root.name}: {len(idx):,} images in {where}, {n_rows} {what}{extra}"
+    return f"{idx.name}: {counted(len(idx), 'image')} in {where}, {n_rows:,} {what}{extra}"
 
 
 def strip(

@@ -3,6 +3,7 @@
 ::
 
     refs          DatasetRef, CompetitionRef, every pasted URL: validated before any request
+    names         a --file name (a Path too, as POSIX) and --include/--exclude patterns
     retry         the one retry loop (API calls and downloads), backoff and Retry-After
     client        the one place that builds kagglesdk's client and translates its errors
     datasets      GetDataset, ListDatasetFiles (paged), DownloadDataset

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin
 
-from kagman.credentials import Credentials, mask, resolve_credentials
+from kagman.credentials import Credentials, mask, renew_advice, resolve_credentials
 from kagman.errors import (
     AccessDeniedError,
     CompetitionNotFoundError,
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PAGE_SIZE",
+    "RULES_WAIT_HINT",
     "RemoteFile",
     "call_api",
     "endpoint",
@@ -196,10 +197,15 @@ def _http_error(err: requests.HTTPError, ref: Ref | None, creds: Credentials | N
         cls = ServerError if status is not None and status >= 500 else RemoteError
         return cls(msg, ref=name, status=status)
     if status == 401:
+        fix = (
+            renew_advice(creds)
+            if creds is not None
+            else "Create a new token at https://www.kaggle.com/settings/api and run "
+            "`kagman init` with it."
+        )
         msg = (
             f"Kaggle rejected your credentials{where}: the key or token is wrong, expired or "
-            "revoked. Create a new token at https://www.kaggle.com/settings/api and run "
-            "`kagman init` with it."
+            f"revoked. {fix}"
         )
         return CredentialsRejectedError(msg)
     if isinstance(ref, CompetitionRef) and status in (403, 404):
@@ -234,6 +240,10 @@ def _http_error(err: requests.HTTPError, ref: Ref | None, creds: Credentials | N
     return RemoteError(msg, ref=name, status=status)
 
 
+#: How to wait for the rules, in the 403 message (left out once kagman is waiting).
+RULES_WAIT_HINT = " (add --wait-for-rules to wait here while you do; Python: wait_for_rules=True)"
+
+
 def _competition_error(
     ref: CompetitionRef, status: int, kaggle_says: str, creds: Credentials | None
 ) -> KagmanError:
@@ -249,8 +259,7 @@ def _competition_error(
             f"You have not accepted the rules of the competition {ref.slug}, so Kaggle refuses "
             f"its data (403: {kaggle_says}) The API cannot accept them for you: open "
             f"{ref.rules_url} in a browser, signed in as {who(creds)}, accept the rules, then "
-            "run the same command again (add --wait-for-rules to wait here while you do; "
-            "Python: wait_for_rules=True)."
+            f"run the same command again{RULES_WAIT_HINT}."
         )
         return RulesNotAcceptedError(msg, ref=ref.slug, status=status)
     msg = (
@@ -405,10 +414,7 @@ def whoami(credentials: Credentials | None = None) -> str:
     call_api(call, None, creds)
     username = seen.get("userName")
     if not username:
-        msg = (
-            f"Kaggle did not recognise the credentials from {creds.source}. "
-            "Run `kagman init` again."
-        )
+        msg = f"Kaggle did not recognise the credentials from {creds.source}. {renew_advice(creds)}"
         raise CredentialsRejectedError(msg)
     return str(username)
 
@@ -427,8 +433,7 @@ def _introspect(creds: Credentials) -> str:
     if not response.active or not response.username:
         msg = (
             f"Kaggle says the access token {mask(creds.token or '')} from {creds.source} "
-            "is not active (expired or revoked). Create a new one at "
-            "https://www.kaggle.com/settings/api and run `kagman init --token`."
+            f"is not active (expired or revoked). {renew_advice(creds)}"
         )
         raise CredentialsRejectedError(msg)
     return str(response.username)

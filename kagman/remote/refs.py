@@ -28,14 +28,14 @@ Target(ref=CompetitionRef(slug='titanic'), file='train.csv')
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import PurePosixPath
 from typing import NamedTuple
 from urllib.parse import parse_qs
 
 from kagman.errors import InvalidRefError
+from kagman.remote.names import check_file_name, check_patterns
 
 __all__ = [
     "CompetitionRef",
@@ -44,6 +44,7 @@ __all__ = [
     "Target",
     "check_file_name",
     "check_patterns",
+    "competition_hint",
     "looks_like_ref",
     "parse_competition",
     "parse_ref",
@@ -157,7 +158,11 @@ class Target(NamedTuple):
 
 
 def parse_target(
-    text: str, *, version: int | None = None, file: str | None = None, competition: bool = False
+    text: str,
+    *,
+    version: int | None = None,
+    file: str | os.PathLike[str] | None = None,
+    competition: bool = False,
 ) -> Target:
     """Parse any reference or URL a user may paste; validate every part.
 
@@ -209,15 +214,16 @@ def parse_target(
     elif version is not None:
         msg = f"Invalid option for {raw!r}: competitions have no versions; drop --version."
         raise InvalidRefError(msg, ref=raw)
+    name = None
     if file is not None:
-        file = check_file_name(file)
-        if selected is not None and selected != file:
+        name = check_file_name(file)
+        if selected is not None and selected != name:
             msg = (
                 f"Conflicting files for {raw!r}: the URL selects {selected!r}, the file option "
-                f"says {file!r}. Give only one."
+                f"says {name!r}. Give only one."
             )
             raise InvalidRefError(msg, ref=raw)
-    return Target(ref, file if file is not None else selected)
+    return Target(ref, name if name is not None else selected)
 
 
 def parse_ref(text: str, *, version: int | None = None) -> DatasetRef:
@@ -307,7 +313,8 @@ def _parse_url(raw: str, path: str) -> Ref:
 
 def _parse_dataset(raw: str, parts: list[str], *, url: bool) -> DatasetRef:
     if len(parts) < 2:
-        msg = f"Invalid dataset reference {raw!r}: expected {_FORM}."
+        hint = "" if url or len(parts) != 1 else competition_hint(parts[0])
+        msg = f"Invalid dataset reference {raw!r}: expected {_FORM}.{hint}"
         raise InvalidRefError(msg, ref=raw)
     owner, slug, rest = parts[0].lower(), parts[1].lower(), [p.lower() for p in parts[2:]]
     _check_part(
@@ -342,6 +349,30 @@ def _parse_competition_url(raw: str, parts: list[str]) -> CompetitionRef:
         )
         raise InvalidRefError(msg, ref=raw)
     return _competition(raw, parts[0].lower())
+
+
+def competition_hint(name: str, *, command: str = "pull", file: str | None = None) -> str:
+    """A sentence for a bare name that may be a competition (``titanic``), else ``""``.
+
+    A bare name is never taken for a competition (it could be a folder); this says how
+    to name one, for ``kagman <command>`` and in Python.
+
+    >>> competition_hint("owner/slug"), competition_hint("./data")
+    ('', '')
+    """
+    slug = name.strip().rstrip("/").lower()
+    if len(slug) > _MAX_COMPETITION or not _SLUG_RE.fullmatch(slug):
+        return ""
+    cli = f"kagman {command} -c {slug}" + (f" {file}" if file else "")
+    ref = f"kagman.CompetitionRef({slug!r})"
+    python = {
+        "pull": f"kagman.pull_competition({slug!r})",
+        "load": f"kagman.load({ref}, {file!r})" if file else f"kagman.load({ref})",
+    }.get(command, f"kagman.{command}({ref})")
+    return (
+        f" If {slug!r} is a competition, name it with -c (`{cli}`) or by its URL "
+        f"{CompetitionRef(slug).url}; in Python, {python}."
+    )
 
 
 def _competition(raw: str, slug: str) -> CompetitionRef:
@@ -393,47 +424,3 @@ def _parse_version(raw: str, value: str) -> int:
         )
         raise InvalidRefError(msg, ref=raw)
     return int(value)
-
-
-def check_file_name(name: str) -> str:
-    """Validate a ``--file`` name: a relative path inside the data, returned unchanged.
-
-    A trailing ``/`` marks a folder (``--file train/``) and is kept.
-
-    >>> check_file_name("train/labels.csv"), check_file_name("chest_xray/train/")
-    ('train/labels.csv', 'chest_xray/train/')
-
-    Raises
-    ------
-    InvalidRefError
-        Empty, absolute, with ``..``, ``.``, empty parts, backslashes or NUL.
-    """
-    bare = name.removesuffix("/") if isinstance(name, str) else ""
-    if (
-        not bare
-        or "\x00" in bare
-        or "\\" in bare
-        or PurePosixPath(bare).is_absolute()
-        or any(part in ("", ".", "..") for part in bare.split("/"))
-    ):
-        msg = (
-            f"Invalid file name {name!r}: give the file's (or folder's) path inside the "
-            "dataset, like 'train.csv', 'images/cat.jpg' or 'images/'."
-        )
-        raise InvalidRefError(msg, ref=str(name))
-    return name
-
-
-def check_patterns(patterns: Sequence[str], option: str) -> tuple[str, ...]:
-    """Check ``--include``/``--exclude`` patterns: non-empty strings, one per pattern.
-
-    >>> check_patterns("*.csv", "include"), check_patterns(["a/**", "!*.tif"], "include")
-    (('*.csv',), ('a/**', '!*.tif'))
-    """
-    if isinstance(patterns, str):
-        patterns = [patterns]
-    for pattern in patterns:
-        if not isinstance(pattern, str) or not pattern.strip() or "\x00" in pattern:
-            msg = f"Invalid --{option} pattern {pattern!r}: give a glob like '*.csv' or 'train/**'."
-            raise InvalidRefError(msg, ref=str(pattern))
-    return tuple(patterns)

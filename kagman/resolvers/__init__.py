@@ -44,6 +44,7 @@ from kagman.resolvers.competition import CompetitionCacheResolver, CompetitionDo
 from kagman.resolvers.download import DownloadResolver
 from kagman.resolvers.kaggle_notebook import KaggleNotebookResolver
 from kagman.resolvers.stale import StaleCacheResolver, falls_back
+from kagman.ui.interrupt import Interrupted, forget_interrupts, interrupted
 
 __all__ = [
     "CompetitionRequest",
@@ -104,6 +105,7 @@ def resolve(request: PullRequest | CompetitionRequest) -> Path:
         error becomes :class:`~kagman.errors.CacheAccessError` or ``DiskFullError``.
     """
     started = time.perf_counter()
+    forget_interrupts()  # what an earlier, caught interrupt kept is no news for this one
     try:
         path = _first_answer(request)
     except OSError as err:
@@ -112,6 +114,12 @@ def resolve(request: PullRequest | CompetitionRequest) -> Path:
         from kagman.resolvers.failures import cache_error
 
         raise cache_error(err) from err
+    except KeyboardInterrupt as err:
+        if isinstance(err, Interrupted):
+            raise
+        # the clean-up is done and logged; a notebook shows one line, not kagman's frames
+        what = f"The pull of {request.ref}"
+        raise interrupted(what) from None
     logger.debug("Pulled %s in %.2f s: %s", request.ref, time.perf_counter() - started, path)
     return path
 

@@ -19,9 +19,10 @@ from kagman.cache.entries import (
     touch_hit,
     version_entries,
 )
-from kagman.cache.paths import entry_path
+from kagman.cache.paths import entry_path, require_cache_root
 from kagman.cache.selection import Selection
 from kagman.errors import NotCachedError
+from kagman.fs import counted
 from kagman.remote.refs import CompetitionRef, DatasetRef
 from kagman.resolvers.base import PullRequest
 
@@ -92,16 +93,17 @@ def offline_hit(ref: DatasetRef | CompetitionRef, selection: Selection) -> Path:
         entries = []  # the whole needs a complete entry: a subset never answers it
     for entry in entries:
         held = holding(entry)
-        some = selection.select(held.files, folder=True) if held.state == "subset" else []
+        some = selection.select(held.files) if held.state == "subset" else []
         if some:
             logger.warning(
-                "Offline: %s holds %d file(s) of %s, and may lack others (it was never pulled "
+                "Offline: %s holds %s of %s, and may lack others (it was never pulled "
                 "with exactly these options).",
                 entry,
-                len(some),
+                counted(len(some), "file"),
                 selection.describe(),
             )
             return touch_hit(entry, target(entry, selection))
+    require_cache_root()  # a root that is a file: say so, not "not in the cache"
     what = str(ref) if selection.whole else f"{selection.describe()} of {ref}"
     extra = (
         f" Only part of {ref.name} is cached ({partial}); pull it whole once online."

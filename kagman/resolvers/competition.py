@@ -175,15 +175,29 @@ def _redirect(ref: CompetitionRef, creds: Credentials, wait: float | None) -> st
     deadline = None if wait is None else time.monotonic() + wait * 60
     told = False
     while True:
+        poll = max(0.05, env_number(RULES_POLL_ENV, 10.0))
         try:
             return competitions.data_redirect(ref, creds)
         except RulesNotAcceptedError as err:
-            if deadline is None or time.monotonic() >= deadline:
+            if deadline is None:
                 raise
-            poll = max(0.05, env_number(RULES_POLL_ENV, 10.0))
+            if time.monotonic() >= deadline:
+                from kagman.remote.client import who
+
+                msg = (
+                    f"The rules of the competition {ref.slug} were still not accepted after "
+                    f"waiting {wait:g} minute(s) (asking Kaggle every {poll:g} s). Open "
+                    f"{ref.rules_url} in a browser, signed in as {who(creds)}, accept the "
+                    "rules, then run the same command again (--wait-for-rules MINUTES waits "
+                    "longer; Python: wait_for_rules=MINUTES)."
+                )
+                raise RulesNotAcceptedError(msg, ref=ref.slug, status=err.status) from err
             if not told:
+                from kagman.remote.client import RULES_WAIT_HINT
+
+                said = str(err).replace(RULES_WAIT_HINT, "")  # it is waiting already
                 logger.warning(
-                    "%s Waiting up to %g minute(s), asking Kaggle every %g s ...", err, wait, poll
+                    "%s Waiting up to %g minute(s), asking Kaggle every %g s ...", said, wait, poll
                 )
                 told = True
             time.sleep(min(poll, max(0.0, deadline - time.monotonic())))

@@ -31,7 +31,7 @@ from kagman.cache.paths import entry_path, incomplete_dir
 from kagman.cache.shared import SharedPartial, claim_partials, make_dirs, share_tree
 from kagman.credentials import Credentials
 from kagman.errors import ArchiveError, CacheAccessError, CorruptArchiveError, DiskFullError
-from kagman.fs import human_size, remove_tree
+from kagman.fs import counted, human_size, remove_tree
 from kagman.remote import client, datasets
 from kagman.remote.refs import DatasetRef, Ref
 from kagman.remote.transfer import DownloadResult, discard_partial, download_to, partial_progress
@@ -201,8 +201,9 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
         raise
     discard_partial(part)
     if report.skipped_count:
-        logger.info("Skipped %d junk file(s) (%s)", report.skipped_count, _reasons(report.skipped))
-    announce(ref, entry, f"{len(report.files):,} files", report.total_bytes, started)
+        skipped = counted(report.skipped_count, "junk file")
+        logger.info("Skipped %s (%s)", skipped, _reasons(report.skipped))
+    announce(ref, entry, counted(len(report.files), "file"), report.total_bytes, started)
     return entry
 
 

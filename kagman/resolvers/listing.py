@@ -17,6 +17,7 @@ from kagman.cache.entries import holding, is_complete, version_entries
 from kagman.cache.manifest import read_manifest
 from kagman.cache.paths import entry_path
 from kagman.errors import NotCachedError
+from kagman.fs import counted
 from kagman.remote.client import RemoteFile
 from kagman.remote.refs import CompetitionRef, DatasetRef, Ref
 
@@ -35,6 +36,7 @@ class Listing:
     ref: Ref  # a pinned dataset version, or a competition
     files: list[RemoteFile]
     source: Literal["cache", "kaggle"]
+    partial: bool = False  # offline, from an entry that holds only some of the files
 
     def frame(self) -> pd.DataFrame:
         """``name`` (str), ``size`` (int64 bytes), ``modified`` (UTC) per file, by name;
@@ -120,12 +122,12 @@ def _offline(ref: Ref) -> Listing:
         held = holding(entry)
         if held.state == "subset":
             logger.warning(
-                "Offline: only part of %s is cached; listing the %d file(s) it holds.",
+                "Offline: only part of %s is cached; listing the %s it holds.",
                 pinned,
-                len(held.files),
+                counted(len(held.files), "file"),
             )
             files = [RemoteFile(name, size) for name, size in sorted(held.files.items())]
-            return Listing(pinned, files, "cache")
+            return Listing(pinned, files, "cache", partial=True)
     msg = (
         f"{ref} is not in the cache, and offline mode forbids asking Kaggle for its files. "
         "Retry without --offline (and unset KAGMAN_OFFLINE)."

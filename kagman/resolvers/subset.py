@@ -50,10 +50,11 @@ from kagman.credentials import Credentials
 from kagman.errors import (
     ArchiveError,
     CorruptArchiveError,
+    DiskFullError,
     EmptySelectionError,
     NotFoundError,
 )
-from kagman.fs import human_size, remove_tree
+from kagman.fs import counted, disk_full_message, human_size, remove_tree
 from kagman.remote import datasets
 from kagman.remote.client import RemoteFile
 from kagman.remote.refs import DatasetRef, Ref
@@ -133,20 +134,21 @@ def pull_subset(source: Source, selection: Selection, *, force: bool, show: bool
     chosen = _choose(source, selection, listing)
     held = holding(source.entry)
     missing = chosen if force else [f for f in chosen if not held.has(source.entry, f.name)]
-    _download(source, held, missing, selection.key(folder=True), show)
+    folder = selection.folder_in({f.name for f in listing})  # --file NAME: a file or a folder
+    _download(source, held, missing, selection.key(folder=folder), show)
     return target(source.entry, selection)
 
 
 def _choose(source: Source, selection: Selection, listing: list[RemoteFile]) -> list[RemoteFile]:
     by_name = {f.name: f for f in listing}
-    names = selection.select(by_name, folder=True)
+    names = selection.select(by_name)
     junk = [n for n in names if maybe_junk(n) and path_junk_reason(n.split("/"))]
     if junk:  # the same clutter rules as extraction: __MACOSX/, .DS_Store, ...
-        logger.info("Skipping %d junk file(s) such as %s", len(junk), junk[0])
+        logger.info("Skipping %s such as %s", counted(len(junk), "junk file"), junk[0])
         names = [n for n in names if n not in set(junk)]
     if not names:
         msg = (
-            f"Nothing in {source.label} ({len(listing)} files) matches "
+            f"Nothing in {source.label} ({counted(len(listing), 'file')}) matches "
             f"{selection.describe()}. Its top level has {top_level(by_name)}. "
             f"See every file with `{source.files_command}`."
         )
@@ -174,7 +176,7 @@ def _download(source: Source, held: Holding, files: list[RemoteFile], key: str, 
     done: dict[str, tuple[int, tuple[str, str, bool], str]] = {}
     failed: BaseException | None = None
     total = sum(f.size for f in files)
-    with Bar(f"Downloading {len(files)} files of {source.label}", enabled=show) as bar:
+    with Bar(f"Downloading {counted(len(files), 'file')} of {source.label}", enabled=show) as bar:
         if total:
             bar.set_total(total)
         with ThreadPoolExecutor(max_workers=min(CONNECTIONS, max(1, len(files)))) as pool:
@@ -193,7 +195,7 @@ def _download(source: Source, held: Holding, files: list[RemoteFile], key: str, 
     if failed is not None:
         raise failed
     if done:
-        what = f"{len(done):,} file{'s' if len(done) != 1 else ''}"
+        what = counted(len(done), "file")
         announce(source.ref, source.entry, what, sum(d[0] for d in done.values()), started)
 
 
@@ -203,7 +205,22 @@ def _fetch_one(source: Source, name: str, bar: Bar) -> tuple[int, tuple[str, str
     part = source.work / f"{source.prefix}.file-{digest}"
     make_dirs(source.work)
     claim_partials(source.work)
-    result = download_to(part, lambda: source.open_file(name), progress=SharedPartial(part, bar))
+    what = f"{name} of {source.label}"  # how -v and errors name it: never the partial's id
+    try:
+        result = download_to(
+            part, lambda: source.open_file(name), progress=SharedPartial(part, bar), what=what
+        )
+    except DiskFullError as err:
+        # transfer.py's own free-space check names the partial file (v1.file-<hash>); say
+        # which file it is instead.
+        if err.path is None or not err.needed:
+            raise
+        raise DiskFullError(
+            disk_full_message(f"the download of {what}", err.needed, err.free, err.path),
+            path=err.path,
+            needed=err.needed,
+            free=err.free,
+        ) from None
     dest = source.entry / name
     make_dirs(dest.parent)
     wrapped = _place(source, part, dest, name, result, digest)

@@ -15,6 +15,7 @@ first. May import: :mod:`kagman.archive` (junk rules), :mod:`kagman.errors`.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -46,8 +47,15 @@ def find_tables(folder: Path) -> list[str]:
     return found
 
 
-def choose_table(names: Iterable[str], where: str) -> str:
+def choose_table(
+    names: Iterable[str], where: str, *, cli_source: str | None = None, partial: bool = False
+) -> str:
     """The one table among ``names``; several or none is an error that lists them.
+
+    ``cli_source`` is how ``kagman load`` names ``where`` (``-c titanic`` for a
+    competition); default: ``where`` itself, quoted for the shell. ``partial``: ``names``
+    are only the files a partly cached version holds (offline), so even one table may not
+    be the only one: it is an error that names what is cached.
 
     >>> choose_table(["a/readme.md", "a/train.csv"], "owner/slug")
     'a/train.csv'
@@ -58,11 +66,28 @@ def choose_table(names: Iterable[str], where: str) -> str:
         No table, or more than one (the message lists them and says to pass ``file=``).
     """
     tables = sorted(n for n in names if is_table(n))
+    source = cli_source or shlex.quote(where)
+    if partial:
+        held = ", ".join(tables[:20]) or "no table"
+        what = (
+            f"Offline, only part of {where} is cached (it holds {held}), so kagman cannot "
+            "tell which of its tables to load"
+        )
+        if not tables:
+            msg = f"{what}. Name the file to load, or go online to list them all."
+            raise TableError(msg)
+        msg = f"{what}. Name the file: file={tables[0]!r}, or go online."
+        cli = (
+            f"{what}. Name the file: `kagman load {source} {shlex.quote(tables[0])}`. Or drop "
+            "--offline (and unset KAGMAN_OFFLINE)."
+        )
+        raise TableError(msg, cli_message=cli)
     if len(tables) == 1:
         return tables[0]
     if not tables:
         msg = f"{where} holds no table file ({describe_formats()}). Name the file to load."
         raise TableError(msg)
     shown = ", ".join(tables[:20]) + (f" and {len(tables) - 20} more" if len(tables) > 20 else "")
-    msg = f"{where} holds {len(tables)} tables: {shown}. Say which one: file='{tables[0]}'."
-    raise TableError(msg)
+    held = f"{where} holds {len(tables)} tables: {shown}. Say which one"
+    msg = f"{held}: file={tables[0]!r}."
+    raise TableError(msg, cli_message=f"{held}: `kagman load {source} {shlex.quote(tables[0])}`.")

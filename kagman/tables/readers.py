@@ -8,10 +8,16 @@ argument needs it (``nrows``, ``skipfooter``, ``comment``, ...: pandas' list of 
 pyarrow engine refuses), and ``engine=`` chooses outright. When pyarrow fails to parse, the
 C engine reads the file again: it either succeeds or says which line is wrong. No copy is
 made of what pandas returns.
+
+A ``.csv`` written with another separator (``;`` from a European spreadsheet, a tab, ``|``)
+reads as one column whose name holds them all; when no ``sep`` was given and the one column's
+header holds such a separator and no comma, it is read again with it (logged). ``sep=``
+decides outright.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -31,6 +37,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["read_table"]
+
+logger = logging.getLogger(__name__)
+_OTHER_SEPARATORS = (";", "\t", "|")  # tried, in order, on a CSV that read as one column
 
 # pandas.io.parsers.readers._pyarrow_unsupported (pandas 2.x-3.x), plus arguments whose
 # values the pyarrow engine refuses in some forms (checked in _pyarrow_ok).
@@ -90,11 +99,14 @@ def read_table(
         raise TableError(msg, path=path)
     if (table is not None or sql is not None) and fmt != "sqlite":
         msg = f"table= and sql= are for SQLite files; {path.name} is {fmt}."
-        raise TableError(msg, path=path, reader=fmt)
+        cli = f"--table and --sql are for SQLite files; {path.name} is {fmt}."
+        raise TableError(msg, path=path, reader=fmt, cli_message=cli)
     if fmt in ("csv", "tsv"):
         if fmt == "tsv":
             kwargs.setdefault("sep", "\t")
-        return _read_csv(path, path, kwargs)
+        if "sep" in kwargs or "delimiter" in kwargs:
+            return _read_csv(path, path, kwargs)
+        return _other_separator(path, _read_csv(path, path, dict(kwargs)), kwargs)
     if fmt == "zip":
         return _read_zipped_csv(path, kwargs)
     if fmt in ("json", "jsonl"):
@@ -132,6 +144,27 @@ def _read_csv(path: Path, source: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
     except (ValueError, pd.errors.ParserError, OSError, EOFError) as err:
         reader = f"pandas.read_csv (engine={engine})"
         raise _parse_error(path, reader, err) from err
+
+
+def _other_separator(path: Path, df: pd.DataFrame, kwargs: dict[str, Any]) -> pd.DataFrame:
+    """``df`` read again with ``;``, a tab or ``|`` when it came out as one column whose header
+    holds that separator (and no comma): a CSV written with another separator."""
+    if df.shape[1] != 1 or "," in (header := str(df.columns[0])):
+        return df
+    for sep in _OTHER_SEPARATORS:
+        if sep in header:
+            again = _read_csv(path, path, {**kwargs, "sep": sep})
+            if again.shape[1] > 1:
+                logger.info(
+                    "%s has no comma in its header but %r: read it as %r-separated (%d "
+                    "columns). sep=',' (--sep ,) reads it as one column.",
+                    path.name,
+                    sep,
+                    sep,
+                    again.shape[1],
+                )
+                return again
+    return df
 
 
 def _cores() -> int:
@@ -175,20 +208,27 @@ def _encoding_error(path: Path, kwargs: dict[str, Any], err: BaseException) -> T
     compressed = PurePosixPath(path.name).suffix.lower() in COMPRESSIONS
     found = None if compressed else first_undecodable(path, encoding)
     if found is None:
-        msg = (
-            f"{path} is not {encoding} text ({err}). Load it with the encoding it was written "
-            "in, e.g. encoding='latin-1' or encoding='cp949'."
+        said = f"{path} is not {encoding} text ({err}). Load it with the encoding it was written in"
+        return TableError(
+            f"{said}, e.g. encoding='latin-1' or encoding='cp949'.",
+            path=path,
+            reader="pandas.read_csv",
+            cli_message=f"{said}, e.g. --encoding latin-1 or --encoding cp949.",
         )
-        return TableError(msg, path=path, reader="pandas.read_csv")
     offset, byte = found
     line = line_of_offset(path, offset)
     guess = guess_encoding(path, offset)
-    msg = (
+    said = (
         f"{path} is not {encoding} text: byte 0x{byte.hex().upper()} at offset {offset} "
-        f"(line {line}) cannot be decoded. It looks like {guess}: load it with "
-        f"encoding={guess!r}."
+        f"(line {line}) cannot be decoded. It looks like {guess}: load it with"
     )
-    return TableError(msg, path=path, reader="pandas.read_csv", line=line)
+    return TableError(
+        f"{said} encoding={guess!r}.",
+        path=path,
+        reader="pandas.read_csv",
+        line=line,
+        cli_message=f"{said} --encoding {guess}.",
+    )
 
 
 def _parse_error(path: Path, reader: str, err: BaseException) -> TableError:

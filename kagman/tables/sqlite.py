@@ -48,7 +48,8 @@ def read_sqlite(
 
     if table is not None and sql is not None:
         msg = f"Give table= or sql= for {path.name}, not both."
-        raise TableError(msg, path=path, reader="sqlite")
+        cli = f"Give --table or --sql for {path.name}, not both."
+        raise TableError(msg, path=path, reader="sqlite", cli_message=cli)
     with path.open("rb") as fh:
         if fh.read(len(_HEADER)) != _HEADER:
             msg = f"{path} is not an SQLite database (no 'SQLite format 3' header)."
@@ -92,8 +93,14 @@ def _select_all(path: Path, names: list[str], table: str | None) -> str:
     if table is None:
         if len(names) != 1:
             listed = ", ".join(names) or "none"
-            msg = f"{path.name} has {len(names)} tables ({listed}): name one with table= or sql=."
-            raise TableError(msg, path=path, reader="sqlite")
+            said = f"{path.name} has {len(names)} tables ({listed}): name one with"
+            msg = f"{said} table= or sql=."
+            raise TableError(
+                msg,
+                path=path,
+                reader="sqlite",
+                cli_message=f"{said} --table or --sql.",
+            )
         table = names[0]
     elif table not in names:
         msg = f"{path.name} has no table {table!r}; its tables: {', '.join(names) or 'none'}."
