@@ -138,8 +138,8 @@ def test_a_misused_index_shows_one_message_too(
 def test_an_interrupted_pull_shows_one_line_not_kagmans_frames(
     kaggle: FakeKaggle, shell: InteractiveShell, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    import _thread
     import os
+    import signal
     import threading
     import time
 
@@ -147,13 +147,16 @@ def test_an_interrupted_pull_shows_one_line_not_kagmans_frames(
     kaggle.throttle_bytes_per_sec = 1_000_000
     part = Path(os.environ["KAGMAN_CACHE"]) / "datasets/owner/big/.incomplete/v1.zip"
 
+    main = threading.get_ident()
+
     def press_interrupt() -> None:  # the notebook's interrupt button: SIGINT to the kernel
         deadline = time.monotonic() + 30
         while not (part.exists() and part.stat().st_size > 200_000):
             if time.monotonic() > deadline:
                 return
             time.sleep(0.005)
-        _thread.interrupt_main()
+        # to the main thread, as the kernel's SIGINT is handled: a blocked read returns EINTR
+        signal.pthread_kill(main, signal.SIGINT)
 
     threading.Thread(target=press_interrupt, daemon=True).start()
     cell = 'import kagman\ntry:\n    kagman.pull("owner/big", progress=False)\nfinally:\n    pass\n'
