@@ -183,3 +183,16 @@ def test_each_package_says_what_it_owns(package: Path) -> None:
     assert len(doc) > 80, f"{package.name}/__init__.py: say what the package owns"
     if package != PACKAGE:
         assert "May import" in doc or "imports" in doc, f"{package.name}: say what it may import"
+
+
+@pytest.mark.parametrize("package", sorted(p.parent for p in PACKAGE.glob("*/__init__.py")))
+def test_the_readme_names_every_module(package: Path) -> None:
+    # the Development table is the map of the tree: a module it does not name is hidden
+    readme = (PACKAGE.parent / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if f"`kagman/{package.name}/`" in line]
+    assert rows, f"README's Development table has no row for kagman/{package.name}/"
+    modules = sorted(p.stem for p in package.glob("*.py") if p.stem != "__init__")
+    missing = [m for m in modules if f"`{m}`" not in rows[0]]
+    if package.name == "api":  # its row names the public functions; its modules in ()
+        missing = [m for m in missing if f"`{m}`" not in readme]
+    assert not missing, f"kagman/{package.name}/: the README's table does not name {missing}"
