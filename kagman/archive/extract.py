@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kagman.archive.arrival import Arrival
 from kagman.archive.failures import os_error
 from kagman.archive.fallback import extract_fallback
 from kagman.archive.plan import FALLBACK_METHODS, ExtractLimits, check_lengths, plan
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = [
+    "Arrival",
     "ExtractLimits",
     "ExtractReport",
     "extract_zip",
@@ -59,6 +61,7 @@ def extract_zip(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     hashes: bool = True,
+    arrival: Arrival | None = None,
 ) -> ExtractReport:
     """Extract ``archive`` into the existing, empty folder ``dest``.
 
@@ -86,6 +89,12 @@ def extract_zip(
         Hash every member (SHA-256) as it is written, in the process that writes
         it; the digests are in ``ExtractReport.sha256``. ``False`` only for
         benchmarks that measure what hashing costs.
+    arrival
+        The archive is still being downloaded into ``archive`` (a file of its full
+        size): plan from its end through ``arrival.read``, then write each batch once
+        its bytes are on disk (see :mod:`kagman.archive.arrival`). Every check still
+        runs before the first byte is written; bzip2/lzma members wait for the whole
+        archive.
 
     Raises
     ------
@@ -110,10 +119,14 @@ def extract_zip(
     report = Progress(progress)
     fd = os.open(archive, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
-        found = plan(archive, file_reader(fd), os.fstat(fd).st_size, limits)
+        if arrival is None:
+            found = plan(archive, file_reader(fd), os.fstat(fd).st_size, limits)
+        else:
+            found = plan(archive, arrival.read, arrival.size, limits)
         check_lengths(archive, root, found)
         members = found.members
-        ensure_free_space(dest, found.declared, what=f"extracting {archive.name}")
+        reserve = arrival.reserve if arrival is not None else 0
+        ensure_free_space(dest, found.declared + reserve, what=f"extracting {archive.name}")
         if on_total is not None:
             on_total(found.declared)  # lets a progress bar show a total before the first byte
         for folder in found.folders:
@@ -136,12 +149,15 @@ def extract_zip(
             progress=report,
             method=start_method,
             hashes=hashes,
+            arrival=arrival,
         )
     finally:
         os.close(fd)
     del batches
     fallback = [i for i, method in enumerate(members.methods) if method in FALLBACK_METHODS]
     if fallback:
+        if arrival is not None:
+            arrival.wait(arrival.size, None)  # zipfile reads anywhere: wait for all of it
         extract_fallback(archive, root, members, fallback, report, digests)
     files = ExtractedFiles(members, found.order, digests)
     return ExtractReport(files, found.declared, found.skipped)
