@@ -38,16 +38,17 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 from kagman.archive.arrival import Arrival, started, until
-from kagman.archive.forked import hold_interrupts, release_interrupts, run_forked
+from kagman.archive.forked import Preforked, hold_interrupts, release_interrupts, run_forked
 from kagman.archive.members import Batch, Members
 from kagman.archive.writer import Digests, Progress, write_batch
 
-__all__ = ["StartMethod", "run", "start_method"]
+__all__ = ["StartMethod", "run", "settled", "start_method"]
 
 StartMethod = Literal["fork", "forkserver", "spawn"]
 _BATCHES_PER_TASK = 2  # a pool task: <= 2 MiB or 512 members (1, 2 and 4 measured; 2 was best)
@@ -61,6 +62,20 @@ def thread_count() -> int:
         return int(fields[17])  # field 20, num_threads; fields[0] is field 3
     except (OSError, ValueError, IndexError):
         return threading.active_count()
+
+
+def settled(timeout: float = 0.2) -> bool:
+    """Whether this process is down to one thread, waiting up to ``timeout`` seconds.
+
+    A thread just joined may still exist for the OS for a moment (``join`` returns when
+    its Python work is done), and :func:`start_method` asks the OS.
+    """
+    deadline = time.monotonic() + timeout
+    while thread_count() > 1:
+        if threading.active_count() > 1 or time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
 
 
 def start_method() -> StartMethod:
@@ -82,6 +97,7 @@ def run(
     method: StartMethod | None = None,
     hashes: bool = True,
     arrival: Arrival | None = None,
+    preforked: Preforked | None = None,
 ) -> bytearray:
     """Write every batch of ``members``, split over ``workers`` processes (this one included).
 
@@ -90,7 +106,8 @@ def run(
     first error wins, and nothing writes into ``root`` after this returns or
     raises: forked children are killed and reaped, pool tasks are cancelled or
     waited for. An ``arrival`` (an archive still downloading) is waited for before
-    each batch, and started once the workers exist.
+    each batch, and started once the workers exist; ``preforked`` children, forked
+    before it started, are the workers then (``method`` is ``fork``).
 
     Returns
     -------
@@ -109,8 +126,11 @@ def run(
             digests.add(batch, found)
         return digests.found
     method = method or start_method()
+    if preforked is not None:
+        method, workers = "fork", min(workers, len(preforked.children) + 1)
     if method == "fork":
-        run_forked(archive, fd, root, members, batches, workers, progress, digests, arrival)
+        forked = (archive, fd, root, members, batches, workers)
+        run_forked(*forked, progress, digests, arrival, preforked)
     else:
         tasks = (archive, fd, root, members, batches, workers)
         _run_pooled(*tasks, progress, method, digests, arrival)

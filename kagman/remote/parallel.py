@@ -16,23 +16,19 @@ starts over (:class:`~kagman.remote.answers.Restart`), never splicing two object
 206 is checked as on one connection (``Content-Range`` where asked, its length, no body
 past it); a part that drops or times out is retried from its own last byte.
 
-What is on disk from the start of the file, the watermark, grows as parts complete in
-order; :meth:`RangedDownload.wait` waits for it (in this process, or in a worker forked
-from it, through a shared page). The MD5 follows the watermark in a thread of its own,
-reading back what was just written, so the check at the end costs only the last few
-parts. The record (``<part>.json``) lists the parts and their progress; it is saved as
-parts complete and every second, never ahead of the bytes written, so a killed download
-resumes every part where the record says.
+What is on disk from the start of the file (:mod:`kagman.remote.watermark`) grows as
+parts complete in order; :meth:`RangedDownload.wait` waits for it, also in a worker
+forked from this process. The MD5 follows it in a thread of its own, so the check at the
+end costs only the last parts. The record (``<part>.json``) lists the parts and their
+progress; it is saved as parts complete and every second, never ahead of the bytes
+written, so a killed download resumes every part where the record says.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import mmap
 import os
-import struct
 import threading
 import time
 from dataclasses import replace
@@ -41,7 +37,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from kagman.errors import DiskFullError
-from kagman.fs import ensure_free_space
+from kagman.fs import ensure_free_space, human_size
 from kagman.remote.answers import (
     TIMEOUT,
     DownloadResult,
@@ -52,7 +48,6 @@ from kagman.remote.answers import (
     judge_range,
     wake,
 )
-from kagman.remote.integrity import RunningMD5
 from kagman.remote.partial import (
     BodyOverrun,
     PartialInfo,
@@ -63,8 +58,9 @@ from kagman.remote.partial import (
     write_at,
     write_info,
 )
-from kagman.remote.parts import Part, PartTable, plan_parts
+from kagman.remote.parts import Part, PartTable, split_evenly
 from kagman.remote.retry import with_retries
+from kagman.remote.watermark import TrailingMD5, Watermark
 
 if TYPE_CHECKING:
     import requests
@@ -72,10 +68,8 @@ if TYPE_CHECKING:
 __all__ = ["RangedDownload"]
 
 logger = logging.getLogger(__name__)
-_MIB = 1 << 20
 _SAVE_EVERY = 1.0  # seconds between saves of the record while parts progress
-_HASH_READ = 4 * _MIB
-_MARK = struct.Struct("<q")
+_READ_PART = 128 << 10  # what a read first fetches goes over a connection per 128 KiB
 
 
 class RangedDownload:
@@ -114,15 +108,15 @@ class RangedDownload:
         self._save_lock = threading.Lock()
         self._table = PartTable(self.size, spans)
         self._queue: list[Part] = []
+        self._more = False  # once the queue is empty, workers take parts from the table
         self._threads: list[threading.Thread] = []
         self._active = 0  # workers running
         self._responses: set[requests.Response] = set()
+        self._sessions: list[requests.Session] = []  # idle, their connections kept alive
         self._error: BaseException | None = None
         self._stopping = self._discard = self._closed = self._finished = False
-        self._pid = os.getpid()
-        self._shared = mmap.mmap(-1, _MARK.size)  # the watermark, for forked workers
-        self._md5 = RunningMD5() if offer.md5 is not None else None
-        self._hasher: threading.Thread | None = None
+        self._mark = Watermark(self._cond)
+        self._hasher: TrailingMD5 | None = None
         self._initial = self._table.have()
         ensure_free_space(part.parent, self.size - self._initial, what=f"the download of {what}")
         self._fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o644)
@@ -130,12 +124,11 @@ class RangedDownload:
             os.ftruncate(self._fd, 0)  # nothing of it is ours: zeroes, then a sparse file
         if os.fstat(self._fd).st_size != self.size:
             os.ftruncate(self._fd, self.size)
-        self._publish()
+        with self._lock:
+            self._publish()
         self._saved = 0.0
+        self._started = time.monotonic()
         self._save()
-        if self._initial:
-            percent = 100 * self._initial // max(self.size, 1)
-            logger.debug("Resuming %s: %d%% of it is on disk", what, percent)
 
     # --- the caller's side ----------------------------------------------------------------
 
@@ -164,7 +157,7 @@ class RangedDownload:
         """``length`` bytes at ``offset`` (fewer at the end), fetched first if need be.
 
         Called before :meth:`start`, from one thread. The bytes are fetched over up to
-        ``connections`` connections (in parts of at least 1 MiB), then read from disk.
+        ``connections`` connections (about 128 KiB each, at least), then read from disk.
         """
         end = min(offset + length, self.size)
         if offset >= end:
@@ -175,23 +168,44 @@ class RangedDownload:
             table.split(end)
             gaps = table.gaps(offset, end)
             missing = sum(b - a for a, b in gaps)
-            todo = table.carve(plan_parts(gaps, min(self.connections, max(1, missing // _MIB))))
+            count = min(self.connections, max(1, missing // _READ_PART))
+            todo = table.carve(split_evenly(gaps, count))
             self._publish()
-        if todo:
+        if len(todo) == 1:  # in this thread: no thread to wait for before a fork
+            with self._lock:
+                self._active += 1
+                todo[0].busy = True
+            session = self._session()
+            try:
+                self._fetch_part(todo[0], session)
+            except BaseException as err:
+                self._fail(err)
+            finally:
+                with self._lock:
+                    self._active -= 1
+                    self._sessions.append(session)
+            self._raise_failure()
+        elif todo:
             self._run(todo)
             self._join()
             self._raise_failure()
         return os.pread(self._fd, end - offset, offset)
 
     def start(self) -> None:
-        """Fetch every missing byte, over ``connections`` threads; hash behind the watermark."""
+        """Fetch every missing byte, over ``connections`` threads; hash behind the watermark.
+
+        Parts as :mod:`kagman.remote.parts` cuts them: a first round that ramps up, then
+        each free connection takes the next part, smaller as the end nears.
+        """
         with self._lock:
-            todo = self._table.carve(plan_parts(self._table.gaps(), self.connections))
+            todo = self._table.ramp(self.connections)
             self._publish()
-        if self._md5 is not None:
-            self._hasher = threading.Thread(target=self._hash, name="kagman-md5", daemon=True)
+        self._started = time.monotonic()
+        if self.offer.md5 is not None:
+            stopped = lambda: self._stopping  # noqa: E731 - read at every wake-up
+            self._hasher = TrailingMD5(self._fd, self.size, self._mark, stopped, self._fail)
             self._hasher.start()
-        self._run(todo)
+        self._run(todo, more=True)
 
     def wait(self, n: int, timeout: float | None = None) -> bool:
         """Whether the first ``n`` bytes are on disk, waiting up to ``timeout`` seconds.
@@ -199,32 +213,15 @@ class RangedDownload:
         Raises the download's failure, if it failed. In a process forked from this one
         (an extraction worker) it polls the shared watermark, and exits if orphaned.
         """
-        if os.getpid() != self._pid:
-            return self._wait_forked(n, timeout)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            while self._table.mark < n:
-                if self._error is not None:
-                    raise self._error
-                if not self._active:
-                    mark = self._table.mark
-                    msg = f"the download of {self.what} stopped at byte {mark:,}"
-                    raise RuntimeError(msg)
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                self._cond.wait(left)
-        return True
+        return self._mark.wait(n, timeout, self._check)
 
-    def _wait_forked(self, n: int, timeout: float | None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while _MARK.unpack_from(self._shared)[0] < n:
-            if os.getppid() != self._pid:  # the pull died: nothing will arrive
-                os._exit(1)
-            if deadline is not None and time.monotonic() > deadline:
-                return False
-            time.sleep(0.002)
-        return True
+    def _check(self) -> None:
+        """Raise when the bytes waited for will never come (the lock is held)."""
+        if self._error is not None:
+            raise self._error
+        if not self._active:
+            msg = f"the download of {self.what} stopped at byte {self._mark.value:,}"
+            raise RuntimeError(msg)
 
     def finish(self) -> DownloadResult:
         """Wait for every part, then check the MD5; record that the file passed.
@@ -240,15 +237,24 @@ class RangedDownload:
                 self._cond.wait()
         self._join()
         self._raise_failure()
+        took = time.monotonic() - self._started
+        logger.debug(
+            "%s: %s in %.2f s over %d connections (%.1f MB/s)",
+            self.what,
+            human_size(self.size - self._initial),
+            took,
+            self.connections,
+            (self.size - self._initial) / max(took, 1e-6) / 1e6,
+        )
         if table.mark < self.size:  # pragma: no cover - the workers end only when done
             msg = f"the download of {self.what} stopped at byte {table.mark:,}"
             raise RuntimeError(msg)
         offer = self.offer
         os.fsync(self._fd)
-        if self._md5 is not None and self._hasher is not None:
+        if self._hasher is not None:
             self._hasher.join()
             self._raise_failure()
-            got = self._md5.b64digest()
+            got = self._hasher.md5.b64digest()
             if got != offer.md5:
                 self._discard = True
                 msg = f"expected {offer.md5}, got {got}"
@@ -276,28 +282,33 @@ class RangedDownload:
         for thread in threads:
             thread.join(timeout=5)
         stuck = any(thread.is_alive() for thread in threads)
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
         if self._discard:
             discard_partial(self.path)
         elif not self._finished:
-            self._save(force=True)
+            try:
+                self._save(force=True)
+            except OSError as err:  # the folder went away: say why the pull failed, not this
+                logger.debug("Could not save the record of %s: %s", self.what, err)
         self._closed = True
         if not stuck:  # a thread still in a system call would write into a reused descriptor
             os.close(self._fd)
-            self._shared.close()
+            self._mark.close()
 
     # --- the parts --------------------------------------------------------------------------
 
     def _publish(self) -> None:
-        """Tell forked workers the watermark (under the lock)."""
-        with contextlib.suppress(ValueError):  # closed: nobody reads it any more
-            _MARK.pack_into(self._shared, 0, self._table.mark)
+        """Move the watermark to the table's (under the lock)."""
+        self._mark.set(self._table.mark)
 
     def _advance(self, part: Part, nbytes: int) -> None:
         """``nbytes`` more of ``part`` are on disk: move the watermark, report, maybe save."""
         with self._cond:
             if self._table.advance(part, nbytes):
                 self._publish()
-                self._cond.notify_all()
             due = part.complete or time.monotonic() - self._saved > _SAVE_EVERY
         if self._progress is not None:
             with self._report_lock:
@@ -321,10 +332,13 @@ class RangedDownload:
 
     # --- the threads ------------------------------------------------------------------------
 
-    def _run(self, todo: list[Part]) -> None:
+    def _run(self, todo: list[Part], *, more: bool = False) -> None:
+        """Threads fetching ``todo``, then (``more``) whatever the table says is left."""
         with self._lock:
-            self._queue = list(todo)
-            count = min(self.connections, len(todo))
+            self._queue, self._more = list(todo), more
+            for part in todo:
+                part.busy = True
+            count = self.connections if more else min(self.connections, len(todo))
             self._active += count
         for k in range(count):
             thread = threading.Thread(target=self._worker, name=f"kagman-part-{k}", daemon=True)
@@ -352,30 +366,44 @@ class RangedDownload:
         for response in responses:
             wake(response)
 
-    def _worker(self) -> None:
-        import requests
+    def _session(self) -> requests.Session:
+        """A kept-alive connection another part left, or a new one."""
+        with self._lock:
+            if self._sessions:
+                return self._sessions.pop()
+        return requests_session()
 
-        session = requests.Session()
+    def _worker(self) -> None:
+        session = self._session()
         try:
             while True:
                 with self._lock:
-                    if self._stopping or not self._queue:
+                    if self._stopping:
                         return
-                    part = self._queue.pop(0)
-                with_retries(
-                    functools.partial(self._fetch, session, part),
-                    classify,
-                    give_up=lambda err, n: give_up(
-                        err, n, host=self.host, what=self.what, have=self.have()
-                    ),
-                )
+                    if self._queue:
+                        part: Part | None = self._queue.pop(0)
+                    else:
+                        part = self._table.take(self.connections) if self._more else None
+                    if part is None:
+                        return
+                self._fetch_part(part, session)
         except BaseException as err:
             self._fail(err)
         finally:
-            session.close()
             with self._cond:
                 self._active -= 1
+                self._sessions.append(session)  # closed by stop()
                 self._cond.notify_all()
+
+    def _fetch_part(self, part: Part, session: requests.Session) -> None:
+        """Fetch ``part``, retrying from its own last byte; raise once retries are spent."""
+        with_retries(
+            functools.partial(self._fetch, session, part),
+            classify,
+            give_up=lambda err, n: give_up(
+                err, n, host=self.host, what=self.what, have=self.have()
+            ),
+        )
 
     def _fetch(self, session: requests.Session, part: Part) -> None:
         """One request for what ``part`` still misses; its body written as it arrives."""
@@ -412,25 +440,9 @@ class RangedDownload:
             msg = f"got {written:,} of bytes {at:,}-{part.end - 1:,}"
             raise requests.exceptions.ChunkedEncodingError(msg)
 
-    def _hash(self) -> None:
-        """Hash the file from its start as the watermark passes (reading back, in order)."""
-        md5, pos = self._md5, 0
-        if md5 is None:
-            return
-        try:
-            while pos < self.size:
-                with self._cond:
-                    while self._table.mark <= pos and not self._stopping:
-                        self._cond.wait()
-                    if self._stopping:
-                        return
-                    mark = self._table.mark
-                while pos < mark:
-                    data = os.pread(self._fd, min(_HASH_READ, mark - pos), pos)
-                    if not data:
-                        msg = f"{self.path} is shorter than {mark:,} bytes"
-                        raise OSError(msg)
-                    md5.update(data)
-                    pos += len(data)
-        except BaseException as err:
-            self._fail(err)
+
+def requests_session() -> requests.Session:
+    """A session of its own for one thread: its connection is kept alive from part to part."""
+    import requests
+
+    return requests.Session()

@@ -1,22 +1,27 @@
-"""How a parallel download cuts the bytes it still needs into parts: pure arithmetic.
+"""How a parallel download cuts the bytes it still needs into parts, and its watermark.
 
-Connections take parts in order, so the bytes on disk from the start of the file (what
-extraction and the MD5 can use) grow as the download goes, not only at its end. If all
-connections started parts of the same size together, they would also finish together,
-round after round, and that prefix would grow in jumps of ``connections`` parts. So the
-first round ramps up (parts of 1/N, 2/N, ... N/N of a full part: the connections finish
-one after another and stay staggered), and the last round ramps down (N/N ... 1/N: the
-connection that frees first takes the biggest, so all of them finish together and none
-idles at the end)::
+Connections take parts in order, so the bytes on disk from the start of the file (the
+watermark: what extraction and the MD5 can use) grow as the download goes, not only at
+its end. Three rules keep that growth smooth and the connections busy to the end:
 
-    connection 1  [1][    5    ][    5    ][4 ]
-    connection 2  [ 2 ][    5    ][    5    ][3]     (N = 5: part sizes in fifths of
-    connection 3  [  3 ][    5    ][    5    ][2]      a full part; time runs right)
-    ...
+- the first round ramps up: the first N parts are 1/N, 2/N, ... N/N of a full part, so
+  the connections finish one after another, and stay staggered (N parts of one size
+  started together would also finish together, round after round, and the watermark
+  would move in jumps of N parts);
+- then each connection, when it is free, takes the next part: a full part while much is
+  left, then 1/N of what is left (guided self-scheduling), so parts shrink towards the
+  end, all connections finish about together, and little lies beyond the watermark when
+  the last byte arrives (the MD5 and extraction have little left to do then);
+- a part is at least :data:`SMALLEST` (each request costs a round trip) and at most
+  :data:`LARGEST`, or ``1/(2N)`` of the whole when that is less::
 
-A full part is at most :data:`LARGEST` bytes (each request costs a round trip: bigger
-parts waste less of it), and at least :data:`SMALLEST`. :class:`PartTable` keeps the
-parts and the watermark (the bytes on disk from the start of the file, without a gap).
+    connection 1  [1][   4   ][   4   ][ 3 ][2][1]
+    connection 2  [ 2 ][   4   ][   4   ][ 3 ][1]   (N = 4; sizes in quarters of a full
+    connection 3  [  3 ][   4   ][   4   ][ 2 ][1]   part, shrinking as the end nears;
+    connection 4  [   4   ][   4   ][   4   ][2][1]   time runs right)
+
+:class:`PartTable` keeps the parts (each ``[start, end)`` with ``done`` bytes on disk) and
+the watermark; :func:`split_evenly` cuts bytes wanted at once (a zip's central directory).
 """
 
 from __future__ import annotations
@@ -25,80 +30,35 @@ from dataclasses import dataclass
 
 from kagman.remote.partial import Span
 
-__all__ = ["LARGEST", "SMALLEST", "Part", "PartTable", "plan_parts"]
+__all__ = ["LARGEST", "SMALLEST", "Part", "PartTable", "split_evenly"]
 
-LARGEST = 16 << 20
-SMALLEST = 64 << 10
+LARGEST = 32 << 20
+SMALLEST = 1 << 20
 
 
-def _sizes(total: int, connections: int, largest: int, smallest: int) -> list[int]:
-    """Part sizes, in the order connections take them, adding up to ``total``.
+def split_evenly(gaps: list[tuple[int, int]], count: int) -> list[tuple[int, int]]:
+    """Cut ``gaps`` into about ``count`` parts of equal size (bytes wanted all at once).
 
-    >>> _sizes(900, 2, 300, 10)
-    [150, 300, 300, 150]
-    >>> _sizes(40, 4, 1000, 10)
-    [10, 10, 10, 10]
-    >>> _sizes(905, 2, 300, 10)
-    [150, 305, 300, 150]
+    >>> split_evenly([(0, 100), (200, 250)], 3)
+    [(0, 50), (50, 100), (200, 250)]
     """
-    full = min(largest, max(smallest, total // (connections + 1)))
-    ramp = [max(smallest, full * (k + 1) // connections) for k in range(connections)]
-    middle = total - 2 * sum(ramp)
-    if middle < 0:  # too little for two ramps: equal parts, one per connection at most
-        count = max(1, min(connections, total // smallest))
-        return [total // count + (1 if k < total % count else 0) for k in range(count)]
-    if middle < smallest:  # a crumb: the biggest part of the first round takes it
-        return [*ramp[:-1], ramp[-1] + middle, *reversed(ramp)]
-    count = -(-middle // full)
-    middles = [middle // count + (1 if k < middle % count else 0) for k in range(count)]
-    return [*ramp, *middles, *reversed(ramp)]
-
-
-def plan_parts(
-    gaps: list[tuple[int, int]],
-    connections: int,
-    *,
-    largest: int = LARGEST,
-    smallest: int = SMALLEST,
-) -> list[tuple[int, int]]:
-    """Cut the byte ranges ``gaps`` (``[start, end)``, in order) into parts, in order.
-
-    One connection takes each gap whole (no request is worth splitting for it alone).
-
-    >>> plan_parts([(0, 900)], 2, largest=300, smallest=10)
-    [(0, 150), (150, 450), (450, 750), (750, 900)]
-    >>> plan_parts([(0, 100), (200, 250)], 1)
-    [(0, 100), (200, 250)]
-    >>> plan_parts([(0, 50), (60, 100)], 2, largest=1000, smallest=10)
-    [(0, 15), (15, 45), (45, 50), (60, 85), (85, 100)]
-    """
-    if connections <= 1:
-        return [(start, end) for start, end in gaps if end > start]
     total = sum(end - start for start, end in gaps)
-    cuts, at = set(), 0  # where parts end, counted in missing bytes
-    for size in _sizes(total, connections, largest, smallest) if total else []:
-        at += size
-        cuts.add(at)
-    parts: list[tuple[int, int]] = []
-    seen = 0  # missing bytes before the current gap
+    size = max(1, -(-total // max(1, count)))
+    parts = []
     for start, end in gaps:
-        begin = start
-        for cut in sorted(c for c in cuts if seen < c < seen + end - start):
-            parts.append((begin, start + cut - seen))
-            begin = start + cut - seen
-        if end > begin:
-            parts.append((begin, end))
-        seen += end - start
+        parts += [(at, min(end, at + size)) for at in range(start, end, size)]
     return parts
 
 
 @dataclass
 class Part:
-    """Bytes ``[start, end)`` of the object, ``done`` of them on disk (from ``start``)."""
+    """Bytes ``[start, end)`` of the object, ``done`` of them on disk (from ``start``);
+    ``busy`` while a connection fetches it."""
 
     start: int
     end: int
     done: int = 0
+    busy: bool = False
 
     @property
     def at(self) -> int:
@@ -114,8 +74,7 @@ class Part:
 class PartTable:
     """The parts of one object, sorted and covering it, and its watermark.
 
-    Not thread-safe: the download holds its lock around every call. Parts are split only
-    while no request is running (:meth:`carve`).
+    Not thread-safe: the download holds its lock around every call.
 
     >>> table = PartTable(100, None)
     >>> [(p.start, p.end) for p in table.carve([(0, 40), (40, 100)])]
@@ -126,11 +85,15 @@ class PartTable:
     (True, 100)
     """
 
+    smallest = SMALLEST
+    largest = LARGEST
+
     def __init__(self, size: int, spans: tuple[Span, ...] | None) -> None:
         self.size = size
         self.parts = [Part(*span) for span in spans] if spans else [Part(0, size)]
         self.mark = 0
         self._first = 0  # index of the first incomplete part
+        self.full = LARGEST  # the size of a full part (see :meth:`ramp`)
         self._find_mark()
 
     def spans(self) -> tuple[Span, ...]:
@@ -157,7 +120,7 @@ class PartTable:
             if p.start < at < p.end:
                 head = at - p.start
                 tail = Part(at, p.end, p.done - head if p.done > head else 0)
-                self.parts[i : i + 1] = [Part(p.start, at, min(p.done, head)), tail]
+                self.parts[i : i + 1] = [Part(p.start, at, min(p.done, head), p.busy), tail]
                 self._first = 0
                 self._find_mark()
                 return
@@ -169,6 +132,56 @@ class PartTable:
             self.split(end)
         wanted = set(pieces)
         return [p for p in self.parts if (p.start, p.end) in wanted]
+
+    def ramp(self, connections: int) -> list[Part]:
+        """The first round of parts (sizes ``1/N ... N/N`` of a full part), carved from
+        what is missing; what follows is taken by :meth:`take`.
+
+        >>> table = PartTable(1600, None)
+        >>> table.smallest = 10
+        >>> [(p.start, p.end) for p in table.ramp(2)], table.full
+        ([(0, 200), (200, 600)], 400)
+        """
+        missing = sum(end - start for start, end in self.gaps())
+        n = max(1, connections)
+        self.full = max(1, min(self.largest, max(self.smallest, missing // (2 * n))))
+        pieces: list[tuple[int, int]] = []
+        gaps = iter(self.gaps())
+        gap = next(gaps, None)
+        for k in range(n if n > 1 else 0):
+            if gap is None:
+                break
+            size = max(1, self.full * (k + 1) // n)
+            start, end = gap
+            pieces.append((start, min(end, start + size)))
+            gap = (start + size, end) if start + size < end else next(gaps, None)
+        return self.carve(pieces)
+
+    def take(self, connections: int) -> Part | None:
+        """The next part for a free connection (marked busy), or None when none is left.
+
+        A full part while much is left, then ``1/N`` of what is left (at least
+        :attr:`smallest`): parts shrink towards the end. One connection takes all of it.
+
+        >>> table = PartTable(1000, None)
+        >>> table.smallest, table.full = 10, 300
+        >>> [p.start for p in iter(lambda: table.take(2), None)]
+        [0, 300, 600, 800, 900, 950, 975, 987]
+        """
+        free = [p for p in self.parts if not p.busy and not p.complete]
+        if not free:
+            return None
+        part = free[0]
+        left = sum(p.end - p.at for p in free)
+        if connections <= 1:
+            size = part.end - part.at
+        else:
+            size = min(self.full, max(self.smallest, left // connections))
+        if part.end - part.at > size + self.smallest // 2:
+            self.split(part.at + size)
+            part = next(p for p in self.parts if p.end == part.at + size)
+        part.busy = True
+        return part
 
     def advance(self, part: Part, nbytes: int) -> bool:
         """Count ``nbytes`` more of ``part`` on disk; return whether the watermark moved."""

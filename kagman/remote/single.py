@@ -40,6 +40,7 @@ from kagman.remote.partial import (
     discard_partial,
     read_info,
     spans_prefix,
+    write_at,
     write_info,
 )
 from kagman.remote.retry import with_retries
@@ -47,9 +48,16 @@ from kagman.remote.retry import with_retries
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["DownloadState", "changed_twice", "download_prefix", "note_validator"]
+__all__ = [
+    "DownloadState",
+    "changed_twice",
+    "download_prefix",
+    "note_validator",
+    "sample_prefix",
+]
 
 logger = logging.getLogger(__name__)
+SAMPLE_BYTES = 1 << 20
 Opener = Callable[[], AbstractContextManager["requests.Response"]]
 
 
@@ -67,14 +75,54 @@ class DownloadState:
     finished: bool = False
 
 
-def download_prefix(
+def sample_prefix(  # noqa: PLR0917 - one caller: Transfer
+    part: Path,
+    response: requests.Response,
+    offer: PartialInfo,
+    state: DownloadState,
+    progress: Progress | None,
+    seconds: float,
+) -> float:
+    """Read the start of a full answer into a fresh ``part``, for at most ``seconds`` or
+    :data:`SAMPLE_BYTES`; return the rate it came at (bytes a second).
+
+    The bytes are kept (and hashed): the download goes on from them, on this connection
+    or in parts.
+    """
+    import time
+
+    discard_partial(part)
+    state.hasher.reset()
+    write_info(part, offer)
+    raw, got = response.raw, 0
+    started = time.perf_counter()
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        while got < SAMPLE_BYTES and time.perf_counter() - started < seconds:
+            chunk = raw.read1(SAMPLE_BYTES - got)
+            if not chunk:
+                break
+            write_at(fd, chunk, got, part)
+            got += len(chunk)
+            if offer.md5 is not None:
+                state.hasher.update(chunk)
+            if progress is not None:
+                progress(len(chunk), offer.total, 0)
+    finally:
+        os.close(fd)
+    return got / max(time.perf_counter() - started, 1e-6)
+
+
+def download_prefix(  # noqa: PLR0917 - one caller: Transfer.sequential
     part: Path,
     first: requests.Response,
     open_response: Opener,
     progress: Progress | None,
     state: DownloadState,
+    at: int = 0,
 ) -> DownloadResult:
-    """Download on one connection, the answer ``first`` serving the first try.
+    """Download on one connection, the answer ``first`` serving the first try (its body
+    already read up to byte ``at``, into ``part``).
 
     Raises what :func:`kagman.remote.transfer.download_to` raises, and ``Mismatch``.
     """
@@ -83,7 +131,7 @@ def download_prefix(
     def attempt() -> DownloadResult:
         if spare:
             response = spare.pop()
-            return _attempt(part, lambda: response, progress, state)
+            return _attempt(part, lambda: response, progress, state, at)
         return _attempt(part, open_response, progress, state)
 
     def fail(err: Exception, retries: int) -> Exception:
@@ -98,6 +146,7 @@ def _attempt(
     open_response: Callable[[], AbstractContextManager[requests.Response]],
     progress: Progress | None,
     state: DownloadState,
+    at: int = 0,
 ) -> DownloadResult:
     import requests
 
@@ -112,7 +161,9 @@ def _attempt(
             return _finish(part, offer, have, state, info)
         declared = offer.total
         ranges = response.headers.get("Accept-Ranges", "").lower() == "bytes"
-        if have and ranges and offer.validator:
+        if at and have == at:  # the answer goes on where its first bytes stopped
+            declared = None if offer.total is None else offer.total - at
+        elif have and ranges and offer.validator:
             response.close()
             headers = {"Range": f"bytes={have}-", "If-Range": offer.validator}
             response = _get(stack, offer.url, headers)

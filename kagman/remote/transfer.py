@@ -54,11 +54,13 @@ from kagman.remote.partial import (
     read_info,
 )
 from kagman.remote.single import (
+    SAMPLE_BYTES,
     DownloadState,
     Opener,
     changed_twice,
     download_prefix,
     note_validator,
+    sample_prefix,
 )
 from kagman.settings import CONNECTIONS_ENV, PARALLEL_MIN_BYTES_ENV, env_number
 
@@ -77,6 +79,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_CONNECTIONS = 8
 DEFAULT_PARALLEL_MIN_BYTES = 8 << 20
 _MAX_RESTARTS = 2  # changes of the remote object one download lives through
+FAST_LINK = 150e6  # bytes/s (1.2 Gbit/s): a connection this fast outruns extraction alone
 
 
 def connections() -> int:
@@ -126,6 +129,7 @@ class Transfer:
         self._progress = progress
         self._stack = contextlib.ExitStack()
         self.ranged = False
+        self._at = 0  # bytes of the first answer already read into the partial file
 
     def __enter__(self) -> Transfer:
         with self._stack.pop_all() as stack:
@@ -151,17 +155,35 @@ class Transfer:
         return self._state.host
 
     def _can_range(self) -> bool:
+        """Whether to fetch in parts: ranges, a validator, size enough, a link not too fast.
+
+        A fresh download first reads up to 1 MiB (7 ms at most) of the answer already
+        open: a connection that brings it at more than :data:`FAST_LINK` (a local link;
+        loopback brings 0.3-2.6 GB/s) goes on alone, where parts and extracting while
+        downloading only add their own costs to a machine that is the bottleneck. The
+        bytes read are kept either way.
+        """
         offer, headers = self.offer, self._response.headers
         if self._state.no_ranges or headers.get("Accept-Ranges", "").lower() != "bytes":
             return False
         if not offer.validator or offer.total is None or offer.total < parallel_min_bytes():
             return False
         have, total = partial_progress(self.part)
-        return not (total == offer.total and have == total)  # done: nothing to fetch
+        if have and total == offer.total:
+            return have < total  # resume in parts (unless it is done: nothing to fetch)
+        state = self._state
+        seconds = SAMPLE_BYTES / FAST_LINK  # any longer, and the link is not that fast
+        rate = sample_prefix(self.part, self._response, offer, state, self._progress, seconds)
+        self._at = self.part.stat().st_size
+        if rate > FAST_LINK:
+            logger.debug("%s: %.0f MB/s on one connection: no parts", state.what, rate / 1e6)
+            return False
+        return True
 
     def sequential(self) -> DownloadResult:
         """Fetch on one connection (resuming a prefix), hashing while writing; verify."""
-        return download_prefix(self.part, self._response, self._open, self._progress, self._state)
+        first, state = self._response, self._state
+        return download_prefix(self.part, first, self._open, self._progress, state, self._at)
 
     def parallel(self) -> RangedDownload:
         """The download in parts, resuming what the record says is on disk."""
@@ -176,10 +198,15 @@ class Transfer:
             self._state.host,
             connections(),
         )
+        spans = _resume_spans(self.part, offer)
+        if spans and not self._at:
+            have = sum(span.done for span in spans)
+            percent = 100 * have // max(offer.total or 0, 1)
+            logger.debug("Resuming %s: %d%% of it is on disk", self._state.what, percent)
         return RangedDownload(
             self.part,
             offer,
-            _resume_spans(self.part, offer),
+            spans,
             connections=connections(),
             progress=self._progress,
             what=self._state.what,
