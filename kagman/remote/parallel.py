@@ -399,7 +399,7 @@ class RangedDownload:
         """Fetch ``part``, retrying from its own last byte; raise once retries are spent."""
         with_retries(
             functools.partial(self._fetch, session, part),
-            classify,
+            lambda err: None if self._stopping else classify(err),  # stopped: no retry
             give_up=lambda err, n: give_up(
                 err, n, host=self.host, what=self.what, have=self.have()
             ),

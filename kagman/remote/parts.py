@@ -134,27 +134,24 @@ class PartTable:
         return [p for p in self.parts if (p.start, p.end) in wanted]
 
     def ramp(self, connections: int) -> list[Part]:
-        """The first round of parts (sizes ``1/N ... N/N`` of a full part), carved from
-        what is missing; what follows is taken by :meth:`take`.
+        """The first round of parts (sizes ``1/N ... N/N`` of a full part, from the start of
+        the object, so their bounds do not depend on what is on disk), where bytes are
+        missing; what follows is taken by :meth:`take`.
 
-        >>> table = PartTable(1600, None)
+        >>> table = PartTable(1600, (Span(0, 1600, 50),))
         >>> table.smallest = 10
         >>> [(p.start, p.end) for p in table.ramp(2)], table.full
-        ([(0, 200), (200, 600)], 400)
+        ([(50, 200), (200, 600)], 400)
         """
-        missing = sum(end - start for start, end in self.gaps())
         n = max(1, connections)
-        self.full = max(1, min(self.largest, max(self.smallest, missing // (2 * n))))
+        self.full = max(1, min(self.largest, max(self.smallest, self.size // (2 * n))))
+        if n == 1:
+            return []
         pieces: list[tuple[int, int]] = []
-        gaps = iter(self.gaps())
-        gap = next(gaps, None)
-        for k in range(n if n > 1 else 0):
-            if gap is None:
-                break
-            size = max(1, self.full * (k + 1) // n)
-            start, end = gap
-            pieces.append((start, min(end, start + size)))
-            gap = (start + size, end) if start + size < end else next(gaps, None)
+        gaps, bound = self.gaps(), 0
+        for k in range(n):
+            low, bound = bound, min(self.size, bound + max(1, self.full * (k + 1) // n))
+            pieces += [(max(a, low), min(b, bound)) for a, b in gaps if a < bound and b > low]
         return self.carve(pieces)
 
     def take(self, connections: int) -> Part | None:

@@ -157,11 +157,11 @@ class Transfer:
     def _can_range(self) -> bool:
         """Whether to fetch in parts: ranges, a validator, size enough, a link not too fast.
 
-        A fresh download first reads up to 1 MiB (7 ms at most) of the answer already
-        open: a connection that brings it at more than :data:`FAST_LINK` (a local link;
-        loopback brings 0.3-2.6 GB/s) goes on alone, where parts and extracting while
-        downloading only add their own costs to a machine that is the bottleneck. The
-        bytes read are kept either way.
+        A fresh download of 2 MiB or more first reads up to 1 MiB (7 ms at most) of the
+        answer already open: a connection that brings it at more than :data:`FAST_LINK`
+        (a local link; loopback brings 0.3-2.6 GB/s) goes on alone, where parts and
+        extracting while downloading only add their own costs to a machine that is the
+        bottleneck. The bytes read are kept either way.
         """
         offer, headers = self.offer, self._response.headers
         if self._state.no_ranges or headers.get("Accept-Ranges", "").lower() != "bytes":
@@ -171,6 +171,8 @@ class Transfer:
         have, total = partial_progress(self.part)
         if have and total == offer.total:
             return have < total  # resume in parts (unless it is done: nothing to fetch)
+        if offer.total < 2 * SAMPLE_BYTES:  # a sample would say little, and save less
+            return True
         state = self._state
         seconds = SAMPLE_BYTES / FAST_LINK  # any longer, and the link is not that fast
         rate = sample_prefix(self.part, self._response, offer, state, self._progress, seconds)
@@ -239,7 +241,8 @@ def _absorb(state: DownloadState, part: Path, exc: BaseException | None) -> bool
         state.restarts += 1
         if state.restarts > _MAX_RESTARTS:
             raise RemoteChangedError(changed_twice(part)) from None
-        logger.info("%s; starting over.", str(exc).capitalize())
+        why = str(exc)
+        logger.info("%s; starting over.", why[:1].upper() + why[1:])
         return True
     if isinstance(exc, RangesRefused):
         state.no_ranges = True
