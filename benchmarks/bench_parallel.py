@@ -4,8 +4,9 @@ The fake Kaggle server (``tests/kaggle_server.py``, in this process, on loopback
 each connection at ``--mbps`` (10 MB/s by default, like a CDN that limits each TCP stream)
 and, with ``--latency``, waits that long before each blob answer (a request's round trip
 to a distant storage: every part costs one), with ``--connect`` before it serves a new
-connection (what its TCP and TLS handshakes cost: every connection pays them once). Measured, best of ``--runs``, each a cold
-``kagman.pull(..., file=...)`` of one file (so no extraction), in the same run:
+connection (what its TCP and TLS handshakes cost: every connection pays them once).
+Measured, best of ``--runs``, each a cold ``kagman.pull(..., file=...)`` of one file (so
+no extraction), in the same run:
 
 * by object size (1-64 MB): one request (``KAGMAN_PARALLEL_MIN_BYTES`` above the size)
   against parts over 8 connections, printed as the ratio parallel / one request; the

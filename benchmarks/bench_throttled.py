@@ -73,7 +73,8 @@ def blob_url(base: str, user: str, key: str) -> str:
     import requests
 
     api = f"{base}/api/v1/datasets.DatasetApiService/DownloadDataset"
-    body = {"ownerSlug": REF.split("/")[0], "datasetSlug": REF.split("/")[1]}
+    owner, slug = REF.split("/")
+    body = {"ownerSlug": owner, "datasetSlug": slug}
     with requests.post(api, json=body, auth=(user, key), allow_redirects=False, timeout=30) as r:
         return str(r.headers["Location"])
 
@@ -117,7 +118,9 @@ def cli_part(archive: Path, mbps: float, scratch: Path) -> float:
     try:
         config = scratch / "kaggle-config"
         config.mkdir(exist_ok=True)
-        (config / "kaggle.json").write_text(json.dumps({"username": TEST_USERNAME, "key": TEST_KEY}))
+        (config / "kaggle.json").write_text(
+            json.dumps({"username": TEST_USERNAME, "key": TEST_KEY})
+        )
         (config / "kaggle.json").chmod(0o600)
         env = {k: v for k, v in os.environ.items() if not k.startswith("KAGGLE_")}
         env.update(KAGGLE_API_ENVIRONMENT="LOCALHOST", KAGGLE_CONFIG_DIR=str(config))
