@@ -7,12 +7,12 @@ sum:
 
 1. the archive's end is fetched first (a suffix ``Range`` request: the end records, then
    the central directory, as pip's ``lazy_wheel`` reads a remote wheel);
-2. every member is planned and checked from it, exactly as for a file on disk; nothing
-   is written until the whole plan is accepted (a hostile archive is refused from its
-   central directory, before the rest of it is downloaded);
-3. the extraction workers start, then the download's connections; each batch of members
-   is written once its bytes are on disk (:class:`~kagman.archive.Arrival`), while the
-   MD5 follows the download;
+2. the extraction workers start, then the download's connections, and meanwhile every
+   member is planned and checked from the directory, exactly as for a file on disk;
+   nothing is written until the whole plan is accepted (a hostile archive is refused
+   from its central directory: the parts under way stop and the download is removed);
+3. each batch of members is written once its bytes are on disk
+   (:class:`~kagman.archive.Arrival`), while the MD5 follows the download;
 4. the archive is complete and its MD5 matched before the caller commits anything.
 
 Otherwise (a server without ranges, a small archive, a download already complete) the
