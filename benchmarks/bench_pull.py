@@ -49,7 +49,13 @@ def venv_python() -> Path:
 
 
 def ensure_bench_venv() -> None:
-    """Re-run this script inside a venv holding kagman (editable) and kagglehub."""
+    """Re-run this script inside a venv holding kagman (editable) and kagglehub.
+
+    Bytecode is written and reused, as in any installed environment: with
+    ``PYTHONDONTWRITEBYTECODE`` set, every process of an editable kagman would compile its
+    modules again (~65 ms a start), which no user pays.
+    """
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     if Path(sys.prefix).resolve() == VENV.resolve():
         return
     if not venv_python().exists():

@@ -32,6 +32,7 @@ __all__ = [
     "COLAB_RUNTIME_ENV",
     "COLAB_SECRET_NAMES",
     "CONFIG_DIR_ENV",
+    "CONNECTIONS_ENV",
     "DEBUG_ENV",
     "DEFAULT_MOUNT_FOLDER",
     "KAGGLE_JSON",
@@ -48,6 +49,7 @@ __all__ = [
     "MAX_RATIO_ENV",
     "MOUNT_TIMEOUT_ENV",
     "OFFLINE_ENV",
+    "PARALLEL_MIN_BYTES_ENV",
     "PROGRESS_ENV",
     "PROXY_ENVS",
     "RETRIES_ENV",
@@ -82,6 +84,8 @@ MAX_RATIO_ENV = "KAGMAN_MAX_RATIO"
 MOUNT_TIMEOUT_ENV = "KAGMAN_MOUNT_TIMEOUT"  # seconds to wait for a notebook mount (120)
 PROGRESS_ENV = "KAGMAN_PROGRESS"  # 0: no progress bars; 1: bars even without a terminal
 DEBUG_ENV = "KAGMAN_DEBUG"  # 1: errors show their whole chain of causes in notebooks
+CONNECTIONS_ENV = "KAGMAN_CONNECTIONS"  # parallel Range requests per download (8)
+PARALLEL_MIN_BYTES_ENV = "KAGMAN_PARALLEL_MIN_BYTES"  # smaller objects: one request (8 MiB)
 
 # --- Kaggle Notebooks (as kagglesdk's kaggle_env and kagglehub's kaggle_cache_resolver) -------
 KAGGLE_RUN_TYPE_ENV = "KAGGLE_KERNEL_RUN_TYPE"  # set in every Kaggle notebook

@@ -65,7 +65,9 @@ class FakeKaggle(FakeCompetitions):
     """The fake server: Kaggle's state, fault injection and a request log.
 
     ``throttle_bytes_per_sec`` paces every blob answer on its own (so per connection: N
-    parallel ranged GETs get N times the rate). ``ranges_enabled = False`` (or
+    parallel ranged GETs get N times the rate); ``blob_latency`` seconds pass before each
+    blob answer's headers (a round trip to a distant storage), ``connect_latency`` before a
+    new connection is served (its TCP and TLS handshakes). ``ranges_enabled = False`` (or
     ``no_ranges()``) makes blobs ignore ``Range`` and drop ``Accept-Ranges``. ``page_size``
     bounds every listing page whatever the client asks. ``reset()`` restores all of these.
     """
@@ -74,6 +76,7 @@ class FakeKaggle(FakeCompetitions):
         self.port = port
         self.lock_timeout = lock_timeout
         self.throttle_bytes_per_sec: int | None = None
+        self.blob_latency = self.connect_latency = 0.0
         self.ranges_enabled = True
         self.requests: list[RecordedRequest] = []
         self._lock = threading.RLock()
@@ -155,6 +158,7 @@ class FakeKaggle(FakeCompetitions):
             self._storage_separate = False
             self.requests.clear()
             self.throttle_bytes_per_sec = None
+            self.blob_latency = self.connect_latency = 0.0
             self.ranges_enabled = True
 
     def _acquire_port_lock(self) -> None:
@@ -414,8 +418,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7777)
     parser.add_argument("--dataset", action="append", default=[], metavar="OWNER/SLUG=ARCHIVE.zip")
     parser.add_argument("--competition", action="append", default=[], metavar="SLUG=ARCHIVE.zip")
+    parser.add_argument(
+        "--throttle", type=float, default=0, metavar="MB/S", help="pace each connection (0: no)"
+    )
     args = parser.parse_args(argv)
     server = FakeKaggle(args.port)
+    server.throttle_bytes_per_sec = int(args.throttle * 1e6) or None
     for ref, data in _specs(parser, args.dataset, "dataset"):
         server.add_dataset(ref, archive=data)
     for slug, data in _specs(parser, args.competition, "competition"):

@@ -195,6 +195,8 @@ class Backend(Protocol):
     """What the handler needs from ``FakeKaggle`` (called from handler threads)."""
 
     throttle_bytes_per_sec: int | None
+    blob_latency: float
+    connect_latency: float
     ranges_enabled: bool
     _faults: FaultQueues
 
@@ -250,6 +252,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Stay quiet: the request log is ``FakeKaggle.requests``."""
+
+    def setup(self) -> None:
+        if self.server.fake.connect_latency:
+            time.sleep(self.server.fake.connect_latency)  # the handshakes of a new connection
+        super().setup()
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -371,6 +378,8 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.short is not None:
             body = body[: faults.short]
         headers["Content-Length"] = str(len(body))
+        if fake.blob_latency:
+            time.sleep(fake.blob_latency)
         if self.command == "GET":
             # Swap before the headers leave: a client that reads them and at once sends a
             # ranged request must find the new object (this answer keeps the old bytes).

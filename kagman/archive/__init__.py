@@ -10,22 +10,26 @@
     inflate    raw deflate and CRC-32: ISA-L when installed, else zlib
     writer     checked members into files, in batches of neighbours
     workers    which process writes which batch: fork, forkserver or spawn, chosen safely
+    forked     forked workers and their pipes
+    arrival    an archive still downloading: read its end first, wait for each batch's bytes
     fallback   bzip2/lzma members through zipfile
     report     what was written, read from the plan's table (no second copy)
     extract    extract_zip(): the order of the steps, limits and the report
 
-The steps are separable, so that an archive can be extracted while it downloads:
-:func:`~kagman.archive.plan.plan` needs only a reader of the archive's last bytes (a
-suffix ``Range`` request will do: :func:`~kagman.archive.zipformat.locate_central` says
-where the central directory starts), and each :class:`~kagman.archive.members.Batch` of
+The steps are separable, so that an archive is extracted while it downloads
+(:class:`~kagman.archive.arrival.Arrival`): :func:`~kagman.archive.plan.plan` needs only
+a reader of the archive's last bytes (a suffix ``Range`` request:
+:func:`~kagman.archive.zipformat.locate_central` says where the central directory
+starts), and each :class:`~kagman.archive.members.Batch` of
 :func:`~kagman.archive.writer.plan_batches` reads only its ``[begin, end)`` bytes, so
-:func:`~kagman.archive.writer.write_batch` can write it once those are on disk.
+:func:`~kagman.archive.writer.write_batch` writes it once those are on disk.
 
 May import: :mod:`kagman.errors`, :mod:`kagman.settings`, :mod:`kagman.fs`. Knows nothing
 of Kaggle, refs or the cache: it turns a zip file into a folder.
 """
 
 from kagman.archive.extract import (
+    Arrival,
     ExtractLimits,
     ExtractReport,
     extract_zip,
@@ -33,4 +37,4 @@ from kagman.archive.extract import (
 )
 from kagman.archive.report import ExtractedFile
 
-__all__ = ["ExtractLimits", "ExtractReport", "ExtractedFile", "extract_zip", "is_zip"]
+__all__ = ["Arrival", "ExtractLimits", "ExtractReport", "ExtractedFile", "extract_zip", "is_zip"]

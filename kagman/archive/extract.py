@@ -18,19 +18,23 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kagman.archive.arrival import Arrival, started
 from kagman.archive.failures import os_error
 from kagman.archive.fallback import extract_fallback
+from kagman.archive.forked import Preforked
 from kagman.archive.plan import FALLBACK_METHODS, ExtractLimits, check_lengths, plan
 from kagman.archive.report import ExtractedFiles, ExtractReport
-from kagman.archive.workers import StartMethod, run
+from kagman.archive.workers import StartMethod, run, settled
+from kagman.archive.workers import start_method as default_start_method
 from kagman.archive.writer import Progress, plan_batches
-from kagman.archive.zipformat import file_reader
+from kagman.archive.zipformat import file_reader, locate_central
 from kagman.fs import ensure_free_space
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = [
+    "Arrival",
     "ExtractLimits",
     "ExtractReport",
     "extract_zip",
@@ -49,6 +53,13 @@ def is_zip(path: Path) -> bool:
         return False
 
 
+def _auto_workers(members: int, nbytes: int) -> int:
+    """1 for a small archive, else the CPU count (at most 4)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    many = members >= _PARALLEL_MIN_MEMBERS or nbytes >= _PARALLEL_MIN_BYTES
+    return min(cpus or os.cpu_count() or 1, 4) if many else 1
+
+
 def extract_zip(
     archive: Path,
     dest: Path,
@@ -59,6 +70,7 @@ def extract_zip(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     hashes: bool = True,
+    arrival: Arrival | None = None,
 ) -> ExtractReport:
     """Extract ``archive`` into the existing, empty folder ``dest``.
 
@@ -86,6 +98,12 @@ def extract_zip(
         Hash every member (SHA-256) as it is written, in the process that writes
         it; the digests are in ``ExtractReport.sha256``. ``False`` only for
         benchmarks that measure what hashing costs.
+    arrival
+        The archive is still being downloaded into ``archive`` (a file of its full
+        size): plan from its end through ``arrival.read``, then write each batch once
+        its bytes are on disk (see :mod:`kagman.archive.arrival`). Every check still
+        runs before the first byte is written; bzip2/lzma members wait for the whole
+        archive.
 
     Raises
     ------
@@ -109,11 +127,27 @@ def extract_zip(
     root = os.fspath(dest)
     report = Progress(progress)
     fd = os.open(archive, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    preforked = None
     try:
-        found = plan(archive, file_reader(fd), os.fstat(fd).st_size, limits)
+        if arrival is None:
+            found = plan(archive, file_reader(fd), os.fstat(fd).st_size, limits)
+        else:
+            # The central directory first; then the workers, then the download's threads
+            # (fork only from one thread), and planning while the rest downloads.
+            central = locate_central(archive, arrival.read, arrival.size, limits.max_members)
+            arrival.read(central.start, central.size)
+            if workers is None:
+                workers = _auto_workers(central.entries, arrival.size)
+            settled()  # threads that fetched the directory are gone, also for the OS
+            start_method = start_method or default_start_method()
+            if workers > 1 and start_method == "fork":
+                preforked = Preforked(workers - 1, archive, fd, root, hashes, arrival)
+            started(arrival)
+            found = plan(archive, arrival.read, arrival.size, limits)
         check_lengths(archive, root, found)
         members = found.members
-        ensure_free_space(dest, found.declared, what=f"extracting {archive.name}")
+        reserve = arrival.reserve if arrival is not None else 0
+        ensure_free_space(dest, found.declared + reserve, what=f"extracting {archive.name}")
         if on_total is not None:
             on_total(found.declared)  # lets a progress bar show a total before the first byte
         for folder in found.folders:
@@ -123,9 +157,7 @@ def extract_zip(
                 raise os_error(archive, folder, err) from err
         batches = plan_batches(members)
         if workers is None:
-            cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-            many = len(members) >= _PARALLEL_MIN_MEMBERS or found.declared >= _PARALLEL_MIN_BYTES
-            workers = min(cpus or os.cpu_count() or 1, 4) if many else 1
+            workers = _auto_workers(len(members), found.declared)
         digests = run(
             archive,
             fd,
@@ -136,12 +168,18 @@ def extract_zip(
             progress=report,
             method=start_method,
             hashes=hashes,
+            arrival=arrival,
+            preforked=preforked,
         )
     finally:
+        if preforked is not None:
+            preforked.close()
         os.close(fd)
     del batches
     fallback = [i for i, method in enumerate(members.methods) if method in FALLBACK_METHODS]
     if fallback:
+        if arrival is not None:
+            arrival.wait(arrival.size, None)  # zipfile reads anywhere: wait for all of it
         extract_fallback(archive, root, members, fallback, report, digests)
     files = ExtractedFiles(members, found.order, digests)
     return ExtractReport(files, found.declared, found.skipped)

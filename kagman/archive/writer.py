@@ -8,7 +8,8 @@ business; inflate and CRC-32 come from :mod:`kagman.archive.inflate`.
 
 A batch reads only the bytes ``[batch.begin, batch.end)`` of the archive, through
 a file descriptor: it may be written as soon as those bytes are on disk, before
-the rest of the archive.
+the rest of the archive. While the archive still downloads, ``until(n)`` waits for
+its first ``n`` bytes before each read (a big member's, chunk by chunk).
 
 Every member is also hashed (SHA-256) from the bytes just written, while they are
 still in memory, so ``kagman verify`` can later prove the files unchanged without
@@ -34,13 +35,16 @@ from kagman.archive.inflate import ERRORS, crc32, decompressobj
 from kagman.archive.members import Batch, Members
 from kagman.archive.plan import FALLBACK_METHODS
 from kagman.archive.zipformat import DEFLATED, pread
+from kagman.errors import ArchiveError
 
 __all__ = [
     "BATCH_SPAN",
     "CHUNK",
     "DIGEST_SIZE",
     "OPEN_FLAGS",
+    "Digests",
     "Progress",
+    "Until",
     "plan_batches",
     "write_all",
     "write_batch",
@@ -56,6 +60,8 @@ OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 OPEN_FLAGS |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _LOCAL = struct.Struct("<4s22xHH")  # signature ... name length, extra length
 _LOCAL_SIZE = 30
+Until = Callable[[int], object]
+"""``until(n)``: return once the archive's first ``n`` bytes are on disk (raise if never)."""
 
 
 def plan_batches(members: Members) -> list[Batch]:
@@ -85,6 +91,21 @@ def plan_batches(members: Members) -> list[Batch]:
     return batches
 
 
+class Digests:
+    """The digests each batch's writer returns, in one array by member index."""
+
+    def __init__(self, enabled: bool, count: int) -> None:
+        self.enabled = enabled
+        self.found = bytearray(DIGEST_SIZE * count if enabled else 0)
+
+    def add(self, batch: Batch, digests: bytes) -> None:
+        if self.enabled:
+            if len(digests) != DIGEST_SIZE * (batch.stop - batch.start):  # never resize
+                msg = f"A worker sent {len(digests)} bytes of digests for {batch}."
+                raise ArchiveError(msg)
+            self.found[DIGEST_SIZE * batch.start : DIGEST_SIZE * batch.stop] = digests
+
+
 class Progress:
     """The caller's progress callback, skipping zero increments."""
 
@@ -104,16 +125,19 @@ def write_batch(  # noqa: PLR0917 - the workers' hot path: positional, like os.w
     batch: Batch,
     progress: Callable[[int], object],
     hashes: bool = True,
+    until: Until | None = None,
 ) -> bytes:
     """Read a run of neighbouring members with one pread, check and write each.
 
-    Reads only ``[batch.begin, batch.end)`` of ``fd``. Returns the SHA-256 digest of
-    each member, :data:`DIGEST_SIZE` bytes each, in member order (zeros when
-    ``hashes`` is false).
+    Reads only ``[batch.begin, batch.end)`` of ``fd``, once ``until`` (when given) says
+    those bytes are on disk. Returns the SHA-256 digest of each member,
+    :data:`DIGEST_SIZE` bytes each, in member order (zeros when ``hashes`` is false).
     """
     start, stop, base, stop_at = batch.start, batch.stop, batch.begin, batch.end
     if stop - start == 1 and stop_at - base > BATCH_SPAN:
-        return _stream_member(archive, fd, root, members, start, progress, hashes)
+        return _stream_member(archive, fd, root, members, start, progress, hashes, until)
+    if until is not None:
+        until(stop_at)
     buf = pread(fd, stop_at - base, base)
     if len(buf) < stop_at - base:
         raise corrupt(archive, "the file is truncated")
@@ -243,11 +267,13 @@ def _stream_member(  # noqa: PLR0917 - private, one caller
     i: int,
     progress: Callable[[int], object],
     hashes: bool,
+    until: Until | None,
 ) -> bytes:
     """Inflate a big member chunk by chunk, never holding more than ~6 MiB of it.
 
     Inflating past the declared size is refused before the chunk that goes past is
-    written. Returns its SHA-256 digest (zeros when ``hashes`` is false).
+    written. Each chunk is read once ``until`` says it is on disk. Returns its SHA-256
+    digest (zeros when ``hashes`` is false).
     """
     rel, usize = members.path(i), members.usizes[i]
     written = 0
@@ -261,7 +287,10 @@ def _stream_member(  # noqa: PLR0917 - private, one caller
         progress(len(out))
 
     try:
-        head = pread(fd, _LOCAL_SIZE + len(members.raw_name(i)), members.offsets[i])
+        head_size = _LOCAL_SIZE + len(members.raw_name(i))
+        if until is not None:
+            until(members.offsets[i] + head_size)
+        head = pread(fd, head_size, members.offsets[i])
         pos, left = _data_offset(archive, members, i, head), members.csizes[i]
         inflater = decompressobj() if members.methods[i] == DEFLATED else None
         out_fd = os.open(f"{root}/{rel}", OPEN_FLAGS, 0o666)
@@ -269,6 +298,8 @@ def _stream_member(  # noqa: PLR0917 - private, one caller
             sink = _Sink(out_fd, hashes)
             try:
                 while left:
+                    if until is not None:
+                        until(pos + min(CHUNK, left))
                     chunk = pread(fd, min(CHUNK, left), pos)
                     if not chunk:
                         raise corrupt(archive, "the file is truncated")

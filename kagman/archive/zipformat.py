@@ -26,6 +26,7 @@ __all__ = [
     "Reader",
     "central_records",
     "file_reader",
+    "has_end_record",
     "locate_central",
     "pread",
 ]
@@ -78,6 +79,17 @@ else:  # pragma: no cover - Windows has no pread; extraction runs in one process
 def file_reader(fd: int) -> Reader:
     """The :data:`Reader` of a local file open for reading."""
     return lambda offset, length: pread(fd, length, offset)
+
+
+def has_end_record(read: Reader, size: int) -> bool:
+    """Whether the archive's last bytes hold an end-of-central-directory record.
+
+    The test :func:`zipfile.is_zipfile` makes, through a :data:`Reader`.
+    """
+    tail_len = min(size, TAIL_SIZE)
+    tail = read(size - tail_len, tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    return at >= 0 and at + _EOCD.size <= len(tail)
 
 
 def locate_central(archive: Path, read: Reader, size: int, max_members: int) -> CentralDirectory:

@@ -10,8 +10,12 @@
     competitions  GetCompetition, ListDataFiles (paged), DownloadDataFiles, DownloadDataFile
     hosts         which host failed (API or storage) and why, without urllib3's internals
     integrity     x-goog-hash MD5 and Content-Range: does what arrived match what was declared
-    partial       the partial file and its record; appending an answer's body to it
-    transfer      resumable, verified download of one blob with Range and If-Range
+    partial       the partial file and its record (a prefix, or parts); writing bodies into it
+    answers       one storage answer judged: statuses retried, 206 checked, give-up messages
+    single        one connection: resume the prefix, hash while writing
+    parts         how a parallel download cuts what it misses into parts; the watermark
+    parallel      parts over several connections, each resumable, all under one ETag
+    transfer      download_to(): one attempt after another, in parts or on one connection
 
 May import: :mod:`kagman.credentials`, :mod:`kagman.errors`, :mod:`kagman.settings`,
 :mod:`kagman.fs`. Never the cache, the archive code or anything above them.

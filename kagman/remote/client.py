@@ -363,7 +363,7 @@ def open_blob(url: str, ref: Ref, creds: Credentials | None) -> Iterator[request
     """GET a signed storage URL (streamed, retried, errors translated); yield the response."""
     import requests
 
-    from kagman.remote.transfer import TIMEOUT
+    from kagman.remote.answers import TIMEOUT
 
     def get() -> requests.Response:
         response = requests.get(url, stream=True, timeout=TIMEOUT)

@@ -13,7 +13,7 @@ import errno
 import socket
 from urllib.parse import urlsplit
 
-__all__ = ["host_of", "why"]
+__all__ = ["host_of", "public_url", "why"]
 
 # urllib3/requests classes recognised by name, so this module imports neither.
 _BY_NAME = {
@@ -49,6 +49,15 @@ def host_of(url: str) -> str:
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2]  # never user:password@
     return f"{parts.scheme}://{netloc}" if parts.scheme else netloc
+
+
+def public_url(url: str) -> str:
+    """A URL without its query and fragment: what may be stored or shown of a signed URL.
+
+    >>> public_url("https://storage.googleapis.com/b/o.zip?X-Goog-Signature=abc#x")
+    'https://storage.googleapis.com/b/o.zip'
+    """
+    return url.split("?", 1)[0].split("#", 1)[0]
 
 
 def _causes(err: BaseException) -> list[BaseException]:

@@ -1,7 +1,14 @@
-"""Resumable, retrying, verified download of one blob into a partial file.
+"""Resumable, retrying, verified download of one blob: in parallel parts, or on one connection.
+
+Each attempt (:class:`Transfer`) opens the blob's first answer (asking Kaggle for a fresh
+signed URL), and reads what it says: its size, validator (ETag, else Last-Modified), MD5
+(``x-goog-hash``) and ``Accept-Ranges``. An object of at least ``KAGMAN_PARALLEL_MIN_BYTES``
+(8 MiB) from a storage that accepts ranges is fetched in parts over ``KAGMAN_CONNECTIONS``
+connections (:mod:`kagman.remote.parallel`); anything else on this one connection, as
+follows.
 
 A partial download lives at ``<part>``, and what it is a prefix of in ``<part>.json``: the
-URL, the validator (ETag, else Last-Modified), the size and the storage's MD5. The next
+URL (without its signature), the validator, the size and the storage's MD5. The next
 attempt, in this process or a later one, asks only for the missing bytes with
 ``Range: bytes=N-`` guarded by ``If-Range: <validator>``: if the remote object changed, the
 server sends the whole new object (200) and the partial file is started over, so two
@@ -19,77 +26,251 @@ Nothing is taken on trust:
   match ``x-goog-hash``: a mismatch (a short body that said it was complete, a splice)
   discards the partial file and downloads once more from zero, then raises
   :class:`~kagman.errors.CorruptDownloadError`.
+
+The same rules hold for every part of a parallel download, each part checked and resumed
+on its own; the MD5 is then computed behind the parts, in order (see
+:mod:`kagman.remote.parallel`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import TracebackType
 
-from kagman.errors import CorruptDownloadError, NetworkError, RemoteChangedError, ServerError
-from kagman.fs import ensure_free_space, human_size
-from kagman.remote.hosts import host_of, why
-from kagman.remote.integrity import RunningMD5, content_range, goog_md5
+from kagman.errors import CorruptDownloadError, RemoteChangedError
+from kagman.fs import human_size
+from kagman.remote.answers import DownloadResult, Mismatch, RangesRefused, Restart, offer_of
+from kagman.remote.hosts import host_of
+from kagman.remote.parallel import RangedDownload
 from kagman.remote.partial import (
-    BodyOverrun,
     PartialInfo,
     Progress,
-    append_body,
+    Span,
     discard_partial,
     partial_progress,
     read_info,
-    write_info,
 )
-from kagman.remote.retry import RETRYABLE_STATUSES, Retry, parse_retry_after, with_retries
+from kagman.remote.single import (
+    SAMPLE_BYTES,
+    DownloadState,
+    Opener,
+    changed_twice,
+    download_prefix,
+    note_validator,
+    sample_prefix,
+)
+from kagman.settings import CONNECTIONS_ENV, PARALLEL_MIN_BYTES_ENV, env_number
 
-if TYPE_CHECKING:
-    import requests
-
-__all__ = ["DownloadResult", "PartialInfo", "discard_partial", "download_to", "partial_progress"]
+__all__ = [
+    "DownloadResult",
+    "PartialInfo",
+    "RangedDownload",
+    "Transfer",
+    "discard_partial",
+    "download_to",
+    "partial_progress",
+    "transfers",
+]
 
 logger = logging.getLogger(__name__)
-TIMEOUT = (15, 60)  # connect, read (seconds)
+DEFAULT_CONNECTIONS = 8
+DEFAULT_PARALLEL_MIN_BYTES = 8 << 20
+_MAX_RESTARTS = 2  # changes of the remote object one download lives through
+FAST_LINK = 150e6  # bytes/s (1.2 Gbit/s): a connection this fast outruns extraction alone
 
 
-@dataclass(frozen=True)
-class DownloadResult:
-    """A finished download: where, how big, from where, and whether its MD5 was checked."""
-
-    path: Path
-    size: int
-    url: str
-    validator: str
-    md5: str | None = None
-    host: str = ""
+def connections() -> int:
+    """``KAGMAN_CONNECTIONS``: connections of a parallel download (default 8, at least 1)."""
+    return max(1, int(env_number(CONNECTIONS_ENV, DEFAULT_CONNECTIONS)))
 
 
-def _offer(response: requests.Response) -> PartialInfo:
-    """What a full (200) answer says the object is."""
-    headers = response.headers
-    length = headers.get("Content-Length")
-    total = int(length) if length and length.isdigit() else None
-    validator = str(headers.get("ETag") or headers.get("Last-Modified") or "")
-    return PartialInfo(response.url, validator, total, goog_md5(headers))
+def parallel_min_bytes() -> int:
+    """``KAGMAN_PARALLEL_MIN_BYTES``: smaller objects are fetched with one request."""
+    return max(1, int(env_number(PARALLEL_MIN_BYTES_ENV, DEFAULT_PARALLEL_MIN_BYTES)))
 
 
-@dataclass
-class _State:
-    """What the attempts of one download share."""
+def transfers(
+    part: Path, open_response: Opener, *, what: str, progress: Progress | None = None
+) -> Iterator[Transfer]:
+    """The attempts of one download, as many as it takes (see :class:`Transfer`)::
 
-    what: str
-    hasher: RunningMD5 = field(default_factory=RunningMD5)
-    seen: list[str] = field(default_factory=list)  # validators met: an object that keeps changing
-    host: str = ""
+        for transfer in transfers(part, open_response, what=label):
+            with transfer:
+                ...  # return from here when done
+
+    An attempt ends in a new one when the object changed (:class:`Transfer` starts over)
+    or its MD5 did not match (once); otherwise its error goes to the caller.
+    """
+    state = DownloadState(what)
+    while not state.finished:
+        yield Transfer(part, open_response, state, progress)
+
+
+class Transfer:
+    """One attempt at a download: its first answer opened, the way to fetch it chosen.
+
+    ``ranged`` says whether to fetch in parts (:meth:`parallel`); else :meth:`sequential`.
+    Leaving the ``with`` block closes what is open and decides what an error means: the
+    object changed (the partial file is discarded, and :func:`transfers` tries again; a
+    third change raises :class:`~kagman.errors.RemoteChangedError`), its MD5 did not match
+    (again once from zero, then :class:`~kagman.errors.CorruptDownloadError`), the server
+    ignores ``Range`` (again on one connection); anything else is the caller's.
+    """
+
+    def __init__(
+        self, part: Path, open_response: Opener, state: DownloadState, progress: Progress | None
+    ) -> None:
+        self.part = part
+        self._open = open_response
+        self._state = state
+        self._progress = progress
+        self._stack = contextlib.ExitStack()
+        self.ranged = False
+        self._at = 0  # bytes of the first answer already read into the partial file
+
+    def __enter__(self) -> Transfer:
+        with self._stack.pop_all() as stack:
+            self._response = stack.enter_context(self._open())
+            self._stack = stack.pop_all()
+        self.offer = offer_of(self._response)
+        self._state.host = host_of(self.offer.url)
+        self.ranged = self._can_range()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        self._stack.close()
+        return _absorb(self._state, self.part, exc)
+
+    @property
+    def host(self) -> str:
+        """The storage host (``scheme://host[:port]``), for messages."""
+        return self._state.host
+
+    def _can_range(self) -> bool:
+        """Whether to fetch in parts: ranges, a validator, size enough, a link not too fast.
+
+        A fresh download of 2 MiB or more first reads up to 1 MiB (7 ms at most) of the
+        answer already open: a connection that brings it at more than :data:`FAST_LINK`
+        (a local link; loopback brings 0.3-2.6 GB/s) goes on alone, where parts and
+        extracting while downloading only add their own costs to a machine that is the
+        bottleneck. The bytes read are kept either way.
+        """
+        offer, headers = self.offer, self._response.headers
+        if self._state.no_ranges or headers.get("Accept-Ranges", "").lower() != "bytes":
+            return False
+        if not offer.validator or offer.total is None or offer.total < parallel_min_bytes():
+            return False
+        have, total = partial_progress(self.part)
+        if have and total == offer.total:
+            return have < total  # resume in parts (unless it is done: nothing to fetch)
+        if offer.total < 2 * SAMPLE_BYTES:  # a sample would say little, and save less
+            return True
+        state = self._state
+        seconds = SAMPLE_BYTES / FAST_LINK  # any longer, and the link is not that fast
+        rate = sample_prefix(self.part, self._response, offer, state, self._progress, seconds)
+        self._at = self.part.stat().st_size
+        if rate > FAST_LINK:
+            logger.debug("%s: %.0f MB/s on one connection: no parts", state.what, rate / 1e6)
+            return False
+        return True
+
+    def sequential(self) -> DownloadResult:
+        """Fetch on one connection (resuming a prefix), hashing while writing; verify."""
+        first, state = self._response, self._state
+        return download_prefix(self.part, first, self._open, self._progress, state, self._at)
+
+    def parallel(self) -> RangedDownload:
+        """The download in parts, resuming what the record says is on disk."""
+        self._response.close()
+        offer = self.offer
+        note_validator(self._state.seen, offer.validator, self.part)
+        size = human_size(offer.total) if offer.total is not None else "unknown size"
+        logger.debug(
+            "Downloading %s (%s) from %s in parts, over up to %d connections",
+            self._state.what,
+            size,
+            self._state.host,
+            connections(),
+        )
+        spans = _resume_spans(self.part, offer)
+        if spans and not self._at:
+            have = sum(span.done for span in spans)
+            percent = 100 * have // max(offer.total or 0, 1)
+            logger.debug("Resuming %s: %d%% of it is on disk", self._state.what, percent)
+        return RangedDownload(
+            self.part,
+            offer,
+            spans,
+            connections=connections(),
+            progress=self._progress,
+            what=self._state.what,
+            host=self._state.host,
+        )
+
+
+def _absorb(state: DownloadState, part: Path, exc: BaseException | None) -> bool:
+    """Whether a transfer's error means "try again" (see :class:`Transfer`)."""
+    if exc is None:
+        state.finished = True
+        return False
+    if isinstance(exc, Mismatch):
+        if state.mismatches:
+            msg = (
+                f"The download of {state.what} from {state.host} did not match the MD5 the "
+                f"storage sent (x-goog-hash), twice ({exc}); it was removed. Run the pull "
+                "again later; if it keeps failing, the file on Kaggle may be damaged."
+            )
+            raise CorruptDownloadError(msg, path=part) from None
+        state.mismatches += 1
+        logger.info(
+            "The download of %s did not match its MD5 (%s); downloading it again.",
+            state.what,
+            exc,
+        )
+        return True
+    if isinstance(exc, Restart):
+        discard_partial(part)
+        state.restarts += 1
+        if state.restarts > _MAX_RESTARTS:
+            raise RemoteChangedError(changed_twice(part)) from None
+        why = str(exc)
+        logger.info("%s; starting over.", why[:1].upper() + why[1:])
+        return True
+    if isinstance(exc, RangesRefused):
+        state.no_ranges = True
+        logger.info("The download server ignores Range requests; using one connection.")
+        return True
+    return False
+
+
+def _resume_spans(part: Path, offer: PartialInfo) -> tuple[Span, ...] | None:
+    """What a parallel download may keep of ``part``: its parts, a prefix, or nothing."""
+    info = read_info(part)
+    if info is None or not part.exists() or offer.total is None:
+        return None
+    if info.validator != offer.validator or info.total != offer.total:
+        logger.info("Discarding a partial download of a different remote file.")
+        return None
+    if None not in (info.md5, offer.md5) and info.md5 != offer.md5:
+        logger.info("The remote file changed under the same ETag; starting over.")
+        return None
+    if info.parts is not None:
+        return info.parts
+    have = part.stat().st_size
+    return (Span(0, offer.total, have),) if have <= offer.total else None
 
 
 def download_to(
     part: Path,
-    open_response: Callable[[], AbstractContextManager[requests.Response]],
+    open_response: Opener,
     *,
     progress: Progress | None = None,
     what: str | None = None,
@@ -105,7 +286,8 @@ def download_to(
         object (it asks Kaggle for a new blob URL each time, since signed URLs
         expire) and closing its connections on exit.
     progress
-        Called as ``progress(n_new_bytes, total, already_have)``.
+        Called as ``progress(n_new_bytes, total, already_have)`` (from the download's
+        threads, one call at a time, when it goes in parts).
     what
         How messages name the download (default: the partial file's name).
 
@@ -115,240 +297,16 @@ def download_to(
         When retries are exhausted; the partial file is kept for the next run.
     CorruptDownloadError
         The bytes did not match the storage's MD5 twice (the partial file is removed).
+    RemoteChangedError
+        The object changed more than twice while it downloaded.
     DiskFullError
         When the disk fills up; the partial file is removed to give the space back.
     """
-    import requests
-    from urllib3.exceptions import HTTPError as Urllib3Error
-
-    state = _State(what or part.name)
-    dropped = (
-        requests.ConnectionError,
-        requests.Timeout,
-        requests.exceptions.ChunkedEncodingError,
-        Urllib3Error,
-    )
-
-    def classify(err: Exception) -> Retry | None:
-        if isinstance(err, _RetryableStatus):
-            return Retry(f"The download server answered {err.status}", err.retry_after)
-        if isinstance(err, (_BadAnswer, BodyOverrun)):
-            return Retry(f"The download server sent a bad answer ({err})")
-        if isinstance(err, dropped):
-            return Retry(f"Download interrupted ({why(err)})")
-        return None
-
-    def give_up(err: Exception, retries: int) -> Exception:
-        have = part.stat().st_size if part.exists() else 0
-        host = state.host or "Kaggle's storage"
-        if isinstance(err, (_RetryableStatus, _BadAnswer, BodyOverrun)):
-            status = err.status if isinstance(err, _RetryableStatus) else 206
-            msg = (
-                f"The download server {host} kept failing ({err}) after {retries} retries; "
-                f"{have:,} bytes are saved and the next pull resumes from there."
-            )
-            return ServerError(msg, status=status)
-        msg = (
-            f"Could not download {state.what} from {host} ({why(err)}) after {retries} "
-            f"retries; {have:,} bytes are saved. Check your connection and run the same pull "
-            "again: it resumes where it stopped."
-        )
-        return NetworkError(msg)
-
-    for fresh in (False, True):
-        try:
-            return with_retries(
-                lambda: _attempt(part, open_response, progress, state), classify, give_up=give_up
-            )
-        except _Mismatch as err:
-            if fresh:
-                msg = (
-                    f"The download of {state.what} from {state.host} did not match the MD5 the "
-                    f"storage sent (x-goog-hash), twice ({err}); it was removed. Run the pull "
-                    "again later; if it keeps failing, the file on Kaggle may be damaged."
-                )
-                raise CorruptDownloadError(msg, path=part) from None
-            logger.info(
-                "The download of %s did not match its MD5 (%s); downloading it again.",
-                state.what,
-                err,
-            )
-    raise AssertionError  # pragma: no cover - the loop returns or raises
-
-
-class _RetryableStatus(Exception):  # noqa: N818 - internal signal, never escapes
-    def __init__(self, status: int, retry_after: float | None) -> None:
-        super().__init__(status)
-        self.status = status
-        self.retry_after = retry_after
-
-
-class _BadAnswer(Exception):  # noqa: N818 - internal signal, never escapes
-    """A 206 for other bytes than asked, or a body longer or shorter than it declared."""
-
-
-class _Mismatch(Exception):  # noqa: N818 - internal signal, never escapes
-    """The finished file's MD5 is not the storage's (it was discarded)."""
-
-
-def _attempt(
-    part: Path,
-    open_response: Callable[[], AbstractContextManager[requests.Response]],
-    progress: Progress | None,
-    state: _State,
-) -> DownloadResult:
-    import requests
-
-    with contextlib.ExitStack() as stack:
-        response = stack.enter_context(open_response())
-        offer = _offer(response)
-        state.host = host_of(offer.url)
-        info = read_info(part)
-        have = _usable_prefix(part, info, offer)
-        if have and have == offer.total:
-            logger.debug("%s is already downloaded (%s)", state.what, human_size(have))
-            return _finish(part, offer, have, state, info)
-        declared = offer.total
-        ranges = response.headers.get("Accept-Ranges", "").lower() == "bytes"
-        if have and ranges and offer.validator:
-            response.close()
-            headers = {"Range": f"bytes={have}-", "If-Range": offer.validator}
-            response = _get(stack, offer.url, headers)
-            if response.status_code == 206:
-                declared = _check_range(response, have, offer)
-                if goog_md5(response.headers) not in (None, offer.md5):
-                    logger.info("The remote file changed under the same ETag; starting over.")
-                    response.close()
-                    response = _get(stack, offer.url, {})
-                    have = 0
-            elif response.status_code == 416:  # our offset is past the end: the object shrank
-                response.close()
-                response = _get(stack, offer.url, {})
-                have = 0
-            else:
-                # If-Range failed: the object changed. Start over with what was sent.
-                logger.info("The remote file changed since the partial download; starting over.")
-                have = 0
-            if have == 0:
-                offer = replace(_offer(response), url=offer.url)
-                declared = offer.total
-            else:
-                percent = f" ({100 * have // offer.total}%)" if offer.total else ""
-                logger.debug("Resuming %s at byte %d%s", state.what, have, percent)
-        else:
-            have = 0
-        _note_validator(state.seen, offer.validator, part)
-        if offer.total is not None:
-            ensure_free_space(part.parent, offer.total - have, what=f"the download of {part.name}")
-        if have == 0:
-            discard_partial(part)
-            state.hasher.reset()
-            size_text = human_size(offer.total) if offer.total is not None else "unknown size"
-            logger.debug("Downloading %s (%s) from %s", state.what, size_text, state.host)
-        elif offer.md5 is not None:
-            state.hasher.catch_up(part, have)  # reads the prefix only if another process wrote it
-        write_info(part, offer)
-        hasher = state.hasher if offer.md5 is not None else None
-        written = append_body(response, part, have, declared, hasher, progress, offer.total)
-    size = have + written
-    if offer.total is not None and size != offer.total:
-        # The connection ended early without an exception; treat as a drop and resume.
-        msg = f"got {size} of {offer.total} bytes"
-        raise requests.exceptions.ChunkedEncodingError(msg)
-    if offer.total is None:
-        offer = replace(offer, total=size)  # now the size is known
-        write_info(part, offer)
-    return _finish(part, offer, size, state, None)
-
-
-def _get(stack: contextlib.ExitStack, url: str, headers: dict[str, str]) -> requests.Response:
-    """A streamed GET of the blob URL; 429/5xx become a retry, other errors an HTTPError."""
-    import requests
-
-    response: requests.Response = stack.enter_context(
-        requests.get(url, headers=headers, stream=True, timeout=TIMEOUT)
-    )
-    if response.status_code in RETRYABLE_STATUSES:
-        after = parse_retry_after(response.headers.get("Retry-After"))
-        raise _RetryableStatus(response.status_code, after)
-    if response.status_code != 416:
-        response.raise_for_status()
-    return response
-
-
-def _check_range(response: requests.Response, have: int, offer: PartialInfo) -> int:
-    """The bytes a 206 answer declares, once it is known to be the rest of our object."""
-    span = content_range(response.headers.get("Content-Range"))
-    if span is None or span.start != have:
-        start = span.start if span is not None else None
-        msg = f"asked for bytes {have}-, got a Content-Range starting at {start}"
-        raise _BadAnswer(msg)
-    if span.total is not None and offer.total is not None and span.total != offer.total:
-        msg = f"a range of a {span.total}-byte object, for a {offer.total}-byte download"
-        raise _BadAnswer(msg)
-    declared = span.end - span.start + 1
-    length = response.headers.get("Content-Length")
-    if length is not None and length != str(declared):
-        msg = f"Content-Length {length} for a {declared}-byte Content-Range"
-        raise _BadAnswer(msg)
-    return declared
-
-
-def _finish(
-    part: Path, offer: PartialInfo, size: int, state: _State, info: PartialInfo | None
-) -> DownloadResult:
-    """Check a complete file against the storage's MD5, once; record that it passed."""
-    result = DownloadResult(part, size, offer.url, offer.validator, offer.md5, state.host)
-    if offer.md5 is None:
-        logger.debug("%s: the storage sent no MD5; checked its size only", state.what)
-        return result
-    if info is not None and info.verified and info.md5 == offer.md5:
-        logger.debug("%s: MD5 verified earlier", state.what)
-        return result
-    state.hasher.catch_up(part, size)  # no read: hashed while writing, unless resumed
-    got = state.hasher.b64digest()
-    if got != offer.md5:
-        discard_partial(part)
-        state.hasher.reset()
-        msg = f"expected {offer.md5}, got {got}"
-        raise _Mismatch(msg)
-    write_info(part, replace(offer, total=size, verified=True))
-    logger.debug("%s: MD5 verified (%s bytes, x-goog-hash)", state.what, f"{size:,}")
-    return result
-
-
-def _note_validator(seen: list[str], validator: str, part: Path) -> None:
-    """Allow one change of the remote object per download (a restart); refuse a second."""
-    if validator not in seen:
-        seen.append(validator)
-    if len(seen) > 2:
-        msg = (
-            f"The file behind {part.name} changed more than once while it was downloading "
-            "(the dataset is being updated). Wait a minute and run the same pull again."
-        )
-        raise RemoteChangedError(msg)
-
-
-def _usable_prefix(part: Path, info: PartialInfo | None, offer: PartialInfo) -> int:
-    """Bytes of ``part`` that belong to the object now on offer (0 if none or changed).
-
-    Raises ``_BadAnswer`` for an answer that claims the partial's object (same validator and
-    MD5) with another length: a storage that sends part of a file and says that is all.
-    """
-    if info is None or not part.exists():
-        return 0
-    if not offer.validator or info.validator != offer.validator:
-        logger.info("Discarding a partial download of a different remote file.")
-        return 0
-    same_md5 = info.md5 is not None and info.md5 == offer.md5
-    if info.md5 is not None and offer.md5 is not None and not same_md5:
-        logger.info("The remote file changed under the same ETag; starting over.")
-        return 0
-    if info.total != offer.total:
-        if same_md5:
-            msg = f"{offer.total} bytes offered for a {info.total}-byte file"
-            raise _BadAnswer(msg)
-        logger.info("Discarding a partial download of a different remote file.")
-        return 0
-    have = part.stat().st_size
-    return have if offer.total is None or have <= offer.total else 0
+    for transfer in transfers(part, open_response, what=what or part.name, progress=progress):
+        with transfer:
+            if not transfer.ranged:
+                return transfer.sequential()
+            with transfer.parallel() as download:
+                download.start()
+                return download.finish()
+    raise AssertionError  # pragma: no cover - transfers() ends only after a return

@@ -5,8 +5,9 @@ The archive is a dataset version's (``DownloadDataset``) or a competition's data
 
 Called with the dataset's (or competition's) lock held and the version pinned. The order
 of events is what makes a pull safe to kill at any moment: the download is resumable
-(and verified) in ``.incomplete/``; extraction goes to a temporary folder beside it,
-swapped into place only when complete (:mod:`kagman.resolvers.commit`); the manifest is
+(and verified) in ``.incomplete/``; extraction goes to a temporary folder beside it
+(while the download runs, where it can: :mod:`kagman.resolvers.unpack`), swapped into
+place only when complete and verified (:mod:`kagman.resolvers.commit`); the manifest is
 written last. Leftovers of a killed or failed pull (temporary folders, an entry without
 a manifest) are removed by the next pull, a partial download is resumed, a complete one
 is extracted without downloading again. On Ctrl-C the temporary folder is removed and
@@ -18,26 +19,23 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from kagman.archive import ExtractLimits, extract_zip, is_zip
 from kagman.cache.entries import discard_incomplete_entry
 from kagman.cache.manifest import build_manifest, later_fields
 from kagman.cache.paths import entry_path, incomplete_dir
-from kagman.cache.shared import SharedPartial, claim_partials, make_dirs, share_tree
+from kagman.cache.shared import claim_partials, make_dirs, share_tree
 from kagman.credentials import Credentials
-from kagman.errors import ArchiveError, CacheAccessError, CorruptArchiveError, DiskFullError
 from kagman.fs import counted, human_size, remove_tree
-from kagman.remote import client, datasets
+from kagman.remote import datasets
 from kagman.remote.refs import DatasetRef, Ref
-from kagman.remote.transfer import DownloadResult, discard_partial, download_to, partial_progress
+from kagman.remote.transfer import discard_partial
 from kagman.resolvers.commit import commit_entry
-from kagman.ui.interrupt import log_interrupted
-from kagman.ui.progress import Bar
+from kagman.resolvers.unpack import download_and_extract
 from kagman.ui.summary import duration, summary
 
 if TYPE_CHECKING:
@@ -69,56 +67,6 @@ def work_dir(ref: Ref) -> Path:
     return folder
 
 
-_KEPT_DOWNLOAD = (
-    "the temporary extraction folder was removed; the download is complete and kept, "
-    "so the next pull only extracts it."
-)
-
-
-@contextmanager
-def _on_interrupt(say: Callable[[], str]) -> Iterator[None]:
-    """Log what was kept when Ctrl-C (or a notebook's interrupt) lands; then let it go on."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        log_interrupted(logger, say())
-        raise
-
-
-def kept_partial(part: Path) -> str:
-    """What an interrupted download keeps, in words (for the Ctrl-C line)."""
-    have, total = partial_progress(part)
-    if not have:
-        return "nothing had been downloaded yet."
-    if not total:
-        return f"the partial download ({human_size(have)}) is kept; the next pull resumes it."
-    percent = 100 * have // total
-    return (
-        f"the partial download is kept ({human_size(have)} of {human_size(total)}); "
-        f"the next pull resumes at {percent}%."
-    )
-
-
-def _download(archive: Archive, part: Path, show: bool) -> DownloadResult:
-    label = str(archive.ref)
-    with (
-        _on_interrupt(lambda: kept_partial(part)),
-        Bar(f"Downloading {label}", enabled=show) as bar,
-        client.translate_errors(archive.ref),
-    ):
-        # SharedPartial: in a shared cache, others can resume the partial file
-        result = download_to(
-            part, archive.open_response, progress=SharedPartial(part, bar), what=label
-        )
-    if not part.is_file():
-        msg = (
-            f"The downloaded file {part} disappeared before kagman could use it (was the "
-            "cache folder removed or cleaned during the pull?). Run the pull again."
-        )
-        raise CacheAccessError(msg, path=part)
-    return result
-
-
 def fetch_dataset(ref: DatasetRef, creds: Credentials, *, show: bool, force: bool) -> Path:
     """Download, extract and commit a pinned version whole (``DownloadDataset``)."""
     archive = Archive(
@@ -142,45 +90,8 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
     if force:
         discard_partial(part)
 
-    result = _download(archive, part, show)
-    if not is_zip(part):
-        discard_partial(part)
-        msg = (
-            f"Kaggle sent something that is not a zip archive for {ref}; the download was "
-            "removed. Run the pull again; if it keeps failing, the dataset may be broken."
-        )
-        raise CorruptArchiveError(msg, path=part)
     tmp = work / f"{archive.name}.extract-{os.getpid()}"
-    extracting = time.perf_counter()
-    try:
-        tmp.mkdir()
-        with Bar(f"Extracting {ref}", enabled=show) as bar:
-            report = extract_zip(
-                part, tmp, limits=ExtractLimits.from_env(), progress=bar, on_total=bar.set_total
-            )
-    except ArchiveError as err:  # the free-space check before writing is in extract_zip
-        remove_tree(tmp)
-        discard_partial(part)
-        msg = f"{err} The downloaded archive was removed."
-        raise type(err)(msg, path=part, member=err.member) from err
-    except DiskFullError as err:
-        remove_tree(tmp)
-        discard_partial(part)
-        msg = f"{err} The downloaded archive was removed to give the space back."
-        raise DiskFullError(msg, path=err.path, needed=err.needed, free=err.free) from err
-    except KeyboardInterrupt:
-        remove_tree(tmp)  # extraction workers have stopped: nothing writes into it any more
-        log_interrupted(logger, _KEPT_DOWNLOAD)
-        raise
-    except BaseException:
-        remove_tree(tmp)
-        raise
-    logger.debug(
-        "Extracted %s files (%s) in %.2f s; every member's CRC-32 checked",
-        f"{len(report.files):,}",
-        human_size(report.total_bytes),
-        time.perf_counter() - extracting,
-    )
+    result, report = download_and_extract(ref, archive.open_response, part, tmp, show=show)
     manifest = build_manifest(
         kind=archive.kind,
         ref=ref,
