@@ -25,7 +25,8 @@ from test_images_helpers import (
 
 import kagman
 from kagman import ImageFolderError, ImageIndex
-from kagman.images.check import check_many, fast_check
+from kagman.images.check import EarlyHelpers, check_many, fast_check
+from kagman.images.listing import Walker
 
 MISSING_BIRDS = r"Split 'test' has no images of 1 class\(es\): 'birds'"
 
@@ -201,6 +202,60 @@ def test_fast_check_without_working_helpers_checks_here(
     paths = fast_check_files(tmp_path)
     monkeypatch.setattr(sys, "executable", shutil.which("false"))  # every helper fails
     assert check_many(paths, "fast", workers=2) == [fast_check(p) for p in paths]
+
+
+def _helpers_alive() -> list[int]:
+    """This process's children that are check="fast" helper interpreters."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmd = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and b"_serve_fast" in cmd:
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+def test_helpers_started_early_do_the_check_and_none_is_left(tmp_path: Path) -> None:
+    paths = fast_check_files(tmp_path)
+    early = EarlyHelpers()
+    early.start()  # before the paths are known, as the walk does
+    started = list(early.procs)
+    assert started, "one helper per other core (this machine has more than one)"
+    try:
+        assert check_many(paths, "fast", workers=2, early=early) == [fast_check(p) for p in paths]
+        assert started[0].returncode is not None  # taken, used and waited for
+    finally:
+        early.close()
+    assert all(proc.returncode is not None for proc in started)
+    assert _helpers_alive() == []
+    unused = EarlyHelpers()
+    unused.start()  # a walk that saw many images, then failed: nobody takes them
+    assert _helpers_alive() != []
+    unused.close()
+    assert _helpers_alive() == []
+
+
+def test_the_walk_starts_helpers_once_it_has_seen_many_images(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for split in ("train", "test"):
+        for cls in ("cat", "dog"):
+            for i in range(15):
+                write(tmp_path / "pets" / split / cls / f"{i}.png", encode("PNG"))
+    calls: list[int] = []
+    walker = Walker(when_many=(40, lambda: calls.append(walker.images_seen)))
+    walker.tree(str(tmp_path / "pets"), "pets")
+    assert calls == [45]  # once, at the first folder that took the count to 40 or more
+    # index() hands the helpers its walk started to the check (threshold lowered: a small tree)
+    monkeypatch.setattr("kagman.images.build.FAST_HELPERS_MIN", 10)
+    with caplog.at_level(logging.DEBUG, logger="kagman.images.check"):
+        idx = kagman.index(tmp_path / "pets", check="fast")
+    assert "Checking 60 files here and in 1 helper started early" in caplog.messages
+    assert idx.df.format.tolist() == ["PNG"] * 60
+    assert _helpers_alive() == []
 
 
 def test_flat_unlabeled_folder(tmp_path: Path) -> None:

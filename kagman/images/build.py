@@ -22,12 +22,19 @@ import pandas as pd
 
 from kagman.errors import ImageFolderError, InvalidArgumentError
 from kagman.fs import counted
-from kagman.images.check import CHECK_LEVELS, CheckLevel, check_many
+from kagman.images.check import (
+    CHECK_LEVELS,
+    FAST_HELPERS_MIN,
+    CheckLevel,
+    EarlyHelpers,
+    check_many,
+)
 from kagman.images.classes import fold_case, warn_missing_classes
 from kagman.images.formats import extensions_text
 from kagman.images.imageindex import ImageIndex
 from kagman.images.layout import detect
-from kagman.images.listing import Problem
+from kagman.images.listing import Problem, Walker
+from kagman.images.parts import Detected
 
 __all__ = ["DEFAULT_CHECK", "index_folder"]
 
@@ -76,14 +83,27 @@ def index_folder(
         msg = f"check must be one of {', '.join(CHECK_LEVELS)}; got {check!r}."
         raise InvalidArgumentError(msg)
     root = _existing_folder(folder)
-    found = detect(
-        root,
-        follow_symlinks=follow_symlinks,
-        labels=os.fspath(labels) if labels is not None else None,
-        path_col=path_col,
-        label_col=label_col,
-        label_sep=label_sep,
-    )
+    early = EarlyHelpers()  # check="fast" helpers, started once the walk finds many images
+    try:
+        when_many = (FAST_HELPERS_MIN, early.start) if check == "fast" else None
+        found = detect(
+            root,
+            follow_symlinks=follow_symlinks,
+            labels=os.fspath(labels) if labels is not None else None,
+            path_col=path_col,
+            label_col=label_col,
+            label_sep=label_sep,
+            walker=Walker(follow_symlinks=follow_symlinks, when_many=when_many),
+        )
+        return _build(found, check, case_insensitive_classes, early)
+    finally:
+        early.close()
+
+
+def _build(
+    found: Detected, check: CheckLevel, case_insensitive_classes: bool, early: EarlyHelpers
+) -> ImageIndex:
+    """The index of what :func:`~kagman.images.layout.detect` found, checked at ``check``."""
     parts = [p for p in found.parts if p.count]
     problems = list(found.problems)
     if not parts:
@@ -116,7 +136,8 @@ def index_folder(
     rows["split"] = np.repeat(np.arange(len(parts)), sizes)
     if found.masks:
         rows = _pair_masks(rows, found.masks, splits, problems)
-    results = check_many(rows["path"].tolist(), check) if check != "none" else []
+    paths = rows["path"].tolist()
+    results = check_many(paths, check, early=early) if check != "none" else []
     if any(r.reason for r in results):
         keep = np.array([not r.reason for r in results])
         problems.extend(

@@ -29,12 +29,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from kagman.fs import counted
 from kagman.images.formats import describe_non_image, sniff
 
 __all__ = [
     "CHECK_LEVELS",
+    "FAST_HELPERS_MIN",
     "CheckLevel",
     "CheckResult",
+    "EarlyHelpers",
     "check_many",
     "fast_check",
     "full_check",
@@ -214,6 +217,7 @@ _CHUNK = 256
 # own share it checks the helper's share from the end, block by block, until they meet, so
 # a helper slowed down by other load on the machine costs little.
 _FAST_HELPERS_MIN = 25_000
+FAST_HELPERS_MIN = _FAST_HELPERS_MIN  # images the walk sees before helpers start early
 _HELPER_START = 8_000  # files this process checks while a helper starts: its head start
 _MAX_HELPERS = 3
 _BLOCK = 1024  # paths per answer of a helper, and per block this process takes back
@@ -237,20 +241,63 @@ def _serve_fast() -> None:
         out.flush()
 
 
+def _spawn_helper() -> subprocess.Popen[bytes]:
+    """Start one helper interpreter; it waits for its paths on stdin."""
+    root = os.fspath(Path(__file__).resolve().parents[2])  # where kagman/ is
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-S", "-c", _HELPER, root],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+class EarlyHelpers:
+    """Helper interpreters for ``check="fast"``, started before the paths are known.
+
+    :func:`kagman.images.build.index_folder` starts them as soon as its walk has seen
+    :data:`FAST_HELPERS_MIN` images, so their ~45 ms start-up overlaps the rest of the walk
+    and the layout detection instead of delaying the check. Those not handed to
+    :func:`check_many` are stopped by :meth:`close`.
+    """
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> None:
+        """One helper per other core this process may use (at most three)."""
+        if self.procs or not sys.executable:
+            return
+        self.procs = [_spawn_helper() for _ in range(min(_cpus() - 1, _MAX_HELPERS))]
+
+    def take(self, n: int) -> list[subprocess.Popen[bytes]]:
+        """Up to ``n`` of the started helpers, now the caller's to stop."""
+        taken, self.procs = self.procs[:n], self.procs[n:]
+        return taken
+
+    def close(self) -> None:
+        """Stop the helpers nobody took."""
+        for proc in self.take(len(self.procs)):
+            proc.kill()
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout):
+                if pipe is not None:
+                    pipe.close()
+
+
+def _cpus() -> int:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return cpus or os.cpu_count() or 1
+
+
 class _Helper:
     """A helper interpreter checking one share of the paths while this process checks another."""
 
-    def __init__(self, paths: Sequence[str]) -> None:
+    def __init__(self, paths: Sequence[str], proc: subprocess.Popen[bytes] | None = None) -> None:
         self.paths = paths
         self.blocks: list[list[CheckResult]] = []  # the helper's answers so far, in order
         self.done = 0  # results in blocks
-        root = os.fspath(Path(__file__).resolve().parents[2])  # where kagman/ is
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and code
-            [sys.executable, "-S", "-c", _HELPER, root],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
+        self.proc = proc if proc is not None else _spawn_helper()
         data = os.fsencode("\0".join(paths))  # names hold no NUL; one call for all
         # Threads feed and read the pipes: this process has its own share to check meanwhile.
         self.threads = [
@@ -301,22 +348,31 @@ class _Helper:
                     pipe.close()
 
 
-def _fast_many(paths: Sequence[str], workers: int | None) -> list[CheckResult]:
+def _fast_many(
+    paths: Sequence[str], workers: int | None, early: EarlyHelpers | None = None
+) -> list[CheckResult]:
     """``check="fast"`` on every path, split over this process and helper interpreters."""
+    started = bool(early is not None and early.procs)  # running already: use them
     if workers is None:
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-        workers = (cpus or os.cpu_count() or 1) if len(paths) >= _FAST_HELPERS_MIN else 1
+        workers = _cpus() if len(paths) >= _FAST_HELPERS_MIN or started else 1
     workers = max(1, min(workers, _MAX_HELPERS + 1, len(paths)))
     if workers == 1 or not sys.executable:
         return _fast_chunk(paths)
-    # This process takes a larger share, as helpers start late; the rest is split evenly.
-    head = min(_HELPER_START, len(paths) // (2 * workers))
+    procs = early.take(workers - 1) if early is not None else []
+    if procs:
+        files, ready = counted(len(paths), "file"), counted(len(procs), "helper")
+        log.debug("Checking %s here and in %s started early", files, ready)
+    # This process takes a larger share while helpers start; the rest is split evenly. A
+    # helper started early is ready, or nearly: all get even shares (a slow helper's blocks
+    # are taken back from its end anyway).
+    head = 0 if procs else min(_HELPER_START, len(paths) // (2 * workers))
     first = (len(paths) + (workers - 1) * head) // workers
     rest = len(paths) - first
     cuts = [0, *(first + rest * k // (workers - 1) for k in range(workers))]
     helpers: list[_Helper] = []
     try:
-        helpers.extend(_Helper(paths[a:b]) for a, b in itertools.pairwise(cuts[1:]))
+        for i, (a, b) in enumerate(itertools.pairwise(cuts[1:])):
+            helpers.append(_Helper(paths[a:b], procs[i] if i < len(procs) else None))
         results = _fast_chunk(paths[: cuts[1]])
         for helper in helpers:
             results += helper.results()
@@ -327,7 +383,11 @@ def _fast_many(paths: Sequence[str], workers: int | None) -> list[CheckResult]:
 
 
 def check_many(
-    paths: Sequence[str], level: CheckLevel, *, workers: int | None = None
+    paths: Sequence[str],
+    level: CheckLevel,
+    *,
+    workers: int | None = None,
+    early: EarlyHelpers | None = None,
 ) -> list[CheckResult]:
     """Check every path at ``level``; returns one :class:`CheckResult` per path, in order.
 
@@ -335,6 +395,8 @@ def check_many(
     interpreter per other core (at most 3), each given its share of the paths (no fork:
     safe from threads and notebooks); results come back in order. ``workers`` set for
     ``fast``: that many processes whatever the number of files (1: this process alone).
+    ``early``: helpers started while the paths were listed (:class:`EarlyHelpers`), used
+    first; the caller closes it.
     ``header`` on many files and ``full`` on more than a handful run in a process pool of
     ``workers`` processes (default: the CPU count), started with ``spawn`` so it is safe
     from threads and notebooks alike.
@@ -342,7 +404,7 @@ def check_many(
     if level == "none" or not paths:
         return [_OK] * len(paths)
     if level == "fast":
-        return _fast_many(paths, workers)
+        return _fast_many(paths, workers, early)
     if len(paths) < _POOL_MIN[level]:
         return _check_chunk(level, paths)
     import multiprocessing

@@ -48,9 +48,14 @@ def detect(
     path_col: str | None = None,
     label_col: str | None = None,
     label_sep: str | None = None,
+    walker: Walker | None = None,
 ) -> Detected:
-    """Walk ``source`` and split its images into labelled or unlabeled parts."""
-    walker = Walker(follow_symlinks=follow_symlinks)
+    """Walk ``source`` and split its images into labelled or unlabeled parts.
+
+    ``walker``: the :class:`Walker` to list with (default: a new one following symlinks
+    as ``follow_symlinks`` says).
+    """
+    walker = walker or Walker(follow_symlinks=follow_symlinks)
     tree = walker.tree(source, os.path.basename(source))
     if tree is None:
         msg = f"Cannot read the folder {source}. Check its permissions."

@@ -18,6 +18,7 @@ import errno
 import itertools
 import operator
 import os
+from collections.abc import Callable
 from typing import NamedTuple
 
 from kagman.archive.junk import junk_reason
@@ -104,8 +105,17 @@ class Node:
 class Walker:
     """Lists image files under folders, recording everything it skips."""
 
-    def __init__(self, *, follow_symlinks: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        follow_symlinks: bool = True,
+        when_many: tuple[int, Callable[[], object]] | None = None,
+    ) -> None:
         self.follow_symlinks = follow_symlinks
+        #: ``(n, call)``: ``call()`` once, when the walk has seen ``n`` images (work that
+        #: pays only for big trees starts while the walk goes on).
+        self.when_many = when_many
+        self.images_seen = 0
         self.problems: list[Problem] = []
         self._seen: set[tuple[int, int]] = set()
         self.ancestors: list[tuple[int, int]] = []
@@ -178,6 +188,10 @@ class Walker:
         else:
             exts = _EXT_SPELLINGS
             images = [p for p in files if p[cut] != "." and p[p.rfind(".") + 1 :] in exts]
+        self.images_seen += len(images)
+        if self.when_many is not None and self.images_seen >= self.when_many[0]:
+            call, self.when_many = self.when_many[1], None
+            call()
         others = 0
         if len(images) != len(files):
             keep = set(images)
