@@ -20,12 +20,14 @@ them.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
+import threading
 import traceback
 import warnings
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -238,4 +240,30 @@ def main() -> None:
     except BrokenPipeError:
         _broken_pipe()
         sys.exit(BROKEN_PIPE_EXIT_CODE)
+    except SystemExit as done:  # click.main ends this way, with the exit code
+        if done.code is None or isinstance(done.code, int):
+            _leave(done.code or 0)
+        raise
     sys.exit(0)  # pragma: no cover - click.main exits itself
+
+
+def _leave(code: int) -> NoReturn:
+    """End the process without the interpreter's teardown of every module.
+
+    With pandas and kagglesdk imported, that teardown (freeing thousands of classes and
+    modules one by one) takes 0.1-0.15 s after the work is done, 4-6 % of a 2.5 s pull.
+    What an exit must do still happens: the ``atexit`` functions run (logging's
+    flush, ``weakref.finalize`` clean-ups, multiprocessing's), then stdout and stderr are
+    flushed. kagman closes every file it writes itself (atomic writes), so nothing waits
+    for the teardown. When a thread still runs, the interpreter's own exit joins it.
+    """
+    if threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        _broken_pipe()
+        code = BROKEN_PIPE_EXIT_CODE
+    os._exit(code)
