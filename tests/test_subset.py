@@ -176,6 +176,40 @@ def test_an_empty_selection_lists_the_top_level(kaggle: FakeKaggle) -> None:
         kagman.pull("owner/pets", file="nope")
 
 
+def test_an_empty_selection_is_refused_whatever_is_cached(kaggle: FakeKaggle) -> None:
+    """QA2 finding 2: a complete (or partial) entry answers the same "nothing matches" as a
+    fresh cache, pinned or not, online or offline, and with no download."""
+    kaggle.add_dataset("owner/pets", FILES)
+    with pytest.raises(EmptySelectionError) as fresh:
+        kagman.pull("owner/pets", include=["*.png"])
+    kagman.pull("owner/pets")  # cached whole
+    kaggle.requests.clear()
+    for ref, options in [
+        ("owner/pets/versions/1", {}),
+        ("owner/pets", {}),
+        ("owner/pets", {"offline": True}),
+        ("owner/pets/versions/1", {"offline": True}),
+    ]:
+        with pytest.raises(EmptySelectionError) as cached:
+            kagman.pull(ref, include=["*.png"], **options)  # type: ignore[arg-type]
+        assert str(cached.value) == str(fresh.value), (ref, options)
+    for options in [{"file": "train/", "include": ["*.png"]}, {"file": "labels.csv"}]:
+        with pytest.raises(EmptySelectionError, match=r"^Nothing in owner/pets/versions/1 "):
+            kagman.pull("owner/pets/versions/1", exclude=["*.csv", "*.jpg", "*.tif"], **options)
+        with pytest.raises(EmptySelectionError, match=r"^Nothing in owner/pets/versions/1 "):
+            kagman.pull("owner/pets", offline=True, exclude=["*.csv", "*.jpg", "*.tif"], **options)
+    assert kaggle.count("blob") == 0
+    result = CliRunner().invoke(cli, ["pull", "owner/pets", "--include", "*.png", "--offline"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"Error: {fresh.value}\n"
+    # a competition's cached data answers the same
+    kaggle.add_competition("quiz", {"train.csv": b"a\n1\n", "test.csv": b"a\n2\n"})
+    kagman.pull_competition("quiz")
+    for offline in (False, True):
+        with pytest.raises(EmptySelectionError, match=r"^Nothing in the competition quiz "):
+            kagman.pull_competition("quiz", include=["*.png"], offline=offline)
+
+
 def test_single_file_goes_into_the_version_entry_unwrapped(kaggle: FakeKaggle) -> None:
     big = b"x,y\n" + b"1,2\n" * 5000
     kaggle.add_dataset(

@@ -26,12 +26,15 @@ file itself when ``NAME`` is a file), matches the includes (if any) and matches 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-__all__ = ["Selection", "top_level"]
+from kagman.errors import EmptySelectionError
+from kagman.fs import counted
+
+__all__ = ["Selection", "nothing_matches", "top_level"]
 
 
 @dataclass(frozen=True)
@@ -185,3 +188,23 @@ def top_level(names: Iterable[str]) -> str:
         more = f" and {len(files) - 10} more" if len(files) > 10 else ""
         parts.append("files " + ", ".join(files[:10]) + more)
     return "; ".join(parts) or "no files at all"
+
+
+def nothing_matches(
+    label: str, selection: Selection, names: Collection[str], files_command: str
+) -> EmptySelectionError:
+    """The error for a selection that takes none of ``names`` (every file of ``label``).
+
+    One wording whether the listing came from Kaggle or from a cached entry, so the
+    answer never depends on what is cached.
+
+    >>> err = nothing_matches("o/d", Selection(include=("*.png",)), ["a.csv"], "kagman files")
+    >>> str(err).split(". ")[:2]
+    ["Nothing in o/d (1 file) matches --include '*.png'", 'Its top level has files a.csv']
+    """
+    msg = (
+        f"Nothing in {label} ({counted(len(names), 'file')}) matches "
+        f"{selection.describe()}. Its top level has {top_level(names)}. "
+        f"See every file with `{files_command}`."
+    )
+    return EmptySelectionError(msg, ref=label)

@@ -12,9 +12,11 @@ it answers a file, a folder or patterns as a complete cache entry does.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
+from kagman.cache.selection import Selection, nothing_matches
 from kagman.errors import CompetitionNotFoundError, DatasetNotFoundError, MountFallbackWarning
 from kagman.remote.refs import CompetitionRef
 from kagman.resolvers.base import Request
@@ -85,12 +87,15 @@ def answer_from_mount(folder: Path, request: Request, *, what: str) -> Path:
 
     Raises
     ------
+    EmptySelectionError
+        The patterns take no file of the mount (listed by a walk of it).
     DatasetNotFoundError, CompetitionNotFoundError
         ``request.file`` is neither a file nor a folder of the mounted data (the message
         lists what is there), or is a file where a folder was asked for (``NAME/``).
     """
     if request.include or request.exclude:
         logger.info("The mount at %s holds every file; --include/--exclude pick no files.", folder)
+        _require_some(folder, request, what)
     if request.file is None:
         return folder
     target = folder.joinpath(*request.file.rstrip("/").split("/"))
@@ -114,6 +119,21 @@ def answer_from_mount(folder: Path, request: Request, *, what: str) -> Path:
     competition = isinstance(request.ref, CompetitionRef)
     missing = CompetitionNotFoundError if competition else DatasetNotFoundError
     raise missing(msg, ref=str(request.ref))
+
+
+def _require_some(folder: Path, request: Request, what: str) -> None:
+    """Refuse patterns that take no file of the mount, as a complete cache entry does."""
+    selection = Selection(request.file, request.include, request.exclude)
+    names = [
+        (Path(top) / name).relative_to(folder).as_posix()
+        for top, _, files in os.walk(folder)
+        for name in files
+    ]
+    if not selection.select(names):
+        ref = request.ref
+        command = f"kagman files {'-c ' if isinstance(ref, CompetitionRef) else ''}{ref}"
+        label = f"the {what} mounted at {folder}"
+        raise nothing_matches(label, selection, names, command)
 
 
 def fall_back(message: str, request: Request) -> None:
