@@ -146,9 +146,23 @@ def test_force_downloads_again(kaggle: FakeKaggle) -> None:
     assert read_tree(path) == FILES
 
 
-def test_force_and_offline_conflict(kaggle: FakeKaggle) -> None:
-    with pytest.raises(kagman.KagmanError, match="one or the other"):
+def test_force_and_offline_conflict(kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(kagman.InvalidArgumentError, match="one or the other") as refused:
         kagman.pull("owner/pets", force=True, offline=True)
+    assert refused.value.exit_code == 2  # bad usage (QA2 finding 3)
+    monkeypatch.setenv("KAGMAN_OFFLINE", "1")
+    result = CliRunner().invoke(cli, ["pull", "owner/pets", "--force"])
+    assert result.exit_code == 2, result.output
+    assert "one or the other" in result.stderr
+
+
+def test_an_unknown_api_environment_is_bad_input(
+    kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAGGLE_API_ENVIRONMENT", "NOPE")
+    result = CliRunner().invoke(cli, ["files", "owner/pets"])
+    assert result.exit_code == 2, result.output  # QA2 finding 3: not exit 1
+    assert "Unset KAGGLE_API_ENVIRONMENT or set it to PROD, TEST or LOCALHOST" in result.stderr
 
 
 def test_single_file_raw_and_zipped(kaggle: FakeKaggle) -> None:
@@ -217,19 +231,21 @@ def test_a_link_that_cannot_be_made_is_refused_before_downloading(
     ):
         (project / blocked).mkdir(parents=True)
         kaggle.requests.clear()
-        with pytest.raises(kagman.KagmanError, match=f"{project / blocked} already exists and "):
+        with pytest.raises(
+            kagman.InvalidArgumentError, match=f"{project / blocked} already exists and "
+        ):
             pull()
         assert kaggle.requests == []  # refused before any request, let alone a download
         (project / blocked).rmdir()
     assert not Path(os.environ["KAGMAN_CACHE"]).exists()
     afile = tmp_path / "afile"
     afile.write_text("x")
-    with pytest.raises(kagman.KagmanError, match=f"The --link folder {afile} is a file"):
+    with pytest.raises(kagman.InvalidArgumentError, match=f"The --link folder {afile} is a file"):
         kagman.pull("owner/pets", link=afile)
     (project / "pets").mkdir(parents=True)
     result = CliRunner().invoke(cli, ["pull", "owner/pets", "--link", str(project)])
     assert (result.exit_code, result.stderr) == (
-        1,
+        2,  # bad input (QA2 finding 3)
         (
             f"Error: {project / 'pets'} already exists and is not a symlink, so --link will not "
             "replace it. Remove or rename it, or choose another --link folder.\n"

@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from kagman.errors import InvalidRefError, KagmanError
+from kagman.errors import InvalidArgumentError, InvalidRefError, KagmanError
 from kagman.remote.refs import (
     CompetitionRef,
     DatasetRef,
@@ -98,6 +98,9 @@ def pull(
     ------
     InvalidRefError, EmptySelectionError
         A bad ref, URL, file name or conflicting options; patterns that select no file.
+    InvalidArgumentError
+        ``force`` with ``offline`` (or ``KAGMAN_OFFLINE``); a ``link`` folder that is a file,
+        or holds a file or folder (not a symlink) of the link's name.
     CredentialsError, DatasetNotFoundError, TermsNotAcceptedError, RateLimitedError,
     NetworkError, NotCachedError, DiskFullError, ArchiveError
         ``DatasetNotFoundError`` also when ``file`` is not in a mounted dataset.
@@ -157,7 +160,7 @@ def _offline(offline: bool, *, force: bool) -> bool:
     """``offline``, or ``KAGMAN_OFFLINE=1``; refused together with ``force``."""
     if (offline := offline or env_flag(OFFLINE_ENV)) and force:
         msg = "--force downloads again, --offline forbids downloading: use one or the other."
-        raise KagmanError(msg)
+        raise InvalidArgumentError(msg)
     return offline
 
 
@@ -210,8 +213,9 @@ def pull_competition(
         Another 403: a private competition, or one closed to late downloads.
     CompetitionNotFoundError
         404: no such competition (or file).
-    InvalidRefError, EmptySelectionError, CredentialsError, RateLimitedError, NetworkError,
-    NotCachedError, DiskFullError, ArchiveError
+    InvalidRefError, EmptySelectionError, InvalidArgumentError, CredentialsError,
+    RateLimitedError, NetworkError, NotCachedError, DiskFullError, ArchiveError
+        ``InvalidArgumentError``: as for :func:`pull` (``force`` with ``offline``, ``link``).
 
     Notes
     -----

@@ -18,7 +18,7 @@ from kagman.cache.lock import folder_lock
 from kagman.cache.manifest import update_manifest
 from kagman.cache.paths import manifest_path
 from kagman.cache.scan import item_of
-from kagman.errors import KagmanError
+from kagman.errors import InvalidArgumentError, KagmanError
 
 __all__ = ["check_link", "make_link", "record_link"]
 
@@ -42,19 +42,19 @@ def check_link(folder: Path, name: str) -> None:
 
     Raises
     ------
-    KagmanError
-        The message names the path and what to do.
+    InvalidArgumentError
+        The message names the path and what to do (bad input: exit 2).
     """
     link = folder / name
     if folder.exists() and not folder.is_dir():
         msg = f"The --link folder {folder} is a file. Choose a folder for the link (link=)."
-        raise KagmanError(msg)
+        raise InvalidArgumentError(msg)
     if link.exists() and not link.is_symlink():
         msg = (
             f"{link} already exists and is not a symlink, so --link will not replace it. "
             "Remove or rename it, or choose another --link folder."
         )
-        raise KagmanError(msg)
+        raise InvalidArgumentError(msg)
 
 
 def make_link(target: Path, folder: Path) -> Path:

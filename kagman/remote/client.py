@@ -35,6 +35,7 @@ from kagman.errors import (
     CompetitionNotFoundError,
     CredentialsRejectedError,
     DatasetNotFoundError,
+    InvalidArgumentError,
     KagmanError,
     NetworkError,
     RateLimitedError,
@@ -92,7 +93,7 @@ def endpoint() -> str:
         return str(get_endpoint(get_env()))
     except Exception as err:  # kagglesdk raises a bare Exception for unknown values
         msg = f"{err}. Unset KAGGLE_API_ENVIRONMENT or set it to PROD, TEST or LOCALHOST."
-        raise KagmanError(msg) from err
+        raise InvalidArgumentError(msg) from err
 
 
 def _version() -> str:
