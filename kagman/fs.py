@@ -170,11 +170,14 @@ def human_size(n: int) -> str:
     raise AssertionError  # pragma: no cover
 
 
-def counted(n: int, noun: str, plural: str | None = None) -> str:
+def counted(n: float, noun: str, plural: str | None = None) -> str:
     """``n`` and its noun, singular or plural, with thousands separators: the one way counts
-    are written in messages.
+    are written in messages (a float, such as minutes, without trailing zeros).
 
     >>> counted(1, "file"), counted(80000, "file"), counted(2, "entry", "entries")
     ('1 file', '80,000 files', '2 entries')
+    >>> counted(1.0, "minute"), counted(0.5, "minute"), counted(0, "image is", "images are")
+    ('1 minute', '0.5 minutes', '0 images are')
     """
-    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+    number = f"{n:,}" if isinstance(n, int) else f"{n:,g}"
+    return f"{number} {noun if n == 1 else plural or noun + 's'}"

@@ -172,7 +172,7 @@ def test_wait_for_rules_polls_until_they_are_accepted(kaggle: FakeKaggle) -> Non
     assert proc.returncode == 0, err
     assert Path(out.strip()).parent == comp_root() / "data"
     assert err.count("You have not accepted the rules") == 1  # said once, then polled
-    assert "Waiting up to 1 minute(s), asking Kaggle every 0.2 s" in err
+    assert "Waiting up to 1 minute, asking Kaggle every 0.2 s" in err
     assert "add --wait-for-rules" not in err  # it is waiting already
     statuses = [s for e, s in log(kaggle) if e == "DownloadDataFiles"]
     assert statuses[0] == 403
@@ -358,7 +358,7 @@ def test_a_wait_that_runs_out_says_how_long_it_waited(
         kagman.pull_competition("titanic", wait_for_rules=0.005)
     assert str(info.value) == (
         "The rules of the competition titanic were still not accepted after waiting 0.005 "
-        "minute(s) (asking Kaggle every 0.05 s). Open "
+        "minutes (asking Kaggle every 0.05 s). Open "
         "https://www.kaggle.com/competitions/titanic/rules in a browser, signed in as kagtester "
         "(the user of the key 5f3a…a3e1, from KAGGLE_USERNAME/KAGGLE_KEY), accept the rules, "
         "then run the same command again (--wait-for-rules MINUTES waits longer; Python: "

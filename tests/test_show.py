@@ -199,7 +199,7 @@ def test_kagman_show_writes_the_sheet_from_a_folder_or_a_ref(
     result = CliRunner().invoke(cli, ["show", str(shapes), "--out", str(out), "--size", "48"])
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{out}\n"
-    assert "Warning: Split 'test' has no images of 1 class(es): 'star'" in result.stderr
+    assert "Warning: Split 'test' has no images of 1 class: 'star'" in result.stderr
     with Image.open(out) as im:
         assert im.format == "PNG"
         assert im.height == 22 + N_CLASSES * (48 + 8)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from kagman.cache.listing import COLUMNS, EntryInfo, entries
 from kagman.cache.paths import cache_dir
-from kagman.fs import human_size
+from kagman.fs import counted, human_size
 from kagman.remote.refs import Ref
 
 if TYPE_CHECKING:
@@ -47,14 +47,10 @@ def held(entries: int, datasets: int, competitions: int = 0) -> str:
     >>> held(4, 2, 1), held(2, 0, 1)
     ('4 entries of 2 datasets and 1 competition', '2 entries of 1 competition')
     """
-    kinds = (
-        [f"{datasets} dataset{'' if datasets == 1 else 's'}"]
-        if datasets or not competitions
-        else []
-    )
+    kinds = [counted(datasets, "dataset")] if datasets or not competitions else []
     if competitions:
-        kinds.append(f"{competitions} competition{'' if competitions == 1 else 's'}")
-    return f"{entries} entr{'y' if entries == 1 else 'ies'} of {' and '.join(kinds)}"
+        kinds.append(counted(competitions, "competition"))
+    return f"{counted(entries, 'entry', 'entries')} of {' and '.join(kinds)}"
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ def index_command(
     from kagman import parse_competition
     from kagman.api import index as build_index
     from kagman.fs import counted
+    from kagman.images.listing import NOTHING_SKIPPED, skipped_entries
 
     kwargs: dict[str, Any] = {
         "labels": labels,
@@ -108,7 +109,10 @@ def index_command(
     click.echo(counts.to_string())
     reasons = idx.problems.reason.value_counts()
     reasons = reasons[reasons > 0]
-    click.echo(f"\nProblems: {len(idx.problems):,} files or folders skipped")
+    if len(idx.problems):
+        click.echo(f"\nProblems: {skipped_entries(len(idx.problems))} skipped")
+    else:
+        click.echo(f"\n{NOTHING_SKIPPED}")
     for reason, n in reasons.items():
         click.echo(f"  {n:>7,}  {reason}")
     if csv_file is not None:

@@ -274,7 +274,7 @@ def _conflicts(folder: Path, token: str | None) -> tuple[str, ...]:
     if os.environ.get(TOKEN_ENV) and (jsons or token_files):
         notes.append(
             f"{TOKEN_ENV} is set: it overrides {', '.join(jsons + token_files)} for every "
-            f"client. Unset it to use the file(s)."
+            f"client. Unset it to use {'that file' if len(jsons + token_files) == 1 else 'them'}."
         )
     elif _env_pair() and jsons:
         notes.append(

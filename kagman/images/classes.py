@@ -110,7 +110,8 @@ def warn_missing_classes(df: pd.DataFrame, classes: list[str], *, multilabel: bo
         if missing:
             shown = ", ".join(repr(c) for c in missing[:10]) + (" ..." if len(missing) > 10 else "")
             msg = (
-                f"Split {split!r} has no images of {len(missing)} class(es): {shown}. Label ids "
+                f"Split {split!r} has no images of {counted(len(missing), 'class', 'classes')}: "
+                f"{shown}. Label ids "
                 "come from the classes of all splits, so they do not shift."
             )
             warn(msg, MissingClassWarning)

@@ -18,6 +18,7 @@ import html
 from typing import TYPE_CHECKING
 
 from kagman.fs import counted
+from kagman.images.listing import NOTHING_SKIPPED, skipped_entries
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,7 +105,7 @@ def _counts_table(idx: Indexed) -> str:
 def _problems(idx: Indexed) -> str:
     problems = idx.problems
     if not len(problems):
-        return f'<p style="{_MUTED}">Problems: none; nothing was skipped.</p>'
+        return f'<p style="{_MUTED}">{NOTHING_SKIPPED}</p>'
     rows: list[tuple[tuple[int, str], str]] = []
     for reason, group in problems.groupby("reason", observed=True, sort=False):
         first = group.iloc[0]
@@ -118,7 +119,7 @@ def _problems(idx: Indexed) -> str:
         rows.append(((-len(group), str(reason)), row))
     body = "".join(row for _, row in sorted(rows))
     return (
-        f"<p><b>Problems</b>: {len(problems):,} files or folders skipped (see "
+        f"<p><b>Problems</b>: {skipped_entries(len(problems))} skipped (see "
         f'<code>.problems</code>)</p><table style="border-collapse:collapse">{body}</table>'
     )
 

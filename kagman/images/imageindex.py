@@ -294,8 +294,8 @@ class ImageIndex:
             n_val = int((self.df.split == "val").sum())
             if if_missing:
                 log.info(
-                    "split(): this index already has a 'val' split (%d images); kept as it is.",
-                    n_val,
+                    "split(): this index already has a 'val' split (%s); kept as it is.",
+                    counted(n_val, "image"),
                 )
                 return self
             msg = (

@@ -176,8 +176,8 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
         remove_tree(tmp)
         raise
     logger.debug(
-        "Extracted %s files (%s) in %.2f s; every member's CRC-32 checked",
-        f"{len(report.files):,}",
+        "Extracted %s (%s) in %.2f s; every member's CRC-32 checked",
+        counted(len(report.files), "file"),
         human_size(report.total_bytes),
         time.perf_counter() - extracting,
     )
