@@ -20,9 +20,13 @@ from kagman.fs import counted, human_size
 from kagman.remote.refs import Ref
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import pandas as pd
 
 __all__ = ["CacheInfo", "cache_info", "cached", "held", "html_table"]
+
+_WIDEST_PART = 40  # characters of a subset's selections shown in the VERSION column
 
 
 def html_table(summary: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -101,12 +105,72 @@ class CacheInfo:
             text += f"; {len(self.incomplete)} left by interrupted pulls (kagman prune)"
         return text
 
+    def lines(self) -> list[str]:
+        """The table ``kagman ls`` prints, a line per entry under a header (none when empty)."""
+        header = ("REF", "VERSION", "FILES", "SIZE", "PULLED", "LAST USED", "STATE")
+        rows = [
+            (
+                row.ref,
+                _version(row),
+                str(row.files),
+                human_size(row.size),
+                _when(row.pulled_at),
+                _when(row.last_used),
+                _state(row),
+            )
+            for row in self.entries
+        ]
+        if not rows:
+            return []
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        right = {2, 3}
+        return [
+            "  ".join(
+                cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+                for i, cell in enumerate(r)
+            ).rstrip()
+            for r in [header, *rows]
+        ]
+
     def __str__(self) -> str:
-        return self.summary()
+        """What ``kagman ls`` prints: the table, then the summary line."""
+        lines = self.lines()
+        return "\n".join([*lines, "", self.summary()] if lines else [self.summary()])
+
+    def __repr__(self) -> str:
+        return f"<CacheInfo {self.summary()}>"
 
     def _repr_html_(self) -> str:
         table = self.df.to_html(index=False) if self.entries else "<p>(empty)</p>"
         return f"<p>{html.escape(self.summary())}</p>{table}"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _version(row: EntryInfo) -> str:
+    """The VERSION column: a version or a competition's data state, and what a subset holds."""
+    if row.kind == "competition":
+        text = (row.data_state or "-") + (" (latest)" if row.latest else "")
+    else:
+        text = "-" if row.version is None else str(row.version)
+    if row.file:
+        return f"{text}: {row.file}"
+    if row.state == "subset":
+        part = ", ".join(row.selections) or counted(row.files, "file")
+        cut = part if len(part) <= _WIDEST_PART else part[: _WIDEST_PART - 1] + "…"
+        return f"{text}: {cut}"
+    return text
+
+
+def _state(row: EntryInfo) -> str:
+    text: str = row.state
+    if row.note:
+        text += f" ({row.note})"
+    if row.newer_version is not None:
+        text += f", version {row.newer_version} known"
+    return text
 
 
 def cache_info(ref: str | Ref | None = None) -> CacheInfo:

@@ -162,7 +162,12 @@ class DoctorReport:
         return out
 
     def __str__(self) -> str:
+        """What ``kagman doctor`` prints."""
         return "\n".join(self.lines())
+
+    def __repr__(self) -> str:
+        found = counted(len(self.problems), "problem")
+        return f"<DoctorReport ok={self.ok}: {found}; kagman uses {self.credentials.used}>"
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(str(self))}</pre>"

@@ -346,6 +346,12 @@ class ImageIndex:
         kind = " (multi-label)" if self._multilabel else ""
         return kind + (", paired with masks" if self.paired else "")
 
+    def __str__(self) -> str:
+        """What ``kagman index`` prints: the layout, the split x class counts, the problems."""
+        from kagman.images.display import index_text
+
+        return index_text(self)
+
     def __repr__(self) -> str:
         per_split = ", ".join(f"{s}={n}" for s, n in self.df.split.value_counts(sort=False).items())
         return (
