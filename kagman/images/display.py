@@ -23,7 +23,6 @@ from kagman.images.listing import NOTHING_SKIPPED, skipped_entries
 if TYPE_CHECKING:
     import pandas as pd
 
-    from kagman.images.imageindex import ImageIndex
     from kagman.images.sheet import Indexed
 
 __all__ = ["index_html", "index_text"]
@@ -125,7 +124,7 @@ def _problems(idx: Indexed) -> str:
     )
 
 
-def index_text(idx: ImageIndex) -> str:
+def index_text(idx: Indexed) -> str:
     """What ``kagman index`` prints: the layout, the counts, the problems by reason."""
     counts = idx.counts()
     if counts.shape[1] > 12:  # many classes read better as rows
