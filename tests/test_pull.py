@@ -242,6 +242,9 @@ def test_a_link_that_cannot_be_made_is_refused_before_downloading(
     afile.write_text("x")
     with pytest.raises(kagman.InvalidArgumentError, match=f"The --link folder {afile} is a file"):
         kagman.pull("owner/pets", link=afile)
+    inside = f"The --link folder {afile / 'sub' / 'deeper'} cannot be made: {afile} is a file."
+    with pytest.raises(kagman.InvalidArgumentError, match=inside):  # QA2 finding 6
+        kagman.pull("owner/pets", link=afile / "sub" / "deeper")
     (project / "pets").mkdir(parents=True)
     result = CliRunner().invoke(cli, ["pull", "owner/pets", "--link", str(project)])
     assert (result.exit_code, result.stderr) == (

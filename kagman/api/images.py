@@ -148,6 +148,8 @@ def show(
     InvalidArgumentError
         ``split`` is not a split of the index, ``per_class`` or ``size`` is too small,
         or ``out`` has an extension Pillow cannot write (a ``ValueError`` too).
+    OutputPathError
+        ``out`` cannot be written: its folder is missing or not writable (exit code 2).
 
     Examples
     --------

@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from kagman.errors import InvalidArgumentError, InvalidRefError, KagmanError
+from kagman.errors import InvalidArgumentError, InvalidRefError, KagmanError, OutputPathError
 from kagman.remote.refs import (
     CompetitionRef,
     DatasetRef,
@@ -266,16 +266,16 @@ def _check_link(link: str | os.PathLike[str], slug: str, file: str | None) -> No
 
 
 def _link(path: Path, link: str | os.PathLike[str]) -> None:
-    """``--link``: a symlink to the entry in ``link``; an ``OSError`` becomes a KagmanError."""
+    """``--link``: a symlink to the entry in ``link``; an ``OSError`` becomes OutputPathError."""
     from kagman.cache.links import make_link
+    from kagman.fs import output_error
 
     try:
         make_link(path, Path(link))
     except OSError as err:
         if isinstance(err, KagmanError):
             raise
-        msg = (
-            f"Could not create the link in {link}: {err.strerror or err}. The data is at "
-            f"{path}; choose a --link folder you can write."
-        )
-        raise KagmanError(msg) from err
+        what = f"Could not create the link in {link}"
+        failed = output_error(err, Path(link) / path.name, what=what)
+        msg = f"{str(failed).rstrip('.')}. The data is at {path}."
+        raise OutputPathError(msg, path=Path(link)) from err

@@ -49,6 +49,13 @@ def check_link(folder: Path, name: str) -> None:
     if folder.exists() and not folder.is_dir():
         msg = f"The --link folder {folder} is a file. Choose a folder for the link (link=)."
         raise InvalidArgumentError(msg)
+    above = next((p for p in folder.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        msg = (
+            f"The --link folder {folder} cannot be made: {above} is a file. Choose a folder "
+            "for the link (link=)."
+        )
+        raise InvalidArgumentError(msg)
     if link.exists() and not link.is_symlink():
         msg = (
             f"{link} already exists and is not a symlink, so --link will not replace it. "

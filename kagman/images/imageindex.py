@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from kagman.errors import InvalidArgumentError
-from kagman.fs import atomic_write_bytes, counted
+from kagman.fs import counted, write_output
 from kagman.images.carve import carve_val
 from kagman.images.check import CheckLevel
 from kagman.images.classes import warn_missing_classes
@@ -334,12 +334,18 @@ class ImageIndex:
         """Write :attr:`df` to ``path`` as CSV, atomically; returns the path.
 
         Multi-label: the ``labels`` cell holds the tags joined by ``|``.
+
+        Raises
+        ------
+        OutputPathError
+            ``path`` cannot be written: its folder is missing or not writable, or it is a
+            folder (exit code 2; an ``OSError`` too).
         """
         target = Path(path)
         df = self.df
         if self._multilabel:
             df = df.assign(labels=["|".join(tags) for tags in df["labels"].tolist()])
-        atomic_write_bytes(target, df.to_csv(index=False).encode("utf-8"))
+        write_output(target, df.to_csv(index=False).encode("utf-8"))
         return target
 
     def _kind(self) -> str:
