@@ -137,8 +137,10 @@ def test_rules_not_accepted_says_what_to_do(kaggle: FakeKaggle) -> None:
         f"data (403: {RULES_MESSAGE}) The API cannot accept them for you: open "
         "https://www.kaggle.com/competitions/titanic/rules in a browser, signed in as kagtester "
         "(the user of the key 5f3a…a3e1, from KAGGLE_USERNAME/KAGGLE_KEY), accept the rules, "
-        "then run the same command again (add --wait-for-rules to wait here while you do; "
-        "Python: wait_for_rules=True)."
+        "then run the same command again (pass wait_for_rules=True to wait while you do)."
+    )
+    assert str(info.value.cli_message).endswith(  # QA2 finding 7: each says its own words
+        "then run the same command again (add --wait-for-rules to wait here while you do)."
     )
     assert isinstance(info.value, TermsNotAcceptedError)
     assert (info.value.exit_code, info.value.status) == (4, 403)
@@ -221,8 +223,10 @@ def test_other_403s_and_404s_are_distinct(kaggle: FakeKaggle) -> None:
     with pytest.raises(DatasetNotFoundError) as hint:
         kagman.pull("someone/titanic")
     assert str(hint.value).endswith(
-        "There is a competition named 'titanic': pull it with `kagman pull -c titanic` "
-        "(Python: kagman.pull_competition('titanic'))."
+        "There is a competition named 'titanic': pull it with kagman.pull_competition('titanic')."
+    )
+    assert str(hint.value.cli_message).endswith(  # QA2 finding 7
+        "There is a competition named 'titanic': pull it with `kagman pull -c titanic`."
     )
 
 
@@ -361,8 +365,8 @@ def test_a_wait_that_runs_out_says_how_long_it_waited(
         "minutes (asking Kaggle every 0.05 s). Open "
         "https://www.kaggle.com/competitions/titanic/rules in a browser, signed in as kagtester "
         "(the user of the key 5f3a…a3e1, from KAGGLE_USERNAME/KAGGLE_KEY), accept the rules, "
-        "then run the same command again (--wait-for-rules MINUTES waits longer; Python: "
-        "wait_for_rules=MINUTES)."
+        "then run the same command again (wait_for_rules=MINUTES waits longer)."
     )
-    assert "add --wait-for-rules" not in str(info.value)
+    assert str(info.value.cli_message).endswith("(--wait-for-rules MINUTES waits longer).")
+    assert "wait_for_rules=True" not in str(info.value)
     assert (info.value.exit_code, info.value.status) == (4, 403)

@@ -6,10 +6,12 @@ import warnings
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from test_images_helpers import encode, write
 
 import kagman
 from kagman import ImageFolderError, ImageIndex
+from kagman.cli import cli
 
 JPEG = encode("JPEG")
 PNG = encode("PNG")
@@ -384,9 +386,14 @@ def test_class_names_that_differ_only_in_case(tmp_path: Path) -> None:
     messages = [str(w.message) for w in caught]
     assert messages[0] == (
         "Class names 'Cat' (2 images in train) and 'cat' (1 image in test) differ only in "
-        "case; they are kept as 2 classes. Pass case_insensitive_classes=True "
-        "(--case-insensitive-classes) to merge them."
+        "case; they are kept as 2 classes. Pass case_insensitive_classes=True to merge them."
     )
+    assert str(getattr(caught[0].message, "cli_message", "")).endswith(  # QA2 finding 7
+        "Pass --case-insensitive-classes to merge them."
+    )
+    shown = CliRunner().invoke(cli, ["index", str(base), "--check", "none"]).stderr
+    assert "Pass --case-insensitive-classes to merge them." in shown
+    assert "case_insensitive_classes=True" not in shown
     assert {w.filename for w in caught} == {__file__}  # the caller's line, not kagman's
     assert idx.classes == ["Cat", "cat", "dog"]
     merged = kagman.index(base, check="none", case_insensitive_classes=True)

@@ -113,6 +113,13 @@ def test_offline_a_partly_cached_version_is_not_the_whole_listing(kaggle: FakeKa
     assert result.exit_code == TableError.exit_code
     assert "`kagman load owner/two/versions/1 a.csv`. Or drop --offline" in result.stderr
     pd.testing.assert_frame_equal(kagman.load("owner/two", "a.csv", offline=True), FRAME)
+    # QA2 finding 7: FILE is positional in `kagman load`, so no --file in the message
+    result = CliRunner().invoke(cli, ["load", "owner/two", "nope.csv", "--offline"])
+    assert result.exit_code == 6
+    assert result.stderr.startswith(
+        "Error: 'nope.csv' of owner/two is not in the cache, and offline mode forbids "
+    )
+    assert "Retry without --offline (and unset KAGMAN_OFFLINE)" in result.stderr
 
 
 def test_a_url_with_select_and_a_local_folder(kaggle: FakeKaggle) -> None:

@@ -138,7 +138,9 @@ def test_a_file_with_patterns_pulls_that_file(
 
 def test_a_file_the_patterns_leave_out_is_an_empty_selection(kaggle: FakeKaggle) -> None:
     kaggle.add_dataset("owner/pets", FILES)
-    with pytest.raises(EmptySelectionError, match=r"matches --file labels.csv --exclude '\*.csv'"):
+    with pytest.raises(
+        EmptySelectionError, match=r"matches file='labels.csv', exclude=\['\*.csv'\]"
+    ):
         kagman.pull("owner/pets", file="labels.csv", exclude=["*.csv"])
     kagman.pull("owner/pets")  # cached whole: the file and patterns answer from it
     assert kagman.pull("owner/pets/versions/1", file="labels.csv", include=["*.csv"]) == (
@@ -163,9 +165,12 @@ def test_an_empty_selection_lists_the_top_level(kaggle: FakeKaggle) -> None:
     with pytest.raises(EmptySelectionError) as info:
         kagman.pull("owner/pets", include=["*.png"], exclude=["x"])
     assert str(info.value) == (
-        "Nothing in owner/pets/versions/1 (7 files) matches --include '*.png' --exclude 'x'. "
+        "Nothing in owner/pets/versions/1 (7 files) matches include=['*.png'], exclude=['x']. "
         "Its top level has folders test/, train/; files labels.csv, notes.txt. "
         "See every file with `kagman files owner/pets/versions/1`."
+    )
+    assert str(info.value.cli_message).startswith(  # the command line names its flags
+        "Nothing in owner/pets/versions/1 (7 files) matches --include '*.png' --exclude 'x'. "
     )
     assert info.value.exit_code == 2
     assert kaggle.count("blob") == 0
@@ -201,7 +206,7 @@ def test_an_empty_selection_is_refused_whatever_is_cached(kaggle: FakeKaggle) ->
     assert kaggle.count("blob") == 0
     result = CliRunner().invoke(cli, ["pull", "owner/pets", "--include", "*.png", "--offline"])
     assert result.exit_code == 2, result.output
-    assert result.stderr == f"Error: {fresh.value}\n"
+    assert result.stderr == f"Error: {fresh.value.cli_message}\n"
     # a competition's cached data answers the same
     kaggle.add_competition("quiz", {"train.csv": b"a\n1\n", "test.csv": b"a\n2\n"})
     kagman.pull_competition("quiz")
@@ -235,9 +240,7 @@ def test_offline_serves_what_is_there(kaggle: FakeKaggle, caplog: pytest.LogCapt
     assert "may lack others" in caplog.text  # *.jpg was never pulled as such
     with pytest.raises(NotCachedError, match=r"Only part of owner/pets is cached"):
         kagman.pull("owner/pets", offline=True)  # a whole-dataset request needs a complete entry
-    with pytest.raises(
-        NotCachedError, match=r"--file labels\.csv of owner/pets is not in the cache"
-    ):
+    with pytest.raises(NotCachedError, match=r"^'labels\.csv' of owner/pets is not in the cache"):
         kagman.pull("owner/pets", file="labels.csv", offline=True)
     assert kaggle.requests == []
 
@@ -253,7 +256,7 @@ def test_offline_prefers_a_full_answer_to_a_newer_part(
     assert kagman.pull("owner/pets", include=["*.jpg"], offline=True) == whole
     assert "may lack others" not in caplog.text  # version 1 holds every jpg of it
     assert kagman.pull("owner/pets", file="train/cat", offline=True) == newer
-    with pytest.raises(NotCachedError, match=r"--file 2\.txt of owner/pets is not in the cache"):
+    with pytest.raises(NotCachedError, match=r"^'2\.txt' of owner/pets is not in the cache"):
         kagman.pull("owner/pets", file="2.txt", offline=True)
     assert kaggle.requests == []
 

@@ -22,6 +22,7 @@ from kagman.remote.refs import (
     parse_target,
 )
 from kagman.settings import OFFLINE_ENV, env_flag
+from kagman.ui.warn import worded
 
 __all__ = ["pull", "pull_competition"]
 
@@ -159,8 +160,16 @@ def pull(
 def _offline(offline: bool, *, force: bool) -> bool:
     """``offline``, or ``KAGMAN_OFFLINE=1``; refused together with ``force``."""
     if (offline := offline or env_flag(OFFLINE_ENV)) and force:
-        msg = "--force downloads again, --offline forbids downloading: use one or the other."
-        raise InvalidArgumentError(msg)
+        python, cli = worded(
+            lambda name: (
+                f"{name('force=True', '--force')} downloads again, "
+                f"{name('offline=True', '--offline')} (or KAGMAN_OFFLINE=1) forbids downloading: "
+                "use one or the other."
+            )
+        )
+        refused = InvalidArgumentError(python)
+        refused.cli_message = cli
+        raise refused
     return offline
 
 

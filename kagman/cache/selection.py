@@ -157,8 +157,18 @@ class Selection:
         exclude = pathspec.GitIgnoreSpec.from_lines(self.exclude) if self.exclude else None
         return include, exclude
 
-    def describe(self) -> str:
-        """The selection as command-line options, for messages."""
+    def describe(self, *, python: bool = False) -> str:
+        """The selection as command-line options (``python``: as keyword arguments), for messages.
+
+        >>> sel = Selection("train/", ("*.jpg",))
+        >>> sel.describe(), sel.describe(python=True)
+        ("--file train/ --include '*.jpg'", "file='train/', include=['*.jpg']")
+        """
+        if python:
+            named = [f"file={self.file!r}"] if self.file is not None else []
+            named += [f"include={list(self.include)!r}"] if self.include else []
+            named += [f"exclude={list(self.exclude)!r}"] if self.exclude else []
+            return ", ".join(named) or "everything"
         parts = [f"--file {self.file}"] if self.file is not None else []
         parts += [f"--include {p!r}" for p in self.include]
         parts += [f"--exclude {p!r}" for p in self.exclude]
@@ -200,11 +210,14 @@ def nothing_matches(
 
     >>> err = nothing_matches("o/d", Selection(include=("*.png",)), ["a.csv"], "kagman files")
     >>> str(err).split(". ")[:2]
-    ["Nothing in o/d (1 file) matches --include '*.png'", 'Its top level has files a.csv']
+    ["Nothing in o/d (1 file) matches include=['*.png']", 'Its top level has files a.csv']
+    >>> str(err.cli_message).split(". ")[0]
+    "Nothing in o/d (1 file) matches --include '*.png'"
     """
-    msg = (
-        f"Nothing in {label} ({counted(len(names), 'file')}) matches "
-        f"{selection.describe()}. Its top level has {top_level(names)}. "
-        f"See every file with `{files_command}`."
+    head, tail = (
+        f"Nothing in {label} ({counted(len(names), 'file')}) matches ",
+        (f". Its top level has {top_level(names)}. See every file with `{files_command}`."),
     )
-    return EmptySelectionError(msg, ref=label)
+    err = EmptySelectionError(head + selection.describe(python=True) + tail, ref=label)
+    err.cli_message = head + selection.describe() + tail
+    return err

@@ -75,6 +75,7 @@ def index_command(
     from kagman import parse_competition
     from kagman.api import index as build_index
     from kagman.fs import counted
+    from kagman.ui.warn import cli_text
 
     kwargs: dict[str, Any] = {
         "labels": labels,
@@ -89,7 +90,7 @@ def index_command(
         warnings.simplefilter("always", UserWarning)
         idx = build_index(parse_competition(source) if competition else source, **kwargs)
     for warning in caught:
-        click.echo(f"Warning: {warning.message}", err=True)
+        click.echo(f"Warning: {cli_text(warning.message)}", err=True)
     click.echo(str(idx))
     if csv_file is not None:
         idx.to_csv(csv_file)

@@ -54,12 +54,15 @@ def fold_case(parts: list[Part], *, merge: bool) -> list[str]:
                 f"{n!r} ({counted(images[n], 'image')} in {', '.join(sorted(where[n]))})"
                 for n in names
             )
-            msg = (
+            head = (
                 f"Class names {shown} differ only in case; they are kept as "
-                f"{counted(len(names), 'class', 'classes')}. Pass case_insensitive_classes=True "
-                "(--case-insensitive-classes) to merge them."
+                f"{counted(len(names), 'class', 'classes')}. Pass "
             )
-            warn(msg, ClassCaseWarning)
+            warn(
+                f"{head}case_insensitive_classes=True to merge them.",
+                ClassCaseWarning,
+                cli=f"{head}--case-insensitive-classes to merge them.",
+            )
         return []
     chosen: dict[str, str] = {}
     lines = []

@@ -68,11 +68,12 @@ def get_dataset(ref: DatasetRef, credentials: Credentials | None = None) -> Data
 
         if not competition_exists(ref.slug, creds):
             raise
-        msg = (
-            f"{err} There is a competition named {ref.slug!r}: pull it with "
-            f"`kagman pull -c {ref.slug}` (Python: kagman.pull_competition({ref.slug!r}))."
+        head = f"{err} There is a competition named {ref.slug!r}: pull it with "
+        other = DatasetNotFoundError(
+            f"{head}kagman.pull_competition({ref.slug!r}).", ref=ref.name, status=404
         )
-        raise DatasetNotFoundError(msg, ref=ref.name, status=404) from err
+        other.cli_message = f"{head}`kagman pull -c {ref.slug}`."
+        raise other from err
     version = int(dataset.current_version_number or 0)
     if version < 1:
         msg = f"Kaggle reported no ready version of {ref.name}. Try again later."

@@ -212,17 +212,19 @@ def parse_target(
     if isinstance(ref, DatasetRef):
         ref = _agree_version(raw, ref, version)
     elif version is not None:
-        msg = f"Invalid option for {raw!r}: competitions have no versions; drop --version."
-        raise InvalidRefError(msg, ref=raw)
+        head = f"Invalid option for {raw!r}: competitions have no versions; drop "
+        refused = InvalidRefError(head + "version=.", ref=raw)
+        refused.cli_message = head + "--version."
+        raise refused
     name = None
     if file is not None:
         name = check_file_name(file)
         if selected is not None and selected != name:
-            msg = (
-                f"Conflicting files for {raw!r}: the URL selects {selected!r}, the file option "
-                f"says {name!r}. Give only one."
-            )
-            raise InvalidRefError(msg, ref=raw)
+            head = f"Conflicting files for {raw!r}: the URL selects {selected!r}, "
+            tail = f" says {name!r}. Give only one."
+            refused = InvalidRefError(head + "file=" + tail, ref=raw)
+            refused.cli_message = head + "--file" + tail
+            raise refused
     return Target(ref, name if name is not None else selected)
 
 
@@ -394,11 +396,11 @@ def _agree_version(raw: str, ref: DatasetRef, version: int | None) -> DatasetRef
         return ref
     version = _parse_version(raw, str(version))
     if ref.version is not None and ref.version != version:
-        msg = (
-            f"Conflicting versions for {raw!r}: the reference says {ref.version}, "
-            f"the version option says {version}. Give only one."
-        )
-        raise InvalidRefError(msg, ref=raw)
+        head = f"Conflicting versions for {raw!r}: the reference says {ref.version}, "
+        tail = f" says {version}. Give only one."
+        refused = InvalidRefError(head + "version=" + tail, ref=raw)
+        refused.cli_message = head + "--version" + tail
+        raise refused
     return ref.with_version(version)
 
 

@@ -190,14 +190,17 @@ def _redirect(ref: CompetitionRef, creds: Credentials, wait: float | None) -> st
                     f"waiting {counted(wait or 0, 'minute')} (asking Kaggle every {poll:g} s). "
                     "Open "
                     f"{ref.rules_url} in a browser, signed in as {who(creds)}, accept the "
-                    "rules, then run the same command again (--wait-for-rules MINUTES waits "
-                    "longer; Python: wait_for_rules=MINUTES)."
+                    "rules, then run the same command again ({} waits longer)."
                 )
-                raise RulesNotAcceptedError(msg, ref=ref.slug, status=err.status) from err
+                late = RulesNotAcceptedError(
+                    msg.replace("{}", "wait_for_rules=MINUTES"), ref=ref.slug, status=err.status
+                )
+                late.cli_message = msg.replace("{}", "--wait-for-rules MINUTES")
+                raise late from err
             if not told:
                 from kagman.remote.client import RULES_WAIT_HINT
 
-                said = str(err).replace(RULES_WAIT_HINT, "")  # it is waiting already
+                said = str(err).replace(RULES_WAIT_HINT[0], "")  # it is waiting already
                 logger.warning(
                     "%s Waiting up to %s, asking Kaggle every %g s ...",
                     said,

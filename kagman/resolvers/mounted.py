@@ -140,6 +140,7 @@ def fall_back(message: str, request: Request) -> None:
     """Warn that the mount did not work, why, and what kagman does instead."""
     then = "kagman's cache (offline)" if request.offline else "kagman's cache and a normal download"
     warn(
-        f"{message} Falling back to {then}; --no-mount (mount=False) skips the mount.",
+        f"{message} Falling back to {then}; mount=False skips the mount.",
         MountFallbackWarning,
+        cli=f"{message} Falling back to {then}; --no-mount skips the mount.",
     )
