@@ -541,3 +541,21 @@ def test_file_takes_a_path_object_as_posix(kaggle: FakeKaggle) -> None:
     with pytest.raises(kagman.InvalidRefError, match="Invalid file name '/etc/passwd'"):
         kagman.pull("owner/paths", file=Path("/etc/passwd"))
     assert kagman.remove("owner/paths", file=Path("sub/t.csv")).removed
+
+
+def test_a_missing_version_names_the_current_one(kaggle: FakeKaggle) -> None:
+    """QA2 finding 8: not "check the spelling" when only the version is wrong."""
+    kaggle.add_dataset("owner/pets", FILES)
+    kaggle.add_dataset("owner/pets", {"v2.txt": b"2"})
+    said = (
+        "Kaggle has no version 9 of owner/pets: its current version is 2. Pull "
+        "owner/pets/versions/2, or leave the version out for the latest."
+    )
+    for options in ({}, {"file": "v2.txt"}, {"file": "sub/"}):
+        with pytest.raises(kagman.DatasetNotFoundError) as missing:
+            kagman.pull("owner/pets/versions/9", **options)  # type: ignore[arg-type]
+        assert str(missing.value) == said, options
+    result = CliRunner().invoke(cli, ["pull", "owner/pets", "--version", "9"])
+    assert (result.exit_code, result.stderr) == (4, f"Error: {said}\n")
+    with pytest.raises(kagman.DatasetNotFoundError, match="Check the spelling"):
+        kagman.pull("owner/nope/versions/9")  # no such dataset: the spelling it is
