@@ -203,8 +203,8 @@ def test_cache_section_counts_leftovers_and_sharing(kaggle: FakeKaggle, home: Pa
     assert cache["free"] > 0
     assert cache["shared"] is False
     assert cache["writable"] is True
-    assert "1 left by interrupted pulls" in text
-    assert "`kagman prune` removes them" in text
+    assert "1 leftover of an interrupted pull (" in text
+    assert "`kagman prune` removes it" in text
     root.chmod(0o2775)
     assert run_doctor()[1]["cache"]["shared"] is True  # type: ignore[index]
     assert "shared with group" in run_doctor()[0]

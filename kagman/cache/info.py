@@ -95,15 +95,18 @@ class CacheInfo:
         done = [row for row in self.entries if row.state != "incomplete"]
         refs = {(row.kind, row.ref) for row in done}
         datasets = sum(kind == "dataset" for kind, _ in refs)
-        text = (
-            f"{held(len(done), datasets, len(refs) - datasets)}, "
-            f"{human_size(self.size)} on disk in {self.root}"
-        )
+        where = f"{human_size(self.size)} on disk in {self.root}"
         if self.free is not None:
-            text += f" ({human_size(self.free)} free)"
-        if self.incomplete:
-            text += f"; {len(self.incomplete)} left by interrupted pulls (kagman prune)"
-        return text
+            where += f" ({human_size(self.free)} free)"
+        left = len(self.incomplete)
+        leftovers = counted(
+            left, "leftover of an interrupted pull", "leftovers of interrupted pulls"
+        )
+        removes = f"`kagman prune` removes {'it' if left == 1 else 'them'}"
+        if left and not done:
+            return f"Nothing complete is cached; {leftovers}, {where}; {removes}"
+        text = f"{held(len(done), datasets, len(refs) - datasets)}, {where}"
+        return text + (f"; {leftovers} ({removes})" if left else "")
 
     def lines(self) -> list[str]:
         """The table ``kagman ls`` prints, a line per entry under a header (none when empty)."""

@@ -97,8 +97,12 @@ class VerifyReport:
             out.append(f"{what}: {files}, {check.method}: {verdict}")
             out += [f"  {p.kind}: {p.path or '(entry)'}  {p.detail}" for p in check.problems]
         if self.skipped:
-            left = counted(len(self.skipped), "leftover")
-            out.append(f"{left} of interrupted pulls not checked.")
+            left = counted(
+                len(self.skipped),
+                "leftover of an interrupted pull",
+                "leftovers of interrupted pulls",
+            )
+            out.append(f"{left} not checked.")
         return out
 
     def summary(self) -> str:

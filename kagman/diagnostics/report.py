@@ -140,10 +140,11 @@ class DoctorReport:
         else:
             out.append("  not created yet (the first pull creates it)")
         if c.incomplete:
-            out.append(
-                f"  {c.incomplete} left by interrupted pulls ({human_size(c.incomplete_size)}): "
-                "`kagman prune` removes them"
+            left = counted(
+                c.incomplete, "leftover of an interrupted pull", "leftovers of interrupted pulls"
             )
+            them = "it" if c.incomplete == 1 else "them"
+            out.append(f"  {left} ({human_size(c.incomplete_size)}): `kagman prune` removes {them}")
         sharing = f"shared with group {c.group}" if c.shared else f"private (owner {c.owner})"
         if c.problem is None:
             out.append(f"  {sharing}; you {'can' if c.writable else 'can NOT'} write it")
