@@ -325,11 +325,15 @@ def test_a_bare_name_says_how_to_name_a_competition(kaggle: FakeKaggle) -> None:
         result = CliRunner().invoke(cli, args)
         assert result.exit_code in (2, 8), result.output
         assert f"If 'titanic' is a competition, name it with -c {hint}" in result.stderr, args
+        assert "kagman.CompetitionRef" not in result.stderr  # QA2 finding 8: no Python here
+        assert "pull_competition" not in result.stderr
     with pytest.raises(kagman.TableError) as info:
         kagman.load("titanic", "train.csv")
     assert str(info.value).endswith(
-        "in Python, kagman.load(kagman.CompetitionRef('titanic'), 'train.csv')."
+        "If 'titanic' is a competition, name it as "
+        f"kagman.load(kagman.CompetitionRef('titanic'), 'train.csv') or by its URL {url}."
     )
+    assert "-c" not in str(info.value)
     with pytest.raises(kagman.InvalidRefError, match=r"kagman.pull_competition\('titanic'\)"):
         kagman.pull("titanic")
     assert kaggle.count() == 0  # a bare name is never sent to Kaggle

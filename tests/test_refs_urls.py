@@ -139,7 +139,7 @@ def test_what_a_pasted_reference_means(text: str, ref: object, file: str | None)
         ),
         (
             "titanic",
-            "Invalid dataset reference 'titanic': expected owner/dataset-slug or owner/dataset-slug/versions/N (as in kaggle.com/datasets/owner/dataset-slug). If 'titanic' is a competition, name it with -c (`kagman pull -c titanic`) or by its URL https://www.kaggle.com/competitions/titanic; in Python, kagman.pull_competition('titanic').",
+            "Invalid dataset reference 'titanic': expected owner/dataset-slug or owner/dataset-slug/versions/N (as in kaggle.com/datasets/owner/dataset-slug). If 'titanic' is a competition, name it as kagman.pull_competition('titanic') or by its URL https://www.kaggle.com/competitions/titanic.",
         ),
     ],
 )

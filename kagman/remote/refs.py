@@ -315,9 +315,11 @@ def _parse_url(raw: str, path: str) -> Ref:
 
 def _parse_dataset(raw: str, parts: list[str], *, url: bool) -> DatasetRef:
     if len(parts) < 2:
-        hint = "" if url or len(parts) != 1 else competition_hint(parts[0])
-        msg = f"Invalid dataset reference {raw!r}: expected {_FORM}.{hint}"
-        raise InvalidRefError(msg, ref=raw)
+        python, cli = ("", "") if url or len(parts) != 1 else competition_hint(parts[0])
+        head = f"Invalid dataset reference {raw!r}: expected {_FORM}."
+        refused = InvalidRefError(head + python, ref=raw)
+        refused.cli_message = head + cli
+        raise refused
     owner, slug, rest = parts[0].lower(), parts[1].lower(), [p.lower() for p in parts[2:]]
     _check_part(
         raw, "owner", owner, _OWNER_RE, _MAX_OWNER, "may contain single hyphens or underscores"
@@ -353,27 +355,33 @@ def _parse_competition_url(raw: str, parts: list[str]) -> CompetitionRef:
     return _competition(raw, parts[0].lower())
 
 
-def competition_hint(name: str, *, command: str = "pull", file: str | None = None) -> str:
-    """A sentence for a bare name that may be a competition (``titanic``), else ``""``.
+def competition_hint(
+    name: str, *, command: str = "pull", file: str | None = None
+) -> tuple[str, str]:
+    """A sentence for a bare name that may be a competition (``titanic``), in Python's words
+    and in those of ``kagman <command>``; ``("", "")`` when it cannot be one.
 
     A bare name is never taken for a competition (it could be a folder); this says how
-    to name one, for ``kagman <command>`` and in Python.
+    to name one.
 
     >>> competition_hint("owner/slug"), competition_hint("./data")
-    ('', '')
+    (('', ''), ('', ''))
+    >>> competition_hint("titanic", command="index")[1].split(" or ")[0]
+    " If 'titanic' is a competition, name it with -c (`kagman index -c titanic`)"
     """
     slug = name.strip().rstrip("/").lower()
     if len(slug) > _MAX_COMPETITION or not _SLUG_RE.fullmatch(slug):
-        return ""
+        return "", ""
     cli = f"kagman {command} -c {slug}" + (f" {file}" if file else "")
     ref = f"kagman.CompetitionRef({slug!r})"
     python = {
         "pull": f"kagman.pull_competition({slug!r})",
         "load": f"kagman.load({ref}, {file!r})" if file else f"kagman.load({ref})",
     }.get(command, f"kagman.{command}({ref})")
+    head, url = f" If {slug!r} is a competition, name it", CompetitionRef(slug).url
     return (
-        f" If {slug!r} is a competition, name it with -c (`{cli}`) or by its URL "
-        f"{CompetitionRef(slug).url}; in Python, {python}."
+        f"{head} as {python} or by its URL {url}.",
+        f"{head} with -c (`{cli}`) or by its URL {url}.",
     )
 
 
