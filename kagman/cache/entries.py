@@ -203,7 +203,7 @@ def _require_some(entry: Path, selection: Selection) -> None:
     except (OSError, ValueError):
         return  # unreadable: the pull goes on as if uncached, and lists from Kaggle
     names = [str(item[0]) for item in manifest.get("files") or ()]
-    if selection.select(names):
+    if selection.takes_any(names):
         return
     competition = manifest.get("competition")
     if competition:

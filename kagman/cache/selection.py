@@ -144,6 +144,21 @@ class Selection:
             and (exclude is None or not exclude.match_file(n))
         ]
 
+    def takes_any(self, names: Collection[str]) -> bool:
+        """Whether :meth:`select` would take any of ``names``; stops at the first one.
+
+        >>> Selection(include=("*.png",)).takes_any(["a.csv", "b.png"])
+        True
+        """
+        folder = self.folder_in(names)
+        include, exclude = self._specs
+        return any(
+            self._inside(n, folder)
+            and (include is None or include.match_file(n))
+            and (exclude is None or not exclude.match_file(n))
+            for n in names
+        )
+
     def _inside(self, name: str, folder: bool) -> bool:
         if self.name is None:
             return True

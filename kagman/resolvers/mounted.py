@@ -129,7 +129,7 @@ def _require_some(folder: Path, request: Request, what: str) -> None:
         for top, _, files in os.walk(folder)
         for name in files
     ]
-    if not selection.select(names):
+    if not selection.takes_any(names):
         ref = request.ref
         command = f"kagman files {'-c ' if isinstance(ref, CompetitionRef) else ''}{ref}"
         label = f"the {what} mounted at {folder}"
