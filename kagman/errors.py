@@ -1,27 +1,26 @@
 """Every error kagman raises on purpose.
 
-One hierarchy under :class:`KagmanError`. Each class also derives from the
-matching built-in exception, so callers may catch either
-(``except kagman.DatasetNotFoundError`` or ``except LookupError``). Messages say
-what happened and what to do next; they never contain a secret (see
-:func:`kagman.credentials.mask`). ``exit_code`` is what the CLI exits with;
-the table lives in the README.
+One hierarchy under :class:`KagmanError`. Each class also derives from the matching built-in
+exception, so callers may catch either (``except kagman.DatasetNotFoundError`` or ``except
+LookupError``). Messages say what happened and what to do next; they never contain a secret
+(see :func:`kagman.credentials.mask`). ``exit_code`` is what the CLI exits with; the table
+lives in the README.
 
-In a notebook, IPython prints every exception of a ``raise ... from err`` chain,
-so a 404 would show 18 frames of ``requests`` internals above kagman's message.
-:class:`KagmanError` implements IPython's ``_render_traceback_`` hook once for
-every subclass: the notebook shows the user's own lines and kagman's message; the
-library error behind it stays on :attr:`KagmanError.cause`, and ``KAGMAN_DEBUG=1``
-(or ``kagman -v`` on the command line) shows the whole chain, URL query strings
-blanked (:func:`redact_urls`).
+In a notebook, IPython prints every exception of a ``raise ... from err`` chain, so a 404
+would show 18 frames of ``requests`` internals above kagman's message. :class:`KagmanError`
+implements IPython's ``_render_traceback_`` hook once for every subclass: the notebook shows
+the user's own lines and kagman's message; the library error behind it stays on
+:attr:`KagmanError.cause`, and ``KAGMAN_DEBUG=1`` (or ``kagman -v`` on the command line)
+shows the whole chain, URL query strings blanked (:func:`redact_urls`).
 
-Warnings a user must act on are :class:`KagmanWarning` subclasses, given at the
-caller's line (:func:`kagman.ui.warn.warn`); all derive from :class:`UserWarning`.
+Warnings a user must act on are :class:`KagmanWarning` subclasses, given at the caller's
+line (:func:`kagman.ui.warn.warn`); all derive from :class:`UserWarning`.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import types
 from pathlib import Path
 
@@ -59,6 +58,7 @@ __all__ = [
     "NetworkError",
     "NotCachedError",
     "NotFoundError",
+    "OutputPathError",
     "PermissionsFixedWarning",
     "RateLimitedError",
     "RemoteChangedError",
@@ -83,21 +83,15 @@ class KagmanError(Exception):
 
     @property
     def cause(self) -> BaseException | None:
-        """The exception behind this one (often the library error kagman translated), or None.
-
-        ``raise KagmanError(...) from err`` keeps ``err`` here; notebooks do not print
-        it (see :meth:`_render_traceback_`), so this is where to look.
-        """
+        """The exception behind this one (often the library error kagman translated), or None:
+        ``raise KagmanError(...) from err`` keeps ``err`` here; notebooks do not print it."""
         if self.__cause__ is not None:
             return self.__cause__
         return None if self.__suppress_context__ else self.__context__
 
     def _render_traceback_(self) -> list[str]:
-        """IPython's hook: the caller's lines and this message, without the chained internals.
-
-        With ``KAGMAN_DEBUG=1``: every frame and every cause, as IPython shows them.
-        Either way, URL query strings (signed download URLs) are blanked.
-        """
+        """IPython's hook: the caller's lines and this message, without the chained internals
+        (``KAGMAN_DEBUG=1``: every frame and cause); URL query strings are blanked either way."""
         if env_flag(DEBUG_ENV):
             lines = _ipython_lines(self, self.__traceback__)
             if lines is None:
@@ -150,6 +144,16 @@ class InvalidArgumentError(KagmanError, ValueError):
     """A call got an argument it cannot use: a split the index lacks, ``pairs()`` without masks."""
 
     exit_code = 2
+
+
+class OutputPathError(KagmanError, OSError):
+    """A file to write (``out=``, ``to_csv``, ``--csv``, ``--link``) cannot be written there."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 # --- credentials ------------------------------------------------------------
@@ -352,8 +356,7 @@ class ImageFolderError(KagmanError, FileNotFoundError):
 
 
 class TableError(KagmanError, ValueError):
-    """A table cannot be loaded: it does not parse, its format or reader is missing, or
-    the data holds no table (or several, and none was named)."""
+    """A table cannot be loaded: it does not parse, a format or reader is missing, no table."""
 
     exit_code = 8
 
@@ -402,8 +405,6 @@ def _up_to_kagman(tb: types.TracebackType | None) -> types.TracebackType | None:
 
 def _ipython_lines(err: BaseException, tb: types.TracebackType | None) -> list[str] | None:
     """IPython's own rendering (its colours and context lines), or None outside IPython."""
-    import sys
-
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
     formatter = getattr(shell, "InteractiveTB", None)

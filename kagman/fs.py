@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from kagman.errors import DiskFullError
+from kagman.errors import DiskFullError, OutputPathError
 
 __all__ = [
     "atomic_write_bytes",
@@ -26,7 +26,9 @@ __all__ = [
     "ensure_free_space",
     "fsync_dir",
     "human_size",
+    "output_error",
     "remove_tree",
+    "write_output",
 ]
 
 
@@ -59,6 +61,50 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         Any other failure, naming ``path`` (not the temporary file).
     """
     atomic_write_chunks(path, (data,), mode=mode)
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """:func:`atomic_write_bytes` of a file the user named (``out=``, ``to_csv``, ``--csv``).
+
+    Raises
+    ------
+    OutputPathError
+        The file cannot be written there (:func:`output_error` says why and what to do).
+    DiskFullError
+        When the disk fills up while writing.
+    """
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as err:
+        if isinstance(err, DiskFullError):
+            raise
+        raise output_error(err, path) from err
+
+
+def output_error(err: OSError, path: Path, *, what: str | None = None) -> OutputPathError:
+    """The error for a file (or link) the user named that could not be written at ``path``;
+    ``what`` starts the message (default ``"Cannot write <path>"``).
+
+    >>> err = output_error(OSError(errno.ENOENT, "No such file"), Path("/no/such/a.png"))
+    >>> str(err).split(". ")[0]
+    'Cannot write /no/such/a.png: the folder /no/such does not exist'
+    """
+    folder = path.parent
+    if path.is_dir():
+        why = f"{path} is a folder. Name a file in it"
+    elif err.errno == errno.ENOTDIR or (folder.exists() and not folder.is_dir()):
+        above = next((p for p in (folder, *folder.parents) if p.is_file()), folder)
+        why = f"{above} is a file, not a folder. Choose another path"
+    elif err.errno == errno.ENOENT:
+        why = f"the folder {folder} does not exist. Create it (mkdir -p {folder})"
+        why += " or choose another path"
+    elif err.errno in (errno.EACCES, errno.EPERM):
+        why = f"you may not write in {folder} (permission denied). Choose a folder you can write"
+    elif err.errno == errno.EROFS:
+        why = f"{folder} is on a read-only filesystem. Choose a folder you can write"
+    else:
+        why = f"{err.strerror or err}. Check the path or choose another one"
+    return OutputPathError(f"{what or f'Cannot write {path}'}: {why}.", path=path)
 
 
 def atomic_write_chunks(path: Path, chunks: Iterable[bytes], *, mode: int = 0o644) -> None:
@@ -170,11 +216,14 @@ def human_size(n: int) -> str:
     raise AssertionError  # pragma: no cover
 
 
-def counted(n: int, noun: str, plural: str | None = None) -> str:
+def counted(n: float, noun: str, plural: str | None = None) -> str:
     """``n`` and its noun, singular or plural, with thousands separators: the one way counts
-    are written in messages.
+    are written in messages (a float, such as minutes, without trailing zeros).
 
     >>> counted(1, "file"), counted(80000, "file"), counted(2, "entry", "entries")
     ('1 file', '80,000 files', '2 entries')
+    >>> counted(1.0, "minute"), counted(0.5, "minute"), counted(0, "image is", "images are")
+    ('1 minute', '0.5 minutes', '0 images are')
     """
-    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+    number = f"{n:,}" if isinstance(n, int) else f"{n:,g}"
+    return f"{number} {noun if n == 1 else plural or noun + 's'}"

@@ -177,7 +177,7 @@ def test_rm_file_of_a_competition(kaggle: FakeKaggle) -> None:
     assert train.is_file()
     assert kagman.verify(CompetitionRef("titanic")).ok
     whole = kagman.pull_competition("titanic")
-    with pytest.raises(kagman.KagmanError) as refused:
+    with pytest.raises(kagman.InvalidArgumentError) as refused:
         kagman.remove(CompetitionRef("titanic"), file="train.csv")
     assert str(refused.value) == (
         f"'train.csv' is part of the cached whole version (titanic (data {whole.name})), not an "

@@ -15,6 +15,7 @@ from kaggle_server import FakeKaggle
 import kagman
 from kagman.cache.entries import entry_state
 from kagman.cli import cli
+from kagman.fs import human_size as kagman_size
 
 FILES = {"train/a.txt": b"a" * 5000, "train/b.txt": b"b" * 3000, "labels.csv": b"id\n1\n"}
 
@@ -99,7 +100,7 @@ def test_cache_info_totals_and_notebook_view(kaggle: FakeKaggle) -> None:
     assert info.free is not None
     assert info.free > 0
     assert "3 entries of 2 datasets" in info.summary()
-    assert "1 left by interrupted pulls" in info.summary()
+    assert "1 leftover of an interrupted pull (`kagman prune` removes it)" in info.summary()
     page = info._repr_html_()
     assert "<table" in page
     assert "owner/tables" in page
@@ -208,6 +209,28 @@ def test_ls_of_an_empty_cache_and_a_bad_ref(kaggle: FakeKaggle) -> None:
     bad = runner.invoke(cli, ["ls", "not-a-ref"])
     assert bad.exit_code == 2
     assert bad.stderr.startswith("Error: Invalid dataset reference")
+
+
+def test_ls_of_only_a_leftover_says_so(kaggle: FakeKaggle) -> None:
+    """QA2 finding 8: not "0 entries of 0 datasets, 12.0 KiB" for an interrupted pull."""
+    partial = cache_root() / "datasets/owner/big/.incomplete/v1.zip"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(os.urandom(10_000))
+    info = kagman.cache_info()
+    summary = info.summary()
+    assert summary.startswith(
+        f"Nothing complete is cached; 1 leftover of an interrupted pull, "
+        f"{kagman_size(info.size)} on disk in {cache_root()} ("
+    ), summary
+    assert summary.endswith(" free); `kagman prune` removes it")
+    assert CliRunner().invoke(cli, ["ls"]).stdout.splitlines()[-1] == summary
+    kaggle.add_dataset("owner/pets", FILES)
+    kagman.pull("owner/pets")
+    assert (
+        kagman.cache_info()
+        .summary()
+        .endswith(" free); 1 leftover of an interrupted pull (`kagman prune` removes it)")
+    )
 
 
 def test_path_prints_cached_paths_without_network(kaggle: FakeKaggle) -> None:

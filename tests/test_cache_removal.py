@@ -128,7 +128,7 @@ def test_rm_file_of_a_whole_version_is_refused(kaggle: FakeKaggle) -> None:
     assert part == whole / "t.csv"
     runner = CliRunner()
     again = runner.invoke(cli, ["rm", "owner/tables", "--file", "t.csv"])
-    assert again.exit_code == 1
+    assert again.exit_code == 2  # bad input (QA2 finding 3)
     assert again.stderr.startswith("Error: 't.csv' is part of the cached whole version")
     assert "`kagman rm owner/tables/versions/1`" in again.stderr
     assert (whole / "t.csv").is_file()

@@ -25,6 +25,7 @@ from click.testing import CliRunner, Result
 from conftest import assert_secretless, kagman_executable, register_secrets
 from kaggle_server import TEST_KEY, TEST_TOKEN, TEST_USERNAME, FakeKaggle
 
+import kagman
 from kagman.cli import cli
 
 KEY = "3f2a5b6c7d8e9f0a1b2c3d4e5f609c1d"
@@ -135,8 +136,10 @@ def test_conflict_force_and_move(tmp_path: Path, folder: Path) -> None:
     assert result.stderr == (
         f"Error: Different credentials are already installed at {folder / 'kaggle.json'} "
         "(user ada, key 3f2a…9c1d); the new ones are user bob, key aa11…8899. Rerun with "
-        "--force (force=True) to replace them; the old file is kept as kaggle.json.bak.\n"
+        "--force to replace them; the old file is kept as kaggle.json.bak.\n"
     )
+    with pytest.raises(kagman.CredentialsConflictError, match="Rerun with force=True to replace"):
+        kagman.init(other)  # Python names the argument (QA2 finding 7)
     assert other.exists()
     result = run(["init", str(other), "--force", "--move"])
     assert result.exit_code == 0, result.stderr
@@ -461,11 +464,17 @@ def test_init_move_without_a_source_deletes_the_found_copy(
     assert not copy.exists()
     result = run(["init", "--move"])  # nothing left to delete: says so
     assert result.exit_code == 2
+    assert result.stderr.startswith("Error: --move deletes the kaggle.json the credentials were")
     assert "no copy of the installed key was found" in result.stderr
+    with pytest.raises(kagman.InvalidArgumentError, match=r"^move=True deletes the kaggle\.json"):
+        kagman.init(move=True)
     other = write(isolated_env / "Downloads" / "kaggle.json", {"username": "bob", "key": OTHER_KEY})
     result = run(["init", "--move"])  # never deletes different credentials
     assert result.exit_code == 2
-    assert "deletes only a copy of the installed key" in result.stderr
+    assert "and --move deletes only a copy of the installed key" in result.stderr
+    assert "(move=True)" not in result.stderr
+    with pytest.raises(kagman.InvalidArgumentError, match="and move=True deletes only a copy"):
+        kagman.init(move=True)
     assert other.exists()
 
 

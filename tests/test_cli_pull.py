@@ -115,3 +115,19 @@ def test_shell_substitution_in_a_real_shell(kaggle: FakeKaggle, tmp_path: Path) 
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("hi")
     assert proc.stdout.strip().endswith("datasets/owner/pets/versions/1")
+
+
+def test_conflicts_name_the_flags_on_the_command_line(kaggle: FakeKaggle) -> None:
+    """QA2 finding 7: the CLI says --version/--file, Python version=/file=."""
+    result = CliRunner().invoke(cli, ["pull", "owner/pets/versions/1", "--version", "2"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: Conflicting versions for 'owner/pets/versions/1': the reference says 1, "
+        "--version says 2. Give only one.\n"
+    )
+    url = "https://www.kaggle.com/datasets/owner/pets?select=train.csv"
+    result = CliRunner().invoke(cli, ["pull", url, "--file", "test.csv"])
+    assert result.exit_code == 2
+    assert "the URL selects 'train.csv', --file says 'test.csv'. Give only one." in result.stderr
+    with pytest.raises(kagman.InvalidRefError, match=r"the reference says 1, version= says 2\."):
+        kagman.pull("owner/pets/versions/1", version=2)

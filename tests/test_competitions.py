@@ -137,8 +137,10 @@ def test_rules_not_accepted_says_what_to_do(kaggle: FakeKaggle) -> None:
         f"data (403: {RULES_MESSAGE}) The API cannot accept them for you: open "
         "https://www.kaggle.com/competitions/titanic/rules in a browser, signed in as kagtester "
         "(the user of the key 5f3a…a3e1, from KAGGLE_USERNAME/KAGGLE_KEY), accept the rules, "
-        "then run the same command again (add --wait-for-rules to wait here while you do; "
-        "Python: wait_for_rules=True)."
+        "then run the same command again (pass wait_for_rules=True to wait while you do)."
+    )
+    assert str(info.value.cli_message).endswith(  # QA2 finding 7: each says its own words
+        "then run the same command again (add --wait-for-rules to wait here while you do)."
     )
     assert isinstance(info.value, TermsNotAcceptedError)
     assert (info.value.exit_code, info.value.status) == (4, 403)
@@ -172,7 +174,7 @@ def test_wait_for_rules_polls_until_they_are_accepted(kaggle: FakeKaggle) -> Non
     assert proc.returncode == 0, err
     assert Path(out.strip()).parent == comp_root() / "data"
     assert err.count("You have not accepted the rules") == 1  # said once, then polled
-    assert "Waiting up to 1 minute(s), asking Kaggle every 0.2 s" in err
+    assert "Waiting up to 1 minute, asking Kaggle every 0.2 s" in err
     assert "add --wait-for-rules" not in err  # it is waiting already
     statuses = [s for e, s in log(kaggle) if e == "DownloadDataFiles"]
     assert statuses[0] == 403
@@ -221,8 +223,10 @@ def test_other_403s_and_404s_are_distinct(kaggle: FakeKaggle) -> None:
     with pytest.raises(DatasetNotFoundError) as hint:
         kagman.pull("someone/titanic")
     assert str(hint.value).endswith(
-        "There is a competition named 'titanic': pull it with `kagman pull -c titanic` "
-        "(Python: kagman.pull_competition('titanic'))."
+        "There is a competition named 'titanic': pull it with kagman.pull_competition('titanic')."
+    )
+    assert str(hint.value.cli_message).endswith(  # QA2 finding 7
+        "There is a competition named 'titanic': pull it with `kagman pull -c titanic`."
     )
 
 
@@ -321,11 +325,15 @@ def test_a_bare_name_says_how_to_name_a_competition(kaggle: FakeKaggle) -> None:
         result = CliRunner().invoke(cli, args)
         assert result.exit_code in (2, 8), result.output
         assert f"If 'titanic' is a competition, name it with -c {hint}" in result.stderr, args
+        assert "kagman.CompetitionRef" not in result.stderr  # QA2 finding 8: no Python here
+        assert "pull_competition" not in result.stderr
     with pytest.raises(kagman.TableError) as info:
         kagman.load("titanic", "train.csv")
     assert str(info.value).endswith(
-        "in Python, kagman.load(kagman.CompetitionRef('titanic'), 'train.csv')."
+        "If 'titanic' is a competition, name it as "
+        f"kagman.load(kagman.CompetitionRef('titanic'), 'train.csv') or by its URL {url}."
     )
+    assert "-c" not in str(info.value)
     with pytest.raises(kagman.InvalidRefError, match=r"kagman.pull_competition\('titanic'\)"):
         kagman.pull("titanic")
     assert kaggle.count() == 0  # a bare name is never sent to Kaggle
@@ -358,11 +366,11 @@ def test_a_wait_that_runs_out_says_how_long_it_waited(
         kagman.pull_competition("titanic", wait_for_rules=0.005)
     assert str(info.value) == (
         "The rules of the competition titanic were still not accepted after waiting 0.005 "
-        "minute(s) (asking Kaggle every 0.05 s). Open "
+        "minutes (asking Kaggle every 0.05 s). Open "
         "https://www.kaggle.com/competitions/titanic/rules in a browser, signed in as kagtester "
         "(the user of the key 5f3a…a3e1, from KAGGLE_USERNAME/KAGGLE_KEY), accept the rules, "
-        "then run the same command again (--wait-for-rules MINUTES waits longer; Python: "
-        "wait_for_rules=MINUTES)."
+        "then run the same command again (wait_for_rules=MINUTES waits longer)."
     )
-    assert "add --wait-for-rules" not in str(info.value)
+    assert str(info.value.cli_message).endswith("(--wait-for-rules MINUTES waits longer).")
+    assert "wait_for_rules=True" not in str(info.value)
     assert (info.value.exit_code, info.value.status) == (4, 403)

@@ -399,7 +399,7 @@ def test_different_credentials_need_force_which_keeps_a_backup(tmp_path: Path) -
     kagman.init(GOOD)
     old_bytes = (folder / "kaggle.json").read_bytes()
     new = {"username": "bob", "key": OTHER_KEY}
-    with raises_secretless(CredentialsConflictError, "Rerun with --force"):
+    with raises_secretless(CredentialsConflictError, "Rerun with force=True"):
         kagman.init(new)
     assert installed(folder) == GOOD
     report = install(new, force=True)
@@ -442,8 +442,11 @@ def test_move_of_the_installed_file_itself_keeps_it(tmp_path: Path) -> None:
 
 
 def test_move_needs_a_file_source() -> None:
-    with pytest.raises(ValueError, match="needs a source file"):
+    with pytest.raises(ValueError, match=r"^move=True needs a source file") as refused:
         kagman.init(GOOD, move=True)
+    assert isinstance(refused.value, kagman.KagmanError)
+    assert refused.value.cli_message is not None
+    assert refused.value.cli_message.startswith("--move needs a source file")
 
 
 def test_symlinked_destination_file_is_refused(tmp_path: Path) -> None:

@@ -125,7 +125,8 @@ SITUATIONS: list[tuple[Callable[[Path, pytest.MonkeyPatch], None], dict[str, str
     (env_over_file, {"kagman": "KAGGLE_USERNAME/KAGGLE_KEY", "kagglesdk": JSON},
      "KAGGLE_USERNAME/KAGGLE_KEY are set: they override ~/.kaggle/kaggle.json"),
     (token_env_over_file, dict.fromkeys(("kagman", "kagglesdk"), "KAGGLE_API_TOKEN"),
-     "KAGGLE_API_TOKEN is set: it overrides ~/.kaggle/kaggle.json for every client"),
+     ("KAGGLE_API_TOKEN is set: it overrides ~/.kaggle/kaggle.json for every client. Unset "
+      "it to use that file.")),
     (cli_only_json, {"kagman": "nothing", "kaggle CLI": "~/.config/kaggle/kaggle.json"},
      "is read only by the kaggle CLI"),
     (config_dir_token, {"kagman": "~/elsewhere/access_token", "kagglesdk": "nothing"},
@@ -202,8 +203,8 @@ def test_cache_section_counts_leftovers_and_sharing(kaggle: FakeKaggle, home: Pa
     assert cache["free"] > 0
     assert cache["shared"] is False
     assert cache["writable"] is True
-    assert "1 left by interrupted pulls" in text
-    assert "`kagman prune` removes them" in text
+    assert "1 leftover of an interrupted pull (" in text
+    assert "`kagman prune` removes it" in text
     root.chmod(0o2775)
     assert run_doctor()[1]["cache"]["shared"] is True  # type: ignore[index]
     assert "shared with group" in run_doctor()[0]

@@ -28,7 +28,7 @@ from kagman import ImageFolderError, ImageIndex
 from kagman.images.check import EarlyHelpers, check_many, fast_check
 from kagman.images.listing import Walker
 
-MISSING_BIRDS = r"Split 'test' has no images of 1 class\(es\): 'birds'"
+MISSING_BIRDS = r"Split 'test' has no images of 1 class: 'birds'"
 
 
 def problem_set(idx: ImageIndex, base: Path) -> set[tuple[str, str, str]]:
@@ -59,11 +59,12 @@ def test_zoo_exact_index(
         idx = kagman.index(zoo)
     assert [r.getMessage() for r in caplog.records] == [
         (
-            "Skipped 9 files (2 macos-junk, 1 empty, 1 not-an-image, 1 notebook-checkpoint, "
-            "1 other-file, 1 symlink-loop, 1 truncated, 1 windows-junk); see .problems."
+            "Skipped 9 files or folders (2 macos-junk, 1 empty, 1 not-an-image, "
+            "1 notebook-checkpoint, 1 other-file, 1 symlink-loop, 1 truncated, 1 windows-junk); "
+            "see .problems."
         ),
         (
-            "1 images are in another format than their extension says; PIL-based loaders do not "
+            "1 image is in another format than its extension says; PIL-based loaders do not "
             "mind, the 'format' column has the truth."
         ),
     ]
@@ -157,7 +158,7 @@ def test_header_and_full_checks(
     if level == "full":
         expected.add(("dataset/TRAIN/cats/bad_pixels.png", "train", "decode-error"))
     assert problem_set(idx, zoo) == expected
-    assert "1 images are CMYK; convert them with .convert('RGB') when loading." in caplog.messages
+    assert "1 image is CMYK; convert it with .convert('RGB') when loading." in caplog.messages
     row = idx.df.set_index("path").loc[str(cats / "cmyk.jpg")]
     assert (row["mode"], row["width"], row["height"], row["format"]) == ("CMYK", 16, 12, "JPEG")
     assert list(idx.df.columns)[-3:] == ["width", "height", "mode"]

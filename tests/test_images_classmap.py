@@ -26,7 +26,7 @@ def test_a_class_only_in_test_is_in_the_class_map(tmp_path: Path) -> None:
     assert idx.df.loc[idx.df.split == "test", "label"].tolist() == ["cat", "dog", "owl"]
     messages = [str(w.message) for w in caught]
     expected = (
-        "Split 'train' has no images of 1 class(es): 'owl'. Label ids come from the classes "
+        "Split 'train' has no images of 1 class: 'owl'. Label ids come from the classes "
         "of all splits, so they do not shift."
     )
     assert messages == [expected]

@@ -6,10 +6,12 @@ import warnings
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from test_images_helpers import encode, write
 
 import kagman
 from kagman import ImageFolderError, ImageIndex
+from kagman.cli import cli
 
 JPEG = encode("JPEG")
 PNG = encode("PNG")
@@ -247,7 +249,7 @@ def test_csv_inside_a_split_folder_labels_that_split(tmp_path: Path) -> None:
         write(base / "valid" / f"v{i}.png", PNG)
     write(base / "train" / "_classes.csv", b"filename,class\n0.png,ant\n1.png,bee\n")
     write(base / "valid" / "_classes.csv", b"filename,class\nv0.png,bee\nv1.png,bee\n")
-    with pytest.warns(UserWarning, match=r"Split 'val' has no images of 1 class\(es\): 'ant'"):
+    with pytest.warns(UserWarning, match=r"Split 'val' has no images of 1 class: 'ant'"):
         idx = kagman.index(base, check="none")
     assert idx.labels("train") == [0, 1]
     assert idx.labels("val") == [1, 1]
@@ -333,7 +335,7 @@ def test_a_split_folder_inside_a_class_folder_is_a_split(tmp_path: Path) -> None
     write(base / "train" / "cat" / "1.jpg", JPEG)
     write(base / "train" / "cat" / "test" / "2.jpg", JPEG)
     write(base / "train" / "dog" / "3.jpg", JPEG)
-    with pytest.warns(UserWarning, match=r"Split 'test' has no images of 1 class\(es\): 'dog'"):
+    with pytest.warns(UserWarning, match=r"Split 'test' has no images of 1 class: 'dog'"):
         idx = kagman.index(base, check="none")
     assert idx.classes == ["cat", "dog"]
     assert rel_rows(idx, base) == [
@@ -384,9 +386,14 @@ def test_class_names_that_differ_only_in_case(tmp_path: Path) -> None:
     messages = [str(w.message) for w in caught]
     assert messages[0] == (
         "Class names 'Cat' (2 images in train) and 'cat' (1 image in test) differ only in "
-        "case; they are kept as 2 classes. Pass case_insensitive_classes=True "
-        "(--case-insensitive-classes) to merge them."
+        "case; they are kept as 2 classes. Pass case_insensitive_classes=True to merge them."
     )
+    assert str(getattr(caught[0].message, "cli_message", "")).endswith(  # QA2 finding 7
+        "Pass --case-insensitive-classes to merge them."
+    )
+    shown = CliRunner().invoke(cli, ["index", str(base), "--check", "none"]).stderr
+    assert "Pass --case-insensitive-classes to merge them." in shown
+    assert "case_insensitive_classes=True" not in shown
     assert {w.filename for w in caught} == {__file__}  # the caller's line, not kagman's
     assert idx.classes == ["Cat", "cat", "dog"]
     merged = kagman.index(base, check="none", case_insensitive_classes=True)

@@ -285,3 +285,18 @@ def test_to_csv_and_cli_show_the_masks(carvana: tuple[ImageIndex, Path], tmp_pat
     assert "  masks in 'train_masks' paired with the images in 'train' (10 pairs)" in (
         result.stdout.splitlines()
     )
+
+
+def test_class_folders_named_with_mask_words_are_classes_when_nothing_pairs(
+    tmp_path: Path,
+) -> None:
+    """Kaggle's face-mask datasets: with_mask/ beside without_mask/ are two classes, not
+    masks with no image (they were all skipped as orphan-mask, leaving no image)."""
+    for cls, names in (("with_mask", ["a.jpg", "b.jpg"]), ("without_mask", ["c.jpg", "d.jpg"])):
+        for name in names:
+            write(tmp_path / "data" / cls / name, JPEG)
+    idx = kagman.index(tmp_path / "data")
+    assert idx.classes == ["with_mask", "without_mask"]
+    assert len(idx) == 4
+    assert not idx.paired
+    assert "orphan-mask" not in set(idx.problems.reason)

@@ -113,6 +113,13 @@ def test_offline_a_partly_cached_version_is_not_the_whole_listing(kaggle: FakeKa
     assert result.exit_code == TableError.exit_code
     assert "`kagman load owner/two/versions/1 a.csv`. Or drop --offline" in result.stderr
     pd.testing.assert_frame_equal(kagman.load("owner/two", "a.csv", offline=True), FRAME)
+    # QA2 finding 7: FILE is positional in `kagman load`, so no --file in the message
+    result = CliRunner().invoke(cli, ["load", "owner/two", "nope.csv", "--offline"])
+    assert result.exit_code == 6
+    assert result.stderr.startswith(
+        "Error: 'nope.csv' of owner/two is not in the cache, and offline mode forbids "
+    )
+    assert "Retry without --offline (and unset KAGMAN_OFFLINE)" in result.stderr
 
 
 def test_a_url_with_select_and_a_local_folder(kaggle: FakeKaggle) -> None:
@@ -225,7 +232,7 @@ def test_cli_preview_and_shape(kaggle: FakeKaggle, tmp_path: Path) -> None:
     sql = CliRunner().invoke(
         cli, ["load", "owner/tables", "db.sqlite", "--sql", "SELECT id FROM p", "--head", "0"]
     )
-    assert sql.stdout == "\n[3 rows x 1 columns]\n"
+    assert sql.stdout == "\n[3 rows x 1 column]\n"
     bad = CliRunner().invoke(cli, ["load", "owner/tables", "db.sqlite", "--sql", "DELETE FROM p"])
     assert bad.exit_code == 8
     assert bad.stderr.startswith("Error: Only a read-only query runs on db.sqlite")
@@ -245,7 +252,7 @@ def test_installed_cli_loads_a_local_latin1_file(tmp_path: Path) -> None:
     )
     assert ok.returncode == 0, ok.stderr
     assert "René" in ok.stdout
-    assert ok.stdout.endswith("[1 rows x 2 columns]\n")
+    assert ok.stdout.endswith("[1 row x 2 columns]\n")
 
 
 def test_json_records_round_trip(tmp_path: Path) -> None:
@@ -358,7 +365,7 @@ def test_a_csv_with_another_separator_loads_as_columns(
     result = CliRunner().invoke(cli, ["load", str(path), "--sep", shown, "--head", "0"])
     assert result.stdout == "\n[3 rows x 3 columns]\n"
     result = CliRunner().invoke(cli, ["load", str(path), "--sep", ",", "--head", "0"])
-    assert result.stdout == "\n[3 rows x 1 columns]\n"
+    assert result.stdout == "\n[3 rows x 1 column]\n"
 
 
 def test_a_one_column_csv_stays_one_column(tmp_path: Path) -> None:

@@ -116,7 +116,7 @@ def test_a_refusal_without_credentials_says_to_add_secrets(
         "Colab's cache did not mount dataset alice/cats: Colab's runtime service answered "
         "HTTP 401: missing Kaggle credentials. kagman found no Kaggle credentials to send: add "
         "KAGGLE_USERNAME and KAGGLE_KEY (or KAGGLE_API_TOKEN) as Colab secrets. Falling back to "
-        "kagman's cache and a normal download; --no-mount (mount=False) skips the mount."
+        "kagman's cache and a normal download; mount=False skips the mount."
     )
     assert "authorization" not in {k.lower() for k in colab_runtime.requests[0].headers}
 

@@ -33,6 +33,7 @@ from kagman import (
     CompetitionNotFoundError,
     CredentialsNotFoundError,
     DatasetNotFoundError,
+    EmptySelectionError,
     NotCachedError,
 )
 from kagman.cli import cli
@@ -119,6 +120,13 @@ def test_folders_and_patterns_are_answered_by_the_mount(
     assert kagman.pull("alice/cats", include=["*.csv"], exclude=["images/"]) == mount
     assert "holds every file" in caplog.text
     assert kagman.pull("alice/cats", file="images/", include=["*.txt"]) == mount / "images"
+    with pytest.raises(
+        EmptySelectionError,
+        match=r"^Nothing in the dataset mounted at .* matches include=\['\*\.png'\]",
+    ):
+        kagman.pull("alice/cats", include=["*.png"])  # QA2 finding 2: as a cache entry does
+    with pytest.raises(EmptySelectionError):
+        kagman.pull("alice/cats", file="images/", include=["*.csv"])
     with pytest.raises(DatasetNotFoundError) as as_folder:
         kagman.pull("alice/cats", file="train.csv/")
     assert str(as_folder.value) == (
@@ -210,8 +218,7 @@ def test_a_refused_attach_falls_back_to_a_download_with_a_warning(
         path = kagman.pull("alice/cats", progress=False)
     assert _warning_text(record) == (
         f"The Kaggle notebook's data proxy did not attach dataset alice/cats: {reason}. "
-        "Falling back to kagman's cache and a normal download; --no-mount (mount=False) skips "
-        "the mount."
+        "Falling back to kagman's cache and a normal download; mount=False skips the mount."
     )
     assert path == cache_root() / "datasets/alice/cats/versions/1"
     assert (path / "train.csv").read_bytes() == FILES["train.csv"]

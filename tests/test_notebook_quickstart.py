@@ -123,7 +123,7 @@ def test_quickstart_notebook_runs_top_to_bottom_in_a_real_kernel(
         assert f">{name}</th>" in html
         for n in per_split.values():
             assert f"{n:,}</td>" in html
-    assert "MissingClassWarning: Split 'test' has no images of 1 class(es): 'star'" in cell_text(
+    assert "MissingClassWarning: Split 'test' has no images of 1 class: 'star'" in cell_text(
         repr_cell
     )
     assert html.count("data:image/jpeg;base64,") >= 4 * 3  # the thumbnail strip

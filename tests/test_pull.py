@@ -118,8 +118,9 @@ def test_offline_returns_newest_complete_version_without_network(
 
 
 def test_offline_without_cache_raises_not_cached(kaggle: FakeKaggle) -> None:
-    with pytest.raises(NotCachedError, match="without --offline") as info:
+    with pytest.raises(NotCachedError, match=r"without offline=True \(and unset") as info:
         kagman.pull("owner/nothing", offline=True)
+    assert "without --offline (and unset" in str(info.value.cli_message)
     assert isinstance(info.value, FileNotFoundError)
     assert kaggle.count() == 0
 
@@ -146,9 +147,23 @@ def test_force_downloads_again(kaggle: FakeKaggle) -> None:
     assert read_tree(path) == FILES
 
 
-def test_force_and_offline_conflict(kaggle: FakeKaggle) -> None:
-    with pytest.raises(kagman.KagmanError, match="one or the other"):
+def test_force_and_offline_conflict(kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(kagman.InvalidArgumentError, match="one or the other") as refused:
         kagman.pull("owner/pets", force=True, offline=True)
+    assert refused.value.exit_code == 2  # bad usage (QA2 finding 3)
+    monkeypatch.setenv("KAGMAN_OFFLINE", "1")
+    result = CliRunner().invoke(cli, ["pull", "owner/pets", "--force"])
+    assert result.exit_code == 2, result.output
+    assert "one or the other" in result.stderr
+
+
+def test_an_unknown_api_environment_is_bad_input(
+    kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAGGLE_API_ENVIRONMENT", "NOPE")
+    result = CliRunner().invoke(cli, ["files", "owner/pets"])
+    assert result.exit_code == 2, result.output  # QA2 finding 3: not exit 1
+    assert "Unset KAGGLE_API_ENVIRONMENT or set it to PROD, TEST or LOCALHOST" in result.stderr
 
 
 def test_single_file_raw_and_zipped(kaggle: FakeKaggle) -> None:
@@ -217,19 +232,25 @@ def test_a_link_that_cannot_be_made_is_refused_before_downloading(
     ):
         (project / blocked).mkdir(parents=True)
         kaggle.requests.clear()
-        with pytest.raises(kagman.KagmanError, match=f"{project / blocked} already exists and "):
+        with pytest.raises(
+            kagman.InvalidArgumentError,
+            match=f"{project / blocked} already exists and .* so link= ",
+        ):
             pull()
         assert kaggle.requests == []  # refused before any request, let alone a download
         (project / blocked).rmdir()
     assert not Path(os.environ["KAGMAN_CACHE"]).exists()
     afile = tmp_path / "afile"
     afile.write_text("x")
-    with pytest.raises(kagman.KagmanError, match=f"The --link folder {afile} is a file"):
+    with pytest.raises(kagman.InvalidArgumentError, match=f"The link= folder {afile} is a file"):
         kagman.pull("owner/pets", link=afile)
+    inside = f"The link= folder {afile / 'sub' / 'deeper'} cannot be made: {afile} is a file."
+    with pytest.raises(kagman.InvalidArgumentError, match=inside):  # QA2 finding 6
+        kagman.pull("owner/pets", link=afile / "sub" / "deeper")
     (project / "pets").mkdir(parents=True)
     result = CliRunner().invoke(cli, ["pull", "owner/pets", "--link", str(project)])
     assert (result.exit_code, result.stderr) == (
-        1,
+        2,  # bad input (QA2 finding 3)
         (
             f"Error: {project / 'pets'} already exists and is not a symlink, so --link will not "
             "replace it. Remove or rename it, or choose another --link folder.\n"
@@ -520,3 +541,21 @@ def test_file_takes_a_path_object_as_posix(kaggle: FakeKaggle) -> None:
     with pytest.raises(kagman.InvalidRefError, match="Invalid file name '/etc/passwd'"):
         kagman.pull("owner/paths", file=Path("/etc/passwd"))
     assert kagman.remove("owner/paths", file=Path("sub/t.csv")).removed
+
+
+def test_a_missing_version_names_the_current_one(kaggle: FakeKaggle) -> None:
+    """QA2 finding 8: not "check the spelling" when only the version is wrong."""
+    kaggle.add_dataset("owner/pets", FILES)
+    kaggle.add_dataset("owner/pets", {"v2.txt": b"2"})
+    said = (
+        "Kaggle has no version 9 of owner/pets: its current version is 2. Pull "
+        "owner/pets/versions/2, or leave the version out for the latest."
+    )
+    for options in ({}, {"file": "v2.txt"}, {"file": "sub/"}):
+        with pytest.raises(kagman.DatasetNotFoundError) as missing:
+            kagman.pull("owner/pets/versions/9", **options)  # type: ignore[arg-type]
+        assert str(missing.value) == said, options
+    result = CliRunner().invoke(cli, ["pull", "owner/pets", "--version", "9"])
+    assert (result.exit_code, result.stderr) == (4, f"Error: {said}\n")
+    with pytest.raises(kagman.DatasetNotFoundError, match="Check the spelling"):
+        kagman.pull("owner/nope/versions/9")  # no such dataset: the spelling it is

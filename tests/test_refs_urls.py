@@ -139,7 +139,7 @@ def test_what_a_pasted_reference_means(text: str, ref: object, file: str | None)
         ),
         (
             "titanic",
-            "Invalid dataset reference 'titanic': expected owner/dataset-slug or owner/dataset-slug/versions/N (as in kaggle.com/datasets/owner/dataset-slug). If 'titanic' is a competition, name it with -c (`kagman pull -c titanic`) or by its URL https://www.kaggle.com/competitions/titanic; in Python, kagman.pull_competition('titanic').",
+            "Invalid dataset reference 'titanic': expected owner/dataset-slug or owner/dataset-slug/versions/N (as in kaggle.com/datasets/owner/dataset-slug). If 'titanic' is a competition, name it as kagman.pull_competition('titanic') or by its URL https://www.kaggle.com/competitions/titanic.",
         ),
     ],
 )
@@ -154,9 +154,11 @@ def test_options_must_agree_with_the_url() -> None:
     assert parse_target(D + "?select=a.csv", file="a.csv") == (DatasetRef("owner", "data"), "a.csv")
     assert parse_target(D + "/versions/2", version=2).ref == DatasetRef("owner", "data", 2)
     with pytest.raises(
-        InvalidRefError, match=r"the URL selects 'a.csv', the file option says 'b.csv'"
-    ):
+        InvalidRefError, match=r"the URL selects 'a.csv', file= says 'b.csv'"
+    ) as conflict:
         parse_target(D + "?select=a.csv", file="b.csv")
+    assert conflict.value.cli_message is not None
+    assert "the URL selects 'a.csv', --file says 'b.csv'" in conflict.value.cli_message
     with pytest.raises(InvalidRefError, match="Conflicting versions"):
         parse_target(D + "/versions/2/data", version=3)
     with pytest.raises(InvalidRefError, match="competitions have no versions"):

@@ -359,6 +359,10 @@ def test_an_index_csv_that_cannot_be_written_is_one_error_line(tmp_path: Path) -
     Image.new("RGB", (4, 4)).save(folder / "1.png")
     target = tmp_path / "missing" / "index.csv"
     result = CliRunner().invoke(cli, ["index", str(tmp_path / "images"), "--csv", str(target)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # QA2 finding 6: an OutputPathError that names the folder
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
-    assert errors == [f"Error: No such file or directory: {target}. Check it and retry."]
+    said = (
+        f"Error: Cannot write {target}: the folder {target.parent} does not exist. Create it "
+        f"(mkdir -p {target.parent}) or choose another path."
+    )
+    assert errors == [said]

@@ -46,6 +46,13 @@ def test_verbose_logs_each_step(kaggle: FakeKaggle) -> None:
     assert "Cache hit for the pinned owner/ds/versions/1 (no request)" in pinned.stderr
 
 
+def test_verbose_counts_one_extracted_file_in_the_singular(kaggle: FakeKaggle) -> None:
+    kaggle.add_dataset("owner/one", {"a.csv": b"a\n1\n"})
+    result = CliRunner().invoke(cli, ["-v", "pull", "owner/one"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^Extracted 1 file \(\d+ B\) in ", result.stderr, re.MULTILINE), result.stderr
+
+
 @pytest.mark.parametrize("flags", [["-q"], []])
 def test_quiet_and_default_say_nothing_on_success(kaggle: FakeKaggle, flags: list[str]) -> None:
     kaggle.add_dataset("owner/ds", {"a.bin": os.urandom(300_000)})

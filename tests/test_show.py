@@ -199,7 +199,7 @@ def test_kagman_show_writes_the_sheet_from_a_folder_or_a_ref(
     result = CliRunner().invoke(cli, ["show", str(shapes), "--out", str(out), "--size", "48"])
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{out}\n"
-    assert "Warning: Split 'test' has no images of 1 class(es): 'star'" in result.stderr
+    assert "Warning: Split 'test' has no images of 1 class: 'star'" in result.stderr
     with Image.open(out) as im:
         assert im.format == "PNG"
         assert im.height == 22 + N_CLASSES * (48 + 8)
@@ -225,6 +225,34 @@ def test_kagman_show_bad_input_exits_2_with_one_line(shapes: Path, tmp_path: Pat
     assert result.exit_code == 8
     assert result.stderr.startswith("Error: No folder ")
     assert not (tmp_path / "s.png").exists()
+
+
+def test_an_output_file_that_cannot_be_written_says_why(shapes: Path, tmp_path: Path) -> None:
+    """QA2 finding 6: out=, to_csv and --csv/--out name the missing folder (exit 2), and the
+    Python API raises a KagmanError (an OSError too), not a bare FileNotFoundError."""
+    missing = tmp_path / "nonexist"
+    with pytest.raises(kagman.OutputPathError) as raised, pytest.warns(kagman.MissingClassWarning):
+        kagman.show(shapes, out=missing / "cx.png")
+    assert isinstance(raised.value, OSError)
+    assert raised.value.path == missing / "cx.png"
+    assert str(raised.value) == (
+        f"Cannot write {missing / 'cx.png'}: the folder {missing} does not exist. Create it "
+        f"(mkdir -p {missing}) or choose another path."
+    )
+    idx = index(shapes)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(kagman.OutputPathError, match=f"{afile} is a file, not a folder"):
+        idx.to_csv(afile / "index.csv")
+    with pytest.raises(kagman.OutputPathError, match=f"{tmp_path} is a folder. Name a file"):
+        idx.to_csv(tmp_path)
+    for command in (["show", str(shapes), "--out"], ["index", str(shapes), "--csv"]):
+        result = CliRunner().invoke(cli, [*command, str(missing / "out.png")])
+        assert result.exit_code == 2, result.output
+        assert f"Error: Cannot write {missing / 'out.png'}: the folder {missing} does not " in (
+            result.stderr
+        )
+    assert not missing.exists()
 
 
 # --- titles and mask colours (QA finding 10) ---------------------------------------------

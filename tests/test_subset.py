@@ -138,7 +138,9 @@ def test_a_file_with_patterns_pulls_that_file(
 
 def test_a_file_the_patterns_leave_out_is_an_empty_selection(kaggle: FakeKaggle) -> None:
     kaggle.add_dataset("owner/pets", FILES)
-    with pytest.raises(EmptySelectionError, match=r"matches --file labels.csv --exclude '\*.csv'"):
+    with pytest.raises(
+        EmptySelectionError, match=r"matches file='labels.csv', exclude=\['\*.csv'\]"
+    ):
         kagman.pull("owner/pets", file="labels.csv", exclude=["*.csv"])
     kagman.pull("owner/pets")  # cached whole: the file and patterns answer from it
     assert kagman.pull("owner/pets/versions/1", file="labels.csv", include=["*.csv"]) == (
@@ -163,9 +165,12 @@ def test_an_empty_selection_lists_the_top_level(kaggle: FakeKaggle) -> None:
     with pytest.raises(EmptySelectionError) as info:
         kagman.pull("owner/pets", include=["*.png"], exclude=["x"])
     assert str(info.value) == (
-        "Nothing in owner/pets/versions/1 (7 files) matches --include '*.png' --exclude 'x'. "
+        "Nothing in owner/pets/versions/1 (7 files) matches include=['*.png'], exclude=['x']. "
         "Its top level has folders test/, train/; files labels.csv, notes.txt. "
         "See every file with `kagman files owner/pets/versions/1`."
+    )
+    assert str(info.value.cli_message).startswith(  # the command line names its flags
+        "Nothing in owner/pets/versions/1 (7 files) matches --include '*.png' --exclude 'x'. "
     )
     assert info.value.exit_code == 2
     assert kaggle.count("blob") == 0
@@ -174,6 +179,40 @@ def test_an_empty_selection_lists_the_top_level(kaggle: FakeKaggle) -> None:
         DatasetNotFoundError, match=r"no file 'nope'.*top level has folders test/, train/"
     ):
         kagman.pull("owner/pets", file="nope")
+
+
+def test_an_empty_selection_is_refused_whatever_is_cached(kaggle: FakeKaggle) -> None:
+    """QA2 finding 2: a complete (or partial) entry answers the same "nothing matches" as a
+    fresh cache, pinned or not, online or offline, and with no download."""
+    kaggle.add_dataset("owner/pets", FILES)
+    with pytest.raises(EmptySelectionError) as fresh:
+        kagman.pull("owner/pets", include=["*.png"])
+    kagman.pull("owner/pets")  # cached whole
+    kaggle.requests.clear()
+    for ref, options in [
+        ("owner/pets/versions/1", {}),
+        ("owner/pets", {}),
+        ("owner/pets", {"offline": True}),
+        ("owner/pets/versions/1", {"offline": True}),
+    ]:
+        with pytest.raises(EmptySelectionError) as cached:
+            kagman.pull(ref, include=["*.png"], **options)  # type: ignore[arg-type]
+        assert str(cached.value) == str(fresh.value), (ref, options)
+    for options in [{"file": "train/", "include": ["*.png"]}, {"file": "labels.csv"}]:
+        with pytest.raises(EmptySelectionError, match=r"^Nothing in owner/pets/versions/1 "):
+            kagman.pull("owner/pets/versions/1", exclude=["*.csv", "*.jpg", "*.tif"], **options)
+        with pytest.raises(EmptySelectionError, match=r"^Nothing in owner/pets/versions/1 "):
+            kagman.pull("owner/pets", offline=True, exclude=["*.csv", "*.jpg", "*.tif"], **options)
+    assert kaggle.count("blob") == 0
+    result = CliRunner().invoke(cli, ["pull", "owner/pets", "--include", "*.png", "--offline"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"Error: {fresh.value.cli_message}\n"
+    # a competition's cached data answers the same
+    kaggle.add_competition("quiz", {"train.csv": b"a\n1\n", "test.csv": b"a\n2\n"})
+    kagman.pull_competition("quiz")
+    for offline in (False, True):
+        with pytest.raises(EmptySelectionError, match=r"^Nothing in the competition quiz "):
+            kagman.pull_competition("quiz", include=["*.png"], offline=offline)
 
 
 def test_single_file_goes_into_the_version_entry_unwrapped(kaggle: FakeKaggle) -> None:
@@ -201,9 +240,7 @@ def test_offline_serves_what_is_there(kaggle: FakeKaggle, caplog: pytest.LogCapt
     assert "may lack others" in caplog.text  # *.jpg was never pulled as such
     with pytest.raises(NotCachedError, match=r"Only part of owner/pets is cached"):
         kagman.pull("owner/pets", offline=True)  # a whole-dataset request needs a complete entry
-    with pytest.raises(
-        NotCachedError, match=r"--file labels\.csv of owner/pets is not in the cache"
-    ):
+    with pytest.raises(NotCachedError, match=r"^'labels\.csv' of owner/pets is not in the cache"):
         kagman.pull("owner/pets", file="labels.csv", offline=True)
     assert kaggle.requests == []
 
@@ -219,7 +256,7 @@ def test_offline_prefers_a_full_answer_to_a_newer_part(
     assert kagman.pull("owner/pets", include=["*.jpg"], offline=True) == whole
     assert "may lack others" not in caplog.text  # version 1 holds every jpg of it
     assert kagman.pull("owner/pets", file="train/cat", offline=True) == newer
-    with pytest.raises(NotCachedError, match=r"--file 2\.txt of owner/pets is not in the cache"):
+    with pytest.raises(NotCachedError, match=r"^'2\.txt' of owner/pets is not in the cache"):
         kagman.pull("owner/pets", file="2.txt", offline=True)
     assert kaggle.requests == []
 

@@ -148,6 +148,8 @@ def show(
     InvalidArgumentError
         ``split`` is not a split of the index, ``per_class`` or ``size`` is too small,
         or ``out`` has an extension Pillow cannot write (a ``ValueError`` too).
+    OutputPathError
+        ``out`` cannot be written: its folder is missing or not writable (exit code 2).
 
     Examples
     --------
@@ -181,9 +183,12 @@ def _folder_for(source: str | os.PathLike[str] | Ref) -> Path:
     # backslash, more parts than owner/slug/versions/N), so such a string is never
     # sent to Kaggle; a PathLike is a path whatever it spells.
     if not isinstance(source, str) or not looks_like_ref(text):
-        hint = competition_hint(text, command="index") if isinstance(source, str) else ""
-        msg = f"{missing}. Check the path.{hint}"
-        raise ImageFolderError(msg, path=path)
+        python, cli = (
+            competition_hint(text, command="index") if isinstance(source, str) else ("", "")
+        )
+        absent = ImageFolderError(f"{missing}. Check the path.{python}", path=path)
+        absent.cli_message = f"{missing}. Check the path.{cli}"
+        raise absent
     logger.info(
         "No folder %s here, so %s is taken as a Kaggle dataset: indexing its cached copy "
         "(pulled if needed).",

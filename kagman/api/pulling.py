@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from kagman.errors import InvalidRefError, KagmanError
+from kagman.errors import InvalidArgumentError, InvalidRefError, KagmanError, OutputPathError
 from kagman.remote.refs import (
     CompetitionRef,
     DatasetRef,
@@ -22,6 +22,7 @@ from kagman.remote.refs import (
     parse_target,
 )
 from kagman.settings import OFFLINE_ENV, env_flag
+from kagman.ui.warn import worded
 
 __all__ = ["pull", "pull_competition"]
 
@@ -98,6 +99,9 @@ def pull(
     ------
     InvalidRefError, EmptySelectionError
         A bad ref, URL, file name or conflicting options; patterns that select no file.
+    InvalidArgumentError
+        ``force`` with ``offline`` (or ``KAGMAN_OFFLINE``); a ``link`` folder that is a file,
+        or holds a file or folder (not a symlink) of the link's name.
     CredentialsError, DatasetNotFoundError, TermsNotAcceptedError, RateLimitedError,
     NetworkError, NotCachedError, DiskFullError, ArchiveError
         ``DatasetNotFoundError`` also when ``file`` is not in a mounted dataset.
@@ -156,8 +160,16 @@ def pull(
 def _offline(offline: bool, *, force: bool) -> bool:
     """``offline``, or ``KAGMAN_OFFLINE=1``; refused together with ``force``."""
     if (offline := offline or env_flag(OFFLINE_ENV)) and force:
-        msg = "--force downloads again, --offline forbids downloading: use one or the other."
-        raise KagmanError(msg)
+        python, cli = worded(
+            lambda name: (
+                f"{name('force=True', '--force')} downloads again, "
+                f"{name('offline=True', '--offline')} (or KAGMAN_OFFLINE=1) forbids downloading: "
+                "use one or the other."
+            )
+        )
+        refused = InvalidArgumentError(python)
+        refused.cli_message = cli
+        raise refused
     return offline
 
 
@@ -210,8 +222,9 @@ def pull_competition(
         Another 403: a private competition, or one closed to late downloads.
     CompetitionNotFoundError
         404: no such competition (or file).
-    InvalidRefError, EmptySelectionError, CredentialsError, RateLimitedError, NetworkError,
-    NotCachedError, DiskFullError, ArchiveError
+    InvalidRefError, EmptySelectionError, InvalidArgumentError, CredentialsError,
+    RateLimitedError, NetworkError, NotCachedError, DiskFullError, ArchiveError
+        ``InvalidArgumentError``: as for :func:`pull` (``force`` with ``offline``, ``link``).
 
     Notes
     -----
@@ -262,16 +275,16 @@ def _check_link(link: str | os.PathLike[str], slug: str, file: str | None) -> No
 
 
 def _link(path: Path, link: str | os.PathLike[str]) -> None:
-    """``--link``: a symlink to the entry in ``link``; an ``OSError`` becomes a KagmanError."""
+    """``--link``: a symlink to the entry in ``link``; an ``OSError`` becomes OutputPathError."""
     from kagman.cache.links import make_link
+    from kagman.fs import output_error
 
     try:
         make_link(path, Path(link))
     except OSError as err:
         if isinstance(err, KagmanError):
             raise
-        msg = (
-            f"Could not create the link in {link}: {err.strerror or err}. The data is at "
-            f"{path}; choose a --link folder you can write."
-        )
-        raise KagmanError(msg) from err
+        what = f"Could not create the link in {link}"
+        failed = output_error(err, Path(link) / path.name, what=what)
+        msg = f"{str(failed).rstrip('.')}. The data is at {path}."
+        raise OutputPathError(msg, path=Path(link)) from err

@@ -157,12 +157,11 @@ def _table_file(
             if local.is_dir():
                 local = local / choose_table(find_tables(local), str(local))
             if not local.is_file():
-                hint = competition_hint(text, command="load", file=file) if not remote else ""
-                msg = (
-                    f"No table file {local}: it does not exist, and is not a dataset ref or "
-                    f"URL.{hint}"
+                python, said = (
+                    competition_hint(text, command="load", file=file) if not remote else ("", "")
                 )
-                raise TableError(msg, path=local)
+                head = f"No table file {local}: it does not exist, and is not a dataset ref or URL."
+                raise TableError(head + python, path=local, cli_message=head + said)
             return local
     if isinstance(source, (DatasetRef, CompetitionRef)) and version is None:
         ref, name = source, check_file_name(file) if file is not None else None

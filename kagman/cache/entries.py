@@ -34,7 +34,7 @@ from kagman.cache.paths import (
     manifest_path,
     ref_dir,
 )
-from kagman.cache.selection import Selection
+from kagman.cache.selection import Selection, nothing_matches
 from kagman.cache.shared import write_shared
 from kagman.errors import NotCachedError
 from kagman.fs import remove_tree
@@ -165,10 +165,18 @@ def answer(entry: Path, selection: Selection, held: Holding | None = None) -> Pa
 
     A complete entry answers the whole, any file it has and any folder; a subset answers a
     file it holds and a selection it recorded (``--file``, ``--include``/``--exclude``).
+
+    Raises
+    ------
+    EmptySelectionError
+        ``entry`` is complete and the patterns take none of its files: the same answer
+        the listing from Kaggle gives, so it does not depend on what is cached.
     """
     held = held if held is not None else holding(entry)
     if held.state == "incomplete":
         return None
+    if held.state == "complete" and selection.patterns:
+        _require_some(entry, selection)
     name = selection.name
     if selection.maybe_single_file and name is not None and held.has(entry, name):
         return entry / name
@@ -185,6 +193,25 @@ def answer(entry: Path, selection: Selection, held: Holding | None = None) -> Pa
         if selection.key(folder=folder) in held.selections:
             return target(entry, selection)
     return None
+
+
+def _require_some(entry: Path, selection: Selection) -> None:
+    """Raise the "nothing matches" a fresh cache gives when ``selection`` (with patterns)
+    takes none of the files of the complete entry ``entry`` (its manifest lists them)."""
+    try:
+        manifest = read_manifest(entry)
+    except (OSError, ValueError):
+        return  # unreadable: the pull goes on as if uncached, and lists from Kaggle
+    names = [str(item[0]) for item in manifest.get("files") or ()]
+    if selection.takes_any(names):
+        return
+    competition = manifest.get("competition")
+    if competition:
+        label, command = f"the competition {competition}", f"kagman files -c {competition}"
+    else:
+        label = f"{manifest.get('ref')}/versions/{manifest.get('version')}"
+        command = f"kagman files {label}"
+    raise nothing_matches(label, selection, names, command)
 
 
 def pinned_answer(ref: DatasetRef, selection: Selection) -> Path | None:

@@ -16,13 +16,17 @@ from typing import TYPE_CHECKING
 
 from kagman.cache.listing import COLUMNS, EntryInfo, entries
 from kagman.cache.paths import cache_dir
-from kagman.fs import human_size
+from kagman.fs import counted, human_size
 from kagman.remote.refs import Ref
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import pandas as pd
 
 __all__ = ["CacheInfo", "cache_info", "cached", "held", "html_table"]
+
+_WIDEST_PART = 40  # characters of a subset's selections shown in the VERSION column
 
 
 def html_table(summary: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -47,14 +51,10 @@ def held(entries: int, datasets: int, competitions: int = 0) -> str:
     >>> held(4, 2, 1), held(2, 0, 1)
     ('4 entries of 2 datasets and 1 competition', '2 entries of 1 competition')
     """
-    kinds = (
-        [f"{datasets} dataset{'' if datasets == 1 else 's'}"]
-        if datasets or not competitions
-        else []
-    )
+    kinds = [counted(datasets, "dataset")] if datasets or not competitions else []
     if competitions:
-        kinds.append(f"{competitions} competition{'' if competitions == 1 else 's'}")
-    return f"{entries} entr{'y' if entries == 1 else 'ies'} of {' and '.join(kinds)}"
+        kinds.append(counted(competitions, "competition"))
+    return f"{counted(entries, 'entry', 'entries')} of {' and '.join(kinds)}"
 
 
 @dataclass(frozen=True)
@@ -95,22 +95,85 @@ class CacheInfo:
         done = [row for row in self.entries if row.state != "incomplete"]
         refs = {(row.kind, row.ref) for row in done}
         datasets = sum(kind == "dataset" for kind, _ in refs)
-        text = (
-            f"{held(len(done), datasets, len(refs) - datasets)}, "
-            f"{human_size(self.size)} on disk in {self.root}"
-        )
+        where = f"{human_size(self.size)} on disk in {self.root}"
         if self.free is not None:
-            text += f" ({human_size(self.free)} free)"
-        if self.incomplete:
-            text += f"; {len(self.incomplete)} left by interrupted pulls (kagman prune)"
-        return text
+            where += f" ({human_size(self.free)} free)"
+        left = len(self.incomplete)
+        leftovers = counted(
+            left, "leftover of an interrupted pull", "leftovers of interrupted pulls"
+        )
+        removes = f"`kagman prune` removes {'it' if left == 1 else 'them'}"
+        if left and not done:
+            return f"Nothing complete is cached; {leftovers}, {where}; {removes}"
+        text = f"{held(len(done), datasets, len(refs) - datasets)}, {where}"
+        return text + (f"; {leftovers} ({removes})" if left else "")
+
+    def lines(self) -> list[str]:
+        """The table ``kagman ls`` prints, a line per entry under a header (none when empty)."""
+        header = ("REF", "VERSION", "FILES", "SIZE", "PULLED", "LAST USED", "STATE")
+        rows = [
+            (
+                row.ref,
+                _version(row),
+                str(row.files),
+                human_size(row.size),
+                _when(row.pulled_at),
+                _when(row.last_used),
+                _state(row),
+            )
+            for row in self.entries
+        ]
+        if not rows:
+            return []
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        right = {2, 3}
+        return [
+            "  ".join(
+                cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+                for i, cell in enumerate(r)
+            ).rstrip()
+            for r in [header, *rows]
+        ]
 
     def __str__(self) -> str:
-        return self.summary()
+        """What ``kagman ls`` prints: the table, then the summary line."""
+        lines = self.lines()
+        return "\n".join([*lines, "", self.summary()] if lines else [self.summary()])
+
+    def __repr__(self) -> str:
+        return f"<CacheInfo {self.summary()}>"
 
     def _repr_html_(self) -> str:
         table = self.df.to_html(index=False) if self.entries else "<p>(empty)</p>"
         return f"<p>{html.escape(self.summary())}</p>{table}"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _version(row: EntryInfo) -> str:
+    """The VERSION column: a version or a competition's data state, and what a subset holds."""
+    if row.kind == "competition":
+        text = (row.data_state or "-") + (" (latest)" if row.latest else "")
+    else:
+        text = "-" if row.version is None else str(row.version)
+    if row.file:
+        return f"{text}: {row.file}"
+    if row.state == "subset":
+        part = ", ".join(row.selections) or counted(row.files, "file")
+        cut = part if len(part) <= _WIDEST_PART else part[: _WIDEST_PART - 1] + "…"
+        return f"{text}: {cut}"
+    return text
+
+
+def _state(row: EntryInfo) -> str:
+    text: str = row.state
+    if row.note:
+        text += f" ({row.note})"
+    if row.newer_version is not None:
+        text += f", version {row.newer_version} known"
+    return text
 
 
 def cache_info(ref: str | Ref | None = None) -> CacheInfo:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from kagman.cache.lock import folder_lock
 from kagman.cache.manifest import update_manifest
 from kagman.cache.paths import manifest_path
 from kagman.cache.scan import item_of
-from kagman.errors import KagmanError
+from kagman.errors import InvalidArgumentError, KagmanError
+from kagman.ui.warn import Name, worded
 
 __all__ = ["check_link", "make_link", "record_link"]
 
@@ -42,19 +44,34 @@ def check_link(folder: Path, name: str) -> None:
 
     Raises
     ------
-    KagmanError
-        The message names the path and what to do.
+    InvalidArgumentError
+        The message names the path and what to do (bad input: exit 2).
     """
     link = folder / name
-    if folder.exists() and not folder.is_dir():
-        msg = f"The --link folder {folder} is a file. Choose a folder for the link (link=)."
-        raise KagmanError(msg)
-    if link.exists() and not link.is_symlink():
-        msg = (
-            f"{link} already exists and is not a symlink, so --link will not replace it. "
-            "Remove or rename it, or choose another --link folder."
+    above = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if above is not None and not above.is_dir():
+        why = "is a file" if above == folder else f"cannot be made: {above} is a file"
+        raise _refused(
+            lambda name: (
+                f"The {name('link=', '--link')} folder {folder} {why}. Choose another "
+                f"{name('link=', '--link')} folder."
+            )
         )
-        raise KagmanError(msg)
+    if link.exists() and not link.is_symlink():
+        raise _refused(
+            lambda name: (
+                f"{link} already exists and is not a symlink, so "
+                f"{name('link=', '--link')} will not replace it. Remove or rename it, or choose "
+                f"another {name('link=', '--link')} folder."
+            )
+        )
+
+
+def _refused(make: Callable[[Name], str]) -> InvalidArgumentError:
+    python, cli = worded(make)
+    err = InvalidArgumentError(python)
+    err.cli_message = cli
+    return err
 
 
 def make_link(target: Path, folder: Path) -> Path:

@@ -33,7 +33,7 @@ from kagman.cache.paths import cache_dir, latest_state_path, manifest_path, ref_
 from kagman.cache.scan import TRASH_PREFIX
 from kagman.cache.shared import make_dirs
 from kagman.cache.sizes import allocated
-from kagman.errors import KagmanError, LockTimeoutError, NotCachedError
+from kagman.errors import InvalidArgumentError, KagmanError, LockTimeoutError, NotCachedError
 from kagman.fs import human_size, remove_tree
 from kagman.remote.refs import CompetitionRef, Ref, check_file_name, parse_target
 
@@ -179,9 +179,10 @@ def remove(
         ``ref`` or ``file`` is malformed.
     NotCachedError
         Nothing of ``ref`` (or that file) is cached.
+    InvalidArgumentError
+        The file is only held inside a cached whole version (remove the version; exit 2).
     KagmanError
-        The file is only held inside a cached whole version (remove the version),
-        or the cache folder is a link out of the cache.
+        The cache folder is a link out of the cache.
     LockTimeoutError, CacheNotWritableError, CacheAccessError
         A pull held the lock too long; this user may not write the cache (a read-only
         mount, no permission); the cache root is a file (exit code 6, each).
@@ -232,7 +233,7 @@ def _file_plan(ref: Ref, rows: list[EntryInfo], name: str) -> list[Removal]:
             f"{name!r} is part of the cached whole version ({versions}), not an entry of "
             f"its own. Remove the version with `{fix}`."
         )
-        raise KagmanError(msg)
+        raise InvalidArgumentError(msg)
     return plan
 
 

@@ -26,12 +26,15 @@ file itself when ``NAME`` is a file), matches the includes (if any) and matches 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-__all__ = ["Selection", "top_level"]
+from kagman.errors import EmptySelectionError
+from kagman.fs import counted
+
+__all__ = ["Selection", "nothing_matches", "top_level"]
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,21 @@ class Selection:
             and (exclude is None or not exclude.match_file(n))
         ]
 
+    def takes_any(self, names: Collection[str]) -> bool:
+        """Whether :meth:`select` would take any of ``names``; stops at the first one.
+
+        >>> Selection(include=("*.png",)).takes_any(["a.csv", "b.png"])
+        True
+        """
+        folder = self.folder_in(names)
+        include, exclude = self._specs
+        return any(
+            self._inside(n, folder)
+            and (include is None or include.match_file(n))
+            and (exclude is None or not exclude.match_file(n))
+            for n in names
+        )
+
     def _inside(self, name: str, folder: bool) -> bool:
         if self.name is None:
             return True
@@ -154,8 +172,18 @@ class Selection:
         exclude = pathspec.GitIgnoreSpec.from_lines(self.exclude) if self.exclude else None
         return include, exclude
 
-    def describe(self) -> str:
-        """The selection as command-line options, for messages."""
+    def describe(self, *, python: bool = False) -> str:
+        """The selection as command-line options (``python``: as keyword arguments), for messages.
+
+        >>> sel = Selection("train/", ("*.jpg",))
+        >>> sel.describe(), sel.describe(python=True)
+        ("--file train/ --include '*.jpg'", "file='train/', include=['*.jpg']")
+        """
+        if python:
+            named = [f"file={self.file!r}"] if self.file is not None else []
+            named += [f"include={list(self.include)!r}"] if self.include else []
+            named += [f"exclude={list(self.exclude)!r}"] if self.exclude else []
+            return ", ".join(named) or "everything"
         parts = [f"--file {self.file}"] if self.file is not None else []
         parts += [f"--include {p!r}" for p in self.include]
         parts += [f"--exclude {p!r}" for p in self.exclude]
@@ -185,3 +213,26 @@ def top_level(names: Iterable[str]) -> str:
         more = f" and {len(files) - 10} more" if len(files) > 10 else ""
         parts.append("files " + ", ".join(files[:10]) + more)
     return "; ".join(parts) or "no files at all"
+
+
+def nothing_matches(
+    label: str, selection: Selection, names: Collection[str], files_command: str
+) -> EmptySelectionError:
+    """The error for a selection that takes none of ``names`` (every file of ``label``).
+
+    One wording whether the listing came from Kaggle or from a cached entry, so the
+    answer never depends on what is cached.
+
+    >>> err = nothing_matches("o/d", Selection(include=("*.png",)), ["a.csv"], "kagman files")
+    >>> str(err).split(". ")[:2]
+    ["Nothing in o/d (1 file) matches include=['*.png']", 'Its top level has files a.csv']
+    >>> str(err.cli_message).split(". ")[0]
+    "Nothing in o/d (1 file) matches --include '*.png'"
+    """
+    head, tail = (
+        f"Nothing in {label} ({counted(len(names), 'file')}) matches ",
+        (f". Its top level has {top_level(names)}. See every file with `{files_command}`."),
+    )
+    err = EmptySelectionError(head + selection.describe(python=True) + tail, ref=label)
+    err.cli_message = head + selection.describe() + tail
+    return err

@@ -97,20 +97,24 @@ class VerifyReport:
             out.append(f"{what}: {files}, {check.method}: {verdict}")
             out += [f"  {p.kind}: {p.path or '(entry)'}  {p.detail}" for p in check.problems]
         if self.skipped:
-            left = counted(len(self.skipped), "leftover")
-            out.append(f"{left} of interrupted pulls not checked.")
+            left = counted(
+                len(self.skipped),
+                "leftover of an interrupted pull",
+                "leftovers of interrupted pulls",
+            )
+            out.append(f"{left} not checked.")
         return out
 
     def summary(self) -> str:
         """One line: how many entries were checked and whether they are intact."""
         bad = [check for check in self.checks if not check.ok]
         n = len(self.checks)
-        checked = f"{n:,} cached entr{'y' if n == 1 else 'ies'} checked"
+        checked = f"{counted(n, 'cached entry', 'cached entries')} checked"
         if not bad:
             return f"{checked}: all intact."
         problems = sum(len(check.problems) for check in bad)
-        where = f"{len(bad):,} entr{'y' if len(bad) == 1 else 'ies'}"
-        return f"{checked}: {problems:,} problem{'' if problems == 1 else 's'} in {where}."
+        where = counted(len(bad), "entry", "entries")
+        return f"{checked}: {counted(problems, 'problem')} in {where}."
 
     def __str__(self) -> str:
         return "\n".join([*self.lines(), self.summary()])

@@ -92,7 +92,9 @@ _OTHER_NAMES = {
 
 
 def _show_warning(message: Warning | str, *_: Any, **__: Any) -> None:
-    click.echo(f"Warning: {message}", err=True)
+    from kagman.ui.warn import cli_text
+
+    click.echo(f"Warning: {cli_text(message)}", err=True)
 
 
 class _KagmanGroup(click.Group):

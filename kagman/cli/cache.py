@@ -11,16 +11,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
-    from kagman.cache.listing import EntryInfo
     from kagman.cache.removal import RemovalReport
     from kagman.remote.refs import CompetitionRef
 
 _COMPETITION = click.option(
     "-c", "--competition", is_flag=True, help="REF names a competition (titanic)."
 )
-_WIDEST_PART = 40  # characters of a subset's selections shown in the VERSION column
 
 
 def _target(ref: str | None, competition: bool) -> str | CompetitionRef | None:
@@ -36,36 +32,6 @@ def _target(ref: str | None, competition: bool) -> str | CompetitionRef | None:
 
 
 __all__ = ["ls_command", "path_command", "prune_command", "rm_command", "verify_command"]
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "-"
-
-
-def _version(row: EntryInfo) -> str:
-    """The VERSION column: a version or a competition's data state, and what a subset holds."""
-    if row.kind == "competition":
-        text = (row.data_state or "-") + (" (latest)" if row.latest else "")
-    else:
-        text = "-" if row.version is None else str(row.version)
-    if row.file:
-        return f"{text}: {row.file}"
-    if row.state == "subset":
-        from kagman.fs import counted
-
-        part = ", ".join(row.selections) or counted(row.files, "file")
-        cut = part if len(part) <= _WIDEST_PART else part[: _WIDEST_PART - 1] + "…"
-        return f"{text}: {cut}"
-    return text
-
-
-def _state(row: EntryInfo) -> str:
-    text: str = row.state
-    if row.note:
-        text += f" ({row.note})"
-    if row.newer_version is not None:
-        text += f", version {row.newer_version} known"
-    return text
 
 
 @click.command("ls")
@@ -89,7 +55,6 @@ def ls_command(ref: str | None, competition: bool, as_json: bool) -> None:
         kagman ls --json | jq '.entries[].size'
     """
     from kagman import cache_info
-    from kagman.fs import human_size
 
     info = cache_info(_target(ref, competition))
     if as_json:
@@ -103,30 +68,7 @@ def ls_command(ref: str | None, competition: bool, as_json: bool) -> None:
         }
         click.echo(json.dumps(body, indent=2))
         return
-    header = ("REF", "VERSION", "FILES", "SIZE", "PULLED", "LAST USED", "STATE")
-    rows = [
-        (
-            row.ref,
-            _version(row),
-            str(row.files),
-            human_size(row.size),
-            _when(row.pulled_at),
-            _when(row.last_used),
-            _state(row),
-        )
-        for row in info.entries
-    ]
-    if rows:
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        right = {2, 3}
-        for r in [header, *rows]:
-            cells = [
-                cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-                for i, cell in enumerate(r)
-            ]
-            click.echo("  ".join(cells).rstrip())
-        click.echo("")
-    click.echo(info.summary())
+    click.echo(str(info))
 
 
 @click.command("path")

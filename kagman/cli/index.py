@@ -75,6 +75,7 @@ def index_command(
     from kagman import parse_competition
     from kagman.api import index as build_index
     from kagman.fs import counted
+    from kagman.ui.warn import cli_text
 
     kwargs: dict[str, Any] = {
         "labels": labels,
@@ -89,28 +90,8 @@ def index_command(
         warnings.simplefilter("always", UserWarning)
         idx = build_index(parse_competition(source) if competition else source, **kwargs)
     for warning in caught:
-        click.echo(f"Warning: {warning.message}", err=True)
-    counts = idx.counts()
-    if counts.shape[1] > 12:  # many classes read better as rows
-        counts = counts.T
-    click.echo(f"Layout: {idx.layout}")
-    kind = " (multi-label)" if idx.multilabel else ""
-    click.echo(
-        f"Images: {len(idx):,} in {counted(len(idx.splits), 'split')}, "
-        f"{counted(len(idx.classes), 'class', 'classes')}{kind} "
-        f"(check: {idx.check})"
-    )
-    if idx.paired:
-        click.echo(f"Pairs: {counted(len(idx.pairs()[0]), 'image')} with a mask")
-    if idx.multilabel:
-        click.echo("Counts are images per tag; an image with several tags counts once for each.")
-    click.echo()
-    click.echo(counts.to_string())
-    reasons = idx.problems.reason.value_counts()
-    reasons = reasons[reasons > 0]
-    click.echo(f"\nProblems: {len(idx.problems):,} files or folders skipped")
-    for reason, n in reasons.items():
-        click.echo(f"  {n:>7,}  {reason}")
+        click.echo(f"Warning: {cli_text(warning.message)}", err=True)
+    click.echo(str(idx))
     if csv_file is not None:
         idx.to_csv(csv_file)
         click.echo(f"\nWrote {csv_file} ({counted(len(idx), 'row')}).")

@@ -60,6 +60,7 @@ def load_command(
     """
     from kagman import parse_competition
     from kagman.api import load
+    from kagman.fs import counted
 
     if competition and version is not None:
         msg = "--version is for datasets: competitions have no versions."
@@ -74,4 +75,4 @@ def load_command(
     if head:
         click.echo(df.head(head).to_string())
     rows, cols = df.shape
-    click.echo(f"\n[{rows} rows x {cols} columns]")
+    click.echo(f"\n[{counted(rows, 'row')} x {counted(cols, 'column')}]")

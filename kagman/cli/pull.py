@@ -142,6 +142,8 @@ def pull(
     """
     import warnings
 
+    from kagman.ui.warn import cli_text
+
     if force and offline:
         msg = "--force and --offline cannot be used together."
         raise click.UsageError(msg)
@@ -171,5 +173,5 @@ def pull(
                 path = pull_dataset(ref, version=version, mount=not no_mount, **options)
         finally:
             for warning in caught:
-                click.echo(f"Warning: {warning.message}", err=True)
+                click.echo(f"Warning: {cli_text(warning.message)}", err=True)
     click.echo(str(path))

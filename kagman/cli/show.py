@@ -66,6 +66,7 @@ def show_command(
 
     from kagman import parse_competition
     from kagman.api import show
+    from kagman.ui.warn import cli_text
 
     target = parse_competition(source) if competition else source
     with warnings.catch_warnings(record=True) as caught:
@@ -76,5 +77,5 @@ def show_command(
             show(target, out=out, per_class=per_class, size=size, split=split, seed=seed)
         finally:
             for warning in caught:
-                click.echo(f"Warning: {warning.message}", err=True)
+                click.echo(f"Warning: {cli_text(warning.message)}", err=True)
     click.echo(str(out))

@@ -153,12 +153,12 @@ def _write(
     if same:
         return "unchanged", None
     if not force:
-        msg = (
-            f"Different credentials are already installed at {path} ({describe_old}); the new "
-            f"ones are {describe_new}. Rerun with --force (force=True) to replace them; the old "
-            f"file is kept as {path.name}.bak."
-        )
-        raise CredentialsConflictError(msg, path=path)
+        head = f"Different credentials are already installed at {path} ({describe_old}); the "
+        head += f"new ones are {describe_new}. Rerun with "
+        tail = f" to replace them; the old file is kept as {path.name}.bak."
+        conflict = CredentialsConflictError(head + "force=True" + tail, path=path)
+        conflict.cli_message = head + "--force" + tail
+        raise conflict
     backup = path.with_name(path.name + ".bak")
     check_file(backup)
     atomic_write_bytes(backup, path.read_bytes(), mode=0o600)
@@ -240,13 +240,14 @@ def _verify_installed(
             elif not same:
                 quoted = shlex.quote(str(found.path))
                 if move:
-                    msg = (
-                        f"{found.path} holds different credentials ({_describe(found.data)}) "
-                        "than the installed ones, and --move (move=True) deletes only a copy of "
-                        f"the installed key. To install it instead, run `kagman init {quoted} "
-                        "--force --move`."
-                    )
-                    raise InvalidArgumentError(msg)
+                    head = f"{found.path} holds different credentials ({_describe(found.data)}) "
+                    head += "than the installed ones, and "
+                    tail = " deletes only a copy of the installed key. To install it instead, run "
+                    python = f"kagman.init({str(found.path)!r}, force=True, move=True)."
+                    refused = InvalidArgumentError(head + "move=True" + tail + python)
+                    cli = f"`kagman init {quoted} --force --move`."
+                    refused.cli_message = head + "--move" + tail + cli
+                    raise refused
                 warnings.append(
                     f"{found.path} holds different credentials ({_describe(found.data)}); to use "
                     f"them run `kagman init {quoted} --force` (or `kagman init --force`)."
@@ -256,12 +257,14 @@ def _verify_installed(
         token = parse_token(read_limited(path), where=str(path), path=path)
         username, secret = None, mask(token)
     if move and copy is None:
-        msg = (
-            "--move (move=True) deletes the kaggle.json the credentials were installed from, "
-            f"and no copy of the installed key was found (in the working folder or your "
-            f"downloads folder); {path} is already installed. Nothing to delete."
+        tail = (
+            " deletes the kaggle.json the credentials were installed from, and no copy of "
+            "the installed key was found (in the working folder or your downloads folder); "
+            f"{path} is already installed. Nothing to delete."
         )
-        raise InvalidArgumentError(msg)
+        refused = InvalidArgumentError("move=True" + tail)
+        refused.cli_message = "--move" + tail
+        raise refused
     if move and copy is not None:
         copy.unlink()
         removed = copy
@@ -341,11 +344,13 @@ def install(
         token = parse_token(token, where=f"The token from {token_origin}")
         source_path = token_path
     if move and source_path is None:
-        msg = (
-            "move=True (--move) needs a source file to delete; the credentials came from "
+        tail = (
+            " needs a source file to delete; the credentials came from "
             f"{found.origin if found is not None else token_origin}, not from a file."
         )
-        raise InvalidArgumentError(msg)
+        refused = InvalidArgumentError("move=True" + tail)
+        refused.cli_message = "--move" + tail
+        raise refused
 
     created, fixes, warnings = prepare_folder(folder)
     warnings += _env_warnings(folder, token=token is not None)

@@ -35,6 +35,7 @@ from pathlib import Path
 from kagman.credentials.colab import ORIGIN_TOKEN, read_colab_secrets
 from kagman.credentials.lookup import notebook_token, resolve_credentials
 from kagman.errors import CredentialsError
+from kagman.fs import counted
 from kagman.settings import (
     ACCESS_TOKEN_NAMES,
     CONFIG_DIR_ENV,
@@ -85,7 +86,17 @@ class CredentialsStatus:
         """kagman has credentials and nothing needs fixing."""
         return not self.problems and self.clients.get("kagman", "nothing") != "nothing"
 
+    @property
+    def used(self) -> str:
+        """The source kagman will use (a path or a variable name), or ``"nothing"``."""
+        return self.clients.get("kagman", "nothing")
+
+    def __repr__(self) -> str:
+        found = f"; {counted(len(self.problems), 'problem')}" if self.problems else ""
+        return f"<CredentialsStatus ok={self.ok}: kagman uses {self.used}{found}>"
+
     def __str__(self) -> str:
+        """The credentials part of ``kagman doctor``, with the problems and notes."""
         lines = [f"Config folder: {self.config_dir}"]
         lines += [f"  {name}: mode {mode}" for name, mode in self.files.items()] or [
             "  (no credentials files)"
@@ -274,7 +285,7 @@ def _conflicts(folder: Path, token: str | None) -> tuple[str, ...]:
     if os.environ.get(TOKEN_ENV) and (jsons or token_files):
         notes.append(
             f"{TOKEN_ENV} is set: it overrides {', '.join(jsons + token_files)} for every "
-            f"client. Unset it to use the file(s)."
+            f"client. Unset it to use {'that file' if len(jsons + token_files) == 1 else 'them'}."
         )
     elif _env_pair() and jsons:
         notes.append(

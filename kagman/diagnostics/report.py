@@ -140,10 +140,11 @@ class DoctorReport:
         else:
             out.append("  not created yet (the first pull creates it)")
         if c.incomplete:
-            out.append(
-                f"  {c.incomplete} left by interrupted pulls ({human_size(c.incomplete_size)}): "
-                "`kagman prune` removes them"
+            left = counted(
+                c.incomplete, "leftover of an interrupted pull", "leftovers of interrupted pulls"
             )
+            them = "it" if c.incomplete == 1 else "them"
+            out.append(f"  {left} ({human_size(c.incomplete_size)}): `kagman prune` removes {them}")
         sharing = f"shared with group {c.group}" if c.shared else f"private (owner {c.owner})"
         if c.problem is None:
             out.append(f"  {sharing}; you {'can' if c.writable else 'can NOT'} write it")
@@ -162,7 +163,12 @@ class DoctorReport:
         return out
 
     def __str__(self) -> str:
+        """What ``kagman doctor`` prints."""
         return "\n".join(self.lines())
+
+    def __repr__(self) -> str:
+        found = counted(len(self.problems), "problem")
+        return f"<DoctorReport ok={self.ok}: {found}; kagman uses {self.credentials.used}>"
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(str(self))}</pre>"

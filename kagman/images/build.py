@@ -33,7 +33,7 @@ from kagman.images.classes import fold_case, warn_missing_classes
 from kagman.images.formats import extensions_text
 from kagman.images.imageindex import ImageIndex
 from kagman.images.layout import detect
-from kagman.images.listing import Problem, Walker
+from kagman.images.listing import Problem, Walker, skipped_entries
 from kagman.images.parts import Detected
 
 __all__ = ["DEFAULT_CHECK", "index_folder"]
@@ -244,7 +244,7 @@ def _log_notes(idx: ImageIndex) -> None:
     if len(idx.problems):
         counts = idx.problems.reason.value_counts()
         summary = ", ".join(f"{n:,} {r}" for r, n in counts.items() if n)
-        log.info("Skipped %s (%s); see .problems.", counted(len(idx.problems), "file"), summary)
+        log.info("Skipped %s (%s); see .problems.", skipped_entries(len(idx.problems)), summary)
     if "format" in idx.df and log.isEnabledFor(logging.INFO):  # a pass over every path
         formats = {"jpg": "JPEG", "jpe": "JPEG", "jfif": "JPEG", "tif": "TIFF", "dib": "BMP"}
         wrong = sum(
@@ -253,10 +253,15 @@ def _log_notes(idx: ImageIndex) -> None:
         )
         if wrong:
             log.info(
-                "%d images are in another format than their extension says; PIL-based "
+                "%s in another format than %s extension says; PIL-based "
                 "loaders do not mind, the 'format' column has the truth.",
-                wrong,
+                counted(wrong, "image is", "images are"),
+                "its" if wrong == 1 else "their",
             )
     if "mode" in idx.df and (idx.df["mode"] == "CMYK").any():
         n = int((idx.df["mode"] == "CMYK").sum())
-        log.info("%d images are CMYK; convert them with .convert('RGB') when loading.", n)
+        log.info(
+            "%s CMYK; convert %s with .convert('RGB') when loading.",
+            counted(n, "image is", "images are"),
+            "it" if n == 1 else "them",
+        )

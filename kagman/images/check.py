@@ -332,7 +332,9 @@ class _Helper:
             end = start
         self.stop()
         if taken:
-            log.debug("Checked %d of a helper's %d files here", len(self.paths) - end, end)
+            log.debug(
+                "Checked %d of a helper's %s here", len(self.paths) - end, counted(end, "file")
+            )
         answered = [result for block in self.blocks for result in block][:end]
         return answered + [result for block in reversed(taken) for result in block]
 
@@ -413,7 +415,12 @@ def check_many(
     n_workers = max(1, min(workers or os.cpu_count() or 1, -(-len(paths) // _CHUNK)))
     chunks = [paths[i : i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     verb = "Decoding" if level == "full" else "Reading headers of"
-    log.info("%s %d images in %d processes...", verb, len(paths), n_workers)
+    log.info(
+        "%s %s in %s...",
+        verb,
+        counted(len(paths), "image"),
+        counted(n_workers, "process", "processes"),
+    )
     ctx = multiprocessing.get_context("spawn")
     results: list[CheckResult] = []
     with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:

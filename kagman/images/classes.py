@@ -54,12 +54,15 @@ def fold_case(parts: list[Part], *, merge: bool) -> list[str]:
                 f"{n!r} ({counted(images[n], 'image')} in {', '.join(sorted(where[n]))})"
                 for n in names
             )
-            msg = (
+            head = (
                 f"Class names {shown} differ only in case; they are kept as "
-                f"{counted(len(names), 'class', 'classes')}. Pass case_insensitive_classes=True "
-                "(--case-insensitive-classes) to merge them."
+                f"{counted(len(names), 'class', 'classes')}. Pass "
             )
-            warn(msg, ClassCaseWarning)
+            warn(
+                f"{head}case_insensitive_classes=True to merge them.",
+                ClassCaseWarning,
+                cli=f"{head}--case-insensitive-classes to merge them.",
+            )
         return []
     chosen: dict[str, str] = {}
     lines = []
@@ -110,7 +113,8 @@ def warn_missing_classes(df: pd.DataFrame, classes: list[str], *, multilabel: bo
         if missing:
             shown = ", ".join(repr(c) for c in missing[:10]) + (" ..." if len(missing) > 10 else "")
             msg = (
-                f"Split {split!r} has no images of {len(missing)} class(es): {shown}. Label ids "
+                f"Split {split!r} has no images of {counted(len(missing), 'class', 'classes')}: "
+                f"{shown}. Label ids "
                 "come from the classes of all splits, so they do not shift."
             )
             warn(msg, MissingClassWarning)

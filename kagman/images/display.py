@@ -18,13 +18,14 @@ import html
 from typing import TYPE_CHECKING
 
 from kagman.fs import counted
+from kagman.images.listing import NOTHING_SKIPPED, skipped_entries
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from kagman.images.sheet import Indexed
 
-__all__ = ["index_html"]
+__all__ = ["index_html", "index_text"]
 
 _BAR = "#4c78a8"
 _EMPTY = "#fbe3e3"
@@ -104,7 +105,7 @@ def _counts_table(idx: Indexed) -> str:
 def _problems(idx: Indexed) -> str:
     problems = idx.problems
     if not len(problems):
-        return f'<p style="{_MUTED}">Problems: none; nothing was skipped.</p>'
+        return f'<p style="{_MUTED}">{NOTHING_SKIPPED}</p>'
     rows: list[tuple[tuple[int, str], str]] = []
     for reason, group in problems.groupby("reason", observed=True, sort=False):
         first = group.iloc[0]
@@ -118,9 +119,34 @@ def _problems(idx: Indexed) -> str:
         rows.append(((-len(group), str(reason)), row))
     body = "".join(row for _, row in sorted(rows))
     return (
-        f"<p><b>Problems</b>: {len(problems):,} files or folders skipped (see "
+        f"<p><b>Problems</b>: {skipped_entries(len(problems))} skipped (see "
         f'<code>.problems</code>)</p><table style="border-collapse:collapse">{body}</table>'
     )
+
+
+def index_text(idx: Indexed) -> str:
+    """What ``kagman index`` prints: the layout, the counts, the problems by reason."""
+    counts = idx.counts()
+    if counts.shape[1] > 12:  # many classes read better as rows
+        counts = counts.T
+    kind = " (multi-label)" if idx.multilabel else ""
+    images = (
+        f"Images: {len(idx):,} in {counted(len(idx.splits), 'split')}, "
+        f"{counted(len(idx.classes), 'class', 'classes')}{kind} (check: {idx.check})"
+    )
+    lines = [f"Layout: {idx.layout}", images]
+    if idx.paired:
+        lines.append(f"Pairs: {counted(len(idx.pairs()[0]), 'image')} with a mask")
+    if idx.multilabel:
+        lines.append("Counts are images per tag; an image with several tags counts once for each.")
+    lines += ["", counts.to_string(), ""]
+    if len(idx.problems):
+        lines.append(f"Problems: {skipped_entries(len(idx.problems))} skipped")
+    else:
+        lines.append(NOTHING_SKIPPED)
+    reasons = idx.problems.reason.value_counts()
+    lines += [f"  {n:>7,}  {reason}" for reason, n in reasons[reasons > 0].items()]
+    return "\n".join(lines)
 
 
 def _relative(path: str, idx: Indexed) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from kagman.errors import InvalidArgumentError
-from kagman.fs import atomic_write_bytes, counted
+from kagman.fs import counted, write_output
 from kagman.images.carve import carve_val
 from kagman.images.check import CheckLevel
 from kagman.images.classes import warn_missing_classes
@@ -294,8 +294,8 @@ class ImageIndex:
             n_val = int((self.df.split == "val").sum())
             if if_missing:
                 log.info(
-                    "split(): this index already has a 'val' split (%d images); kept as it is.",
-                    n_val,
+                    "split(): this index already has a 'val' split (%s); kept as it is.",
+                    counted(n_val, "image"),
                 )
                 return self
             msg = (
@@ -334,17 +334,29 @@ class ImageIndex:
         """Write :attr:`df` to ``path`` as CSV, atomically; returns the path.
 
         Multi-label: the ``labels`` cell holds the tags joined by ``|``.
+
+        Raises
+        ------
+        OutputPathError
+            ``path`` cannot be written: its folder is missing or not writable, or it is a
+            folder (exit code 2; an ``OSError`` too).
         """
         target = Path(path)
         df = self.df
         if self._multilabel:
             df = df.assign(labels=["|".join(tags) for tags in df["labels"].tolist()])
-        atomic_write_bytes(target, df.to_csv(index=False).encode("utf-8"))
+        write_output(target, df.to_csv(index=False).encode("utf-8"))
         return target
 
     def _kind(self) -> str:
         kind = " (multi-label)" if self._multilabel else ""
         return kind + (", paired with masks" if self.paired else "")
+
+    def __str__(self) -> str:
+        """What ``kagman index`` prints: the layout, the split x class counts, the problems."""
+        from kagman.images.display import index_text
+
+        return index_text(self)
 
     def __repr__(self) -> str:
         per_split = ", ".join(f"{s}={n}" for s, n in self.df.split.value_counts(sort=False).items())

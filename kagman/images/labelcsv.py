@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kagman.errors import ImageFolderError
@@ -25,11 +26,12 @@ from kagman.images.listing import Problem
 from kagman.images.multilabel import detect_separator, split_tags
 from kagman.images.names import split_name
 from kagman.images.parts import Label
+from kagman.ui.warn import Name, worded
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CsvFinder"]
+__all__ = ["CsvFinder", "refused"]
 
 _LABEL_NAMES = (
     "label",
@@ -230,11 +232,12 @@ class CsvFinder:
         label_col = self._label_column(frame, path_col, csv)
         if label_col is None:
             if self.explicit:
-                msg = (
-                    f"Could not tell which column of {csv} holds the labels. "
-                    "Name it with label_col= (--label-col)."
+                raise refused(
+                    lambda name: (
+                        f"Could not tell which column of {csv} holds the labels. "
+                        f"Name it with {name('label_col=', '--label-col')}."
+                    )
                 )
-                raise ImageFolderError(msg)
             return None
         sep = self._separator(frame, label_col)
         labels: list[Label] = [None] * len(paths)
@@ -289,13 +292,22 @@ class CsvFinder:
             matched the images.
         """
         given = [
-            (f"{name}={column!r} ({flag} {column})", column)
-            for name, flag, column in (
+            (option, flag, column)
+            for option, flag, column in (
                 ("path_col", "--path-col", self.path_col),
                 ("label_col", "--label-col", self.label_col),
             )
             if column is not None
         ]
+
+        def options(name: Name, only: str | None = None) -> str:
+            """``path_col='x' and label_col='y'`` (Python) or ``--path-col x and ...``."""
+            return " and ".join(
+                name(f"{option}={column!r}", f"{flag} {column}")
+                for option, flag, column in given
+                if only is None or option == only
+            )
+
         if self.explicit or self.used or not given:
             return
         seen = dict(self._columns)
@@ -304,31 +316,37 @@ class CsvFinder:
             if frame is not None and csv not in seen:
                 seen[csv] = [str(c) for c in frame.columns]
         if not seen:
-            msg = (
-                f"{' and '.join(g for g, _ in given)} was given, but no labels CSV lies beside "
-                f"the images under {self.root}. Name the CSV with labels= (--labels), or leave "
-                "the option out."
+            raise refused(
+                lambda name: (
+                    f"{options(name)} was given, but no labels CSV lies beside the "
+                    f"images under {self.root}. Name the CSV with {name('labels=', '--labels')}, "
+                    "or leave the option out."
+                )
             )
-            raise ImageFolderError(msg)
         shown = "; ".join(
             f"{os.path.relpath(c, self.source)} has {cols}" for c, cols in seen.items()
         )
-        for option, column in given:
+        for option, _, column in given:
             if any(column in cols for cols in seen.values()):
                 continue
             near = sorted(
                 {c for cols in seen.values() for c in cols if c.lower() == column.lower()}
             )
             hint = f" Did you mean {near[0]!r}? Column names are case-sensitive." if near else ""
-            msg = f"No labels CSV under {self.source} has the column of {option}: {shown}.{hint}"
-            raise ImageFolderError(msg)
-        msg = (
-            f"The labels CSVs with {' and '.join(g for g, _ in given)} name too few of the "
-            f"images under {self.root} (a CSV must name at least half of a split's images; "
-            f"{shown}). Pass the CSV with labels= (--labels) to use it anyway, or name its "
-            "file-name column with path_col= (--path-col)."
+            head = f"No labels CSV under {self.source} has the column of "
+            tail = f": {shown}.{hint}"
+            python, cli = options(_python, option), options(_flag, option)
+            err = ImageFolderError(head + python + tail)
+            err.cli_message = head + cli + tail
+            raise err
+        raise refused(
+            lambda name: (
+                f"The labels CSVs with {options(name)} name too few of the images "
+                f"under {self.root} (a CSV must name at least half of a split's images; {shown}). "
+                f"Pass the CSV with {name('labels=', '--labels')} to use it anyway, or name its "
+                f"file-name column with {name('path_col=', '--path-col')}."
+            )
         )
-        raise ImageFolderError(msg)
 
     def unmatched_rows(self) -> pd.DataFrame | None:
         """Rows of the used CSVs that matched no image, with a ``csv`` column naming the file."""
@@ -385,3 +403,20 @@ def _lookup(
         if stem and ext.lower() in IMAGE_EXTENSIONS:
             hit = by_stem.get(stem)
     return hit
+
+
+def _python(python: str, _flag: str) -> str:
+    return python
+
+
+def _flag(_python: str, flag: str) -> str:
+    return flag
+
+
+def refused(make: Callable[[Name], str]) -> ImageFolderError:
+    """An :class:`ImageFolderError` worded for Python (``label_col=``) and, as its
+    ``cli_message``, for the command line (``--label-col``)."""
+    python, cli = worded(make)
+    err = ImageFolderError(python)
+    err.cli_message = cli
+    return err

@@ -26,7 +26,7 @@ import os
 from kagman.errors import ImageFolderError
 from kagman.fs import counted
 from kagman.images.duplicates import drop_duplicates
-from kagman.images.labelcsv import CsvFinder
+from kagman.images.labelcsv import CsvFinder, refused
 from kagman.images.listing import Node, Problem, Walker, merge_tree
 from kagman.images.names import CONTAINERS, SPLIT_ORDER, split_name
 from kagman.images.pairs import find_masks
@@ -89,11 +89,13 @@ def detect(
         layout.unit(node, own_split)
         top = f"one folder, indexed as split {own_split!r}"
     if csvs.explicit and not csvs.used:
-        msg = (
-            f"The labels file {labels} matched none of the images under {root}. Name its "
-            "file-name column with path_col= (--path-col), or check that it belongs to this folder."
+        raise refused(
+            lambda name: (
+                f"The labels file {labels} matched none of the images under {root}. "
+                f"Name its file-name column with {name('path_col=', '--path-col')}, or check that "
+                "it belongs to this folder."
+            )
         )
-        raise ImageFolderError(msg)
     csvs.check_given_columns()
 
     problems = layout.problems_with_splits(walker.problems + csvs.problems)

@@ -22,9 +22,30 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from kagman.archive.junk import junk_reason
+from kagman.fs import counted
 from kagman.images.formats import IMAGE_EXTENSIONS
 
-__all__ = ["Node", "Problem", "Walker", "merge_tree", "skip_reason"]
+__all__ = [
+    "NOTHING_SKIPPED",
+    "Node",
+    "Problem",
+    "Walker",
+    "merge_tree",
+    "skip_reason",
+    "skipped_entries",
+]
+
+
+NOTHING_SKIPPED = "Problems: none; nothing was skipped."
+
+
+def skipped_entries(n: int) -> str:
+    """How many files or folders an index skipped, in words (its ``problems`` rows).
+
+    >>> skipped_entries(1), skipped_entries(9)
+    ('1 file or folder', '9 files or folders')
+    """
+    return counted(n, "file or folder", "files or folders")
 
 
 class Problem(NamedTuple):
@@ -80,7 +101,8 @@ class Node:
         self.mask_hint = mask_hint  # some file names may end in _mask (cheap, from the walk)
 
     def __repr__(self) -> str:
-        return f"Node({self.path!r}, {len(self.images)} images, {len(self.dirs)} folders)"
+        images, folders = counted(len(self.images), "image"), counted(len(self.dirs), "folder")
+        return f"Node({self.path!r}, {images}, {folders})"
 
     def flat(self) -> list[str]:
         """Every image of the subtree, in tree order."""

@@ -67,8 +67,9 @@ def _mask_folders(root: Node, node: Node, found: Masks) -> None:
         prefix = mask_folder_prefix(child.name)
         if prefix is None or not child.total:
             continue
+        at = node.dirs.index(child)
         node.drop(child)
-        partner = _partner(node, prefix)
+        partner, named = _partner(node, prefix)
         masks = child.flat()
         if partner is None:
             why = f"a mask folder with no image folder beside it ({_rel(child.path, root.path)})"
@@ -82,6 +83,12 @@ def _mask_folders(root: Node, node: Node, found: Masks) -> None:
             inner = [d for d in base.dirs if d.total]
         images = partner.flat()
         result = _pair(images, partner.path, masks, base.path, any_suffix=True)
+        if not result[0] and not named:
+            # "with_mask" beside "without_mask", nothing of the same name: a class folder
+            # whose name ends in a mask word (a face-mask classifier), not masks
+            node.dirs.insert(at, child)
+            node.total += child.total
+            continue
         _record(found, result, masks, f"no image of the same name in {partner.name!r}")
         where = repr(_rel(partner.path, root.path)) if partner is not root else "the root"
         found.notes.append(
@@ -92,8 +99,9 @@ def _mask_folders(root: Node, node: Node, found: Masks) -> None:
         _mask_folders(root, child, found)
 
 
-def _partner(node: Node, prefix: str) -> Node | None:
-    """The folder whose images the masks in a child of ``node`` belong to."""
+def _partner(node: Node, prefix: str) -> tuple[Node | None, bool]:
+    """The folder whose images the masks in a child of ``node`` belong to, and whether its
+    name (or holding images itself) says so; ``False``: it is only the one folder beside."""
     kids = [d for d in node.dirs if d.total]
     if prefix:
         want = name_words(prefix)
@@ -101,14 +109,14 @@ def _partner(node: Node, prefix: str) -> Node | None:
         for d in kids:
             words = name_words(d.name)
             if words == want or (split is not None and split_name(d.name) == split):
-                return d
+                return d, True
     else:
         named = [d for d in kids if set(name_words(d.name)) <= IMAGE_FOLDER_WORDS]
         if len(named) == 1:
-            return named[0]
+            return named[0], True
     if node.images:
-        return node
-    return kids[0] if len(kids) == 1 else None
+        return node, True
+    return (kids[0] if len(kids) == 1 else None), False
 
 
 def _pair(

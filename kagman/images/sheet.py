@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from kagman.errors import InvalidArgumentError
-from kagman.fs import atomic_write_bytes, counted
+from kagman.fs import counted, write_output
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -217,6 +217,8 @@ def save_image(im: Image.Image, path: Path) -> Path:
     ------
     InvalidArgumentError
         Pillow cannot write files with that extension.
+    OutputPathError
+        ``path`` cannot be written (its folder is missing or not writable).
     """
     from PIL import Image
 
@@ -226,7 +228,7 @@ def save_image(im: Image.Image, path: Path) -> Path:
         raise InvalidArgumentError(msg)
     buffer = io.BytesIO()
     im.save(buffer, format=fmt)
-    atomic_write_bytes(path, buffer.getvalue())
+    write_output(path, buffer.getvalue())
     return path
 
 

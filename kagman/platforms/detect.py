@@ -185,6 +185,9 @@ class Environment:
         lines += [f"Note: {note}" for note in self.notes]
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        return f"<Environment {self.summary}>"
+
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(str(self))}</pre>"
 

@@ -35,6 +35,7 @@ from kagman.errors import (
     CompetitionNotFoundError,
     CredentialsRejectedError,
     DatasetNotFoundError,
+    InvalidArgumentError,
     KagmanError,
     NetworkError,
     RateLimitedError,
@@ -92,7 +93,7 @@ def endpoint() -> str:
         return str(get_endpoint(get_env()))
     except Exception as err:  # kagglesdk raises a bare Exception for unknown values
         msg = f"{err}. Unset KAGGLE_API_ENVIRONMENT or set it to PROD, TEST or LOCALHOST."
-        raise KagmanError(msg) from err
+        raise InvalidArgumentError(msg) from err
 
 
 def _version() -> str:
@@ -241,7 +242,11 @@ def _http_error(err: requests.HTTPError, ref: Ref | None, creds: Credentials | N
 
 
 #: How to wait for the rules, in the 403 message (left out once kagman is waiting).
-RULES_WAIT_HINT = " (add --wait-for-rules to wait here while you do; Python: wait_for_rules=True)"
+#: How to wait for the rules: (Python, the command line).
+RULES_WAIT_HINT = (
+    " (pass wait_for_rules=True to wait while you do)",
+    " (add --wait-for-rules to wait here while you do)",
+)
 
 
 def _competition_error(
@@ -259,9 +264,11 @@ def _competition_error(
             f"You have not accepted the rules of the competition {ref.slug}, so Kaggle refuses "
             f"its data (403: {kaggle_says}) The API cannot accept them for you: open "
             f"{ref.rules_url} in a browser, signed in as {who(creds)}, accept the rules, then "
-            f"run the same command again{RULES_WAIT_HINT}."
+            "run the same command again"
         )
-        return RulesNotAcceptedError(msg, ref=ref.slug, status=status)
+        refused = RulesNotAcceptedError(f"{msg}{RULES_WAIT_HINT[0]}.", ref=ref.slug, status=status)
+        refused.cli_message = f"{msg}{RULES_WAIT_HINT[1]}."
+        return refused
     msg = (
         f"Kaggle refuses the data of the competition {ref.slug} (403: {kaggle_says}) This is "
         "not about its rules: the competition is private, or it has ended and does not allow "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kagman.credentials import Credentials, resolve_credentials
-from kagman.errors import DatasetNotFoundError, ServerError
+from kagman.errors import DatasetNotFoundError, KagmanError, ServerError
 from kagman.remote.client import (
     RemoteFile,
     call_api,
@@ -68,11 +68,12 @@ def get_dataset(ref: DatasetRef, credentials: Credentials | None = None) -> Data
 
         if not competition_exists(ref.slug, creds):
             raise
-        msg = (
-            f"{err} There is a competition named {ref.slug!r}: pull it with "
-            f"`kagman pull -c {ref.slug}` (Python: kagman.pull_competition({ref.slug!r}))."
+        head = f"{err} There is a competition named {ref.slug!r}: pull it with "
+        other = DatasetNotFoundError(
+            f"{head}kagman.pull_competition({ref.slug!r}).", ref=ref.name, status=404
         )
-        raise DatasetNotFoundError(msg, ref=ref.name, status=404) from err
+        other.cli_message = f"{head}`kagman pull -c {ref.slug}`."
+        raise other from err
     version = int(dataset.current_version_number or 0)
     if version < 1:
         msg = f"Kaggle reported no ready version of {ref.name}. Try again later."
@@ -107,13 +108,16 @@ def list_files(ref: DatasetRef, credentials: Credentials | None = None) -> list[
             request.dataset_version_number = ref.version
         return request
 
-    return list_pages(
-        ref,
-        creds,
-        new_request,
-        lambda client, request: client.datasets.dataset_api_client.list_dataset_files(request),
-        lambda page: page.dataset_files,
-    )
+    try:
+        return list_pages(
+            ref,
+            creds,
+            new_request,
+            lambda client, request: client.datasets.dataset_api_client.list_dataset_files(request),
+            lambda page: page.dataset_files,
+        )
+    except DatasetNotFoundError as err:
+        raise _missing_version(err, ref, creds) from err
 
 
 @contextlib.contextmanager
@@ -142,8 +146,8 @@ def open_download(
             lambda c: c.datasets.dataset_api_client.download_dataset(request), ref, creds
         )
     except DatasetNotFoundError as err:
-        if file is None:
-            raise
+        if file is None:  # a file's 404 is also how a folder is found: no extra call then
+            raise _missing_version(err, ref, creds) from err
         msg = (
             f"Kaggle has no file {file!r} in {ref}. List the dataset's files with "
             f"`kagman files {ref}` and check the name (it is case-sensitive and may include "
@@ -152,3 +156,23 @@ def open_download(
         raise DatasetNotFoundError(msg, ref=ref.name, status=404) from err
     with open_blob(url, ref, creds) as response:
         yield response
+
+
+def _missing_version(
+    err: DatasetNotFoundError, ref: DatasetRef, creds: Credentials
+) -> DatasetNotFoundError:
+    """For a 404 on a pinned version of a dataset that exists: an error naming its current
+    version (one ``GetDataset`` call, made only then); else ``err`` itself."""
+    if ref.version is None:
+        return err
+    try:
+        current = get_dataset(ref, creds).current_version
+    except KagmanError:
+        return err  # no such dataset (or Kaggle unreachable): the first answer stands
+    if current == ref.version:
+        return err
+    msg = (
+        f"Kaggle has no version {ref.version} of {ref.name}: its current version is {current}. "
+        f"Pull {ref.with_version(current)}, or leave the version out for the latest."
+    )
+    return DatasetNotFoundError(msg, ref=ref.name, status=404)

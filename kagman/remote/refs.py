@@ -212,17 +212,19 @@ def parse_target(
     if isinstance(ref, DatasetRef):
         ref = _agree_version(raw, ref, version)
     elif version is not None:
-        msg = f"Invalid option for {raw!r}: competitions have no versions; drop --version."
-        raise InvalidRefError(msg, ref=raw)
+        head = f"Invalid option for {raw!r}: competitions have no versions; drop "
+        refused = InvalidRefError(head + "version=.", ref=raw)
+        refused.cli_message = head + "--version."
+        raise refused
     name = None
     if file is not None:
         name = check_file_name(file)
         if selected is not None and selected != name:
-            msg = (
-                f"Conflicting files for {raw!r}: the URL selects {selected!r}, the file option "
-                f"says {name!r}. Give only one."
-            )
-            raise InvalidRefError(msg, ref=raw)
+            head = f"Conflicting files for {raw!r}: the URL selects {selected!r}, "
+            tail = f" says {name!r}. Give only one."
+            refused = InvalidRefError(head + "file=" + tail, ref=raw)
+            refused.cli_message = head + "--file" + tail
+            raise refused
     return Target(ref, name if name is not None else selected)
 
 
@@ -313,9 +315,11 @@ def _parse_url(raw: str, path: str) -> Ref:
 
 def _parse_dataset(raw: str, parts: list[str], *, url: bool) -> DatasetRef:
     if len(parts) < 2:
-        hint = "" if url or len(parts) != 1 else competition_hint(parts[0])
-        msg = f"Invalid dataset reference {raw!r}: expected {_FORM}.{hint}"
-        raise InvalidRefError(msg, ref=raw)
+        python, cli = ("", "") if url or len(parts) != 1 else competition_hint(parts[0])
+        head = f"Invalid dataset reference {raw!r}: expected {_FORM}."
+        refused = InvalidRefError(head + python, ref=raw)
+        refused.cli_message = head + cli
+        raise refused
     owner, slug, rest = parts[0].lower(), parts[1].lower(), [p.lower() for p in parts[2:]]
     _check_part(
         raw, "owner", owner, _OWNER_RE, _MAX_OWNER, "may contain single hyphens or underscores"
@@ -351,27 +355,33 @@ def _parse_competition_url(raw: str, parts: list[str]) -> CompetitionRef:
     return _competition(raw, parts[0].lower())
 
 
-def competition_hint(name: str, *, command: str = "pull", file: str | None = None) -> str:
-    """A sentence for a bare name that may be a competition (``titanic``), else ``""``.
+def competition_hint(
+    name: str, *, command: str = "pull", file: str | None = None
+) -> tuple[str, str]:
+    """A sentence for a bare name that may be a competition (``titanic``), in Python's words
+    and in those of ``kagman <command>``; ``("", "")`` when it cannot be one.
 
     A bare name is never taken for a competition (it could be a folder); this says how
-    to name one, for ``kagman <command>`` and in Python.
+    to name one.
 
     >>> competition_hint("owner/slug"), competition_hint("./data")
-    ('', '')
+    (('', ''), ('', ''))
+    >>> competition_hint("titanic", command="index")[1].split(" or ")[0]
+    " If 'titanic' is a competition, name it with -c (`kagman index -c titanic`)"
     """
     slug = name.strip().rstrip("/").lower()
     if len(slug) > _MAX_COMPETITION or not _SLUG_RE.fullmatch(slug):
-        return ""
+        return "", ""
     cli = f"kagman {command} -c {slug}" + (f" {file}" if file else "")
     ref = f"kagman.CompetitionRef({slug!r})"
     python = {
         "pull": f"kagman.pull_competition({slug!r})",
         "load": f"kagman.load({ref}, {file!r})" if file else f"kagman.load({ref})",
     }.get(command, f"kagman.{command}({ref})")
+    head, url = f" If {slug!r} is a competition, name it", CompetitionRef(slug).url
     return (
-        f" If {slug!r} is a competition, name it with -c (`{cli}`) or by its URL "
-        f"{CompetitionRef(slug).url}; in Python, {python}."
+        f"{head} as {python} or by its URL {url}.",
+        f"{head} with -c (`{cli}`) or by its URL {url}.",
     )
 
 
@@ -394,11 +404,11 @@ def _agree_version(raw: str, ref: DatasetRef, version: int | None) -> DatasetRef
         return ref
     version = _parse_version(raw, str(version))
     if ref.version is not None and ref.version != version:
-        msg = (
-            f"Conflicting versions for {raw!r}: the reference says {ref.version}, "
-            f"the version option says {version}. Give only one."
-        )
-        raise InvalidRefError(msg, ref=raw)
+        head = f"Conflicting versions for {raw!r}: the reference says {ref.version}, "
+        tail = f" says {version}. Give only one."
+        refused = InvalidRefError(head + "version=" + tail, ref=raw)
+        refused.cli_message = head + "--version" + tail
+        raise refused
     return ref.with_version(version)
 
 

@@ -58,8 +58,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-logger = logging.getLogger(__name__)
-
 
 def resolvers() -> list[Resolver[PullRequest]]:
     """The dataset resolvers, in the order they are asked: the notebook platform's mount,

@@ -30,8 +30,6 @@ __all__ = ["CacheResolver", "offline_hit"]
 
 logger = logging.getLogger(__name__)
 
-logger = logging.getLogger(__name__)
-
 
 class CacheResolver:
     """A pinned version already cached, and every ``offline`` pull.
@@ -104,14 +102,29 @@ def offline_hit(ref: DatasetRef | CompetitionRef, selection: Selection) -> Path:
             )
             return touch_hit(entry, target(entry, selection))
     require_cache_root()  # a root that is a file: say so, not "not in the cache"
-    what = str(ref) if selection.whole else f"{selection.describe()} of {ref}"
     extra = (
         f" Only part of {ref.name} is cached ({partial}); pull it whole once online."
         if partial is not None
         else ""
     )
-    msg = (
-        f"{what} is not in the cache, and offline mode forbids downloading it.{extra} "
-        "Retry without --offline (and unset KAGMAN_OFFLINE) to download it."
-    )
-    raise NotCachedError(msg, ref=str(ref))
+
+    def said(python: bool) -> str:
+        return (
+            f"{_what(ref, selection, python)} is not in the cache, and offline mode forbids "
+            f"downloading it.{extra} Retry without {'offline=True' if python else '--offline'} "
+            "(and unset KAGMAN_OFFLINE) to download it."
+        )
+
+    err = NotCachedError(said(True), ref=str(ref))
+    err.cli_message = said(False)
+    raise err
+
+
+def _what(ref: DatasetRef | CompetitionRef, selection: Selection, python: bool) -> str:
+    """What was asked for, in a message: the ref, a file of it (positional in ``kagman load``,
+    so named without its flag), or the selection's options (as arguments in Python)."""
+    if selection.whole:
+        return str(ref)
+    if selection.file is not None and not selection.patterns:
+        return f"{selection.file!r} of {ref}"
+    return f"{selection.describe(python=python)} of {ref}"

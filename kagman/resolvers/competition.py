@@ -30,6 +30,7 @@ from kagman.cache.lock import dataset_lock
 from kagman.cache.manifest import strip_query
 from kagman.cache.paths import competition_entry_path, incomplete_dir
 from kagman.errors import InvalidRefError, NetworkError, RulesNotAcceptedError
+from kagman.fs import counted
 from kagman.remote.refs import CompetitionRef
 from kagman.resolvers.base import CompetitionRequest
 from kagman.resolvers.cached import offline_hit
@@ -186,18 +187,25 @@ def _redirect(ref: CompetitionRef, creds: Credentials, wait: float | None) -> st
 
                 msg = (
                     f"The rules of the competition {ref.slug} were still not accepted after "
-                    f"waiting {wait:g} minute(s) (asking Kaggle every {poll:g} s). Open "
+                    f"waiting {counted(wait or 0, 'minute')} (asking Kaggle every {poll:g} s). "
+                    "Open "
                     f"{ref.rules_url} in a browser, signed in as {who(creds)}, accept the "
-                    "rules, then run the same command again (--wait-for-rules MINUTES waits "
-                    "longer; Python: wait_for_rules=MINUTES)."
+                    "rules, then run the same command again ({} waits longer)."
                 )
-                raise RulesNotAcceptedError(msg, ref=ref.slug, status=err.status) from err
+                late = RulesNotAcceptedError(
+                    msg.replace("{}", "wait_for_rules=MINUTES"), ref=ref.slug, status=err.status
+                )
+                late.cli_message = msg.replace("{}", "--wait-for-rules MINUTES")
+                raise late from err
             if not told:
                 from kagman.remote.client import RULES_WAIT_HINT
 
-                said = str(err).replace(RULES_WAIT_HINT, "")  # it is waiting already
+                said = str(err).replace(RULES_WAIT_HINT[0], "")  # it is waiting already
                 logger.warning(
-                    "%s Waiting up to %g minute(s), asking Kaggle every %g s ...", said, wait, poll
+                    "%s Waiting up to %s, asking Kaggle every %g s ...",
+                    said,
+                    counted(wait or 0, "minute"),
+                    poll,
                 )
                 told = True
             time.sleep(min(poll, max(0.0, deadline - time.monotonic())))

@@ -12,9 +12,11 @@ it answers a file, a folder or patterns as a complete cache entry does.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
+from kagman.cache.selection import Selection, nothing_matches
 from kagman.errors import CompetitionNotFoundError, DatasetNotFoundError, MountFallbackWarning
 from kagman.remote.refs import CompetitionRef
 from kagman.resolvers.base import Request
@@ -85,12 +87,15 @@ def answer_from_mount(folder: Path, request: Request, *, what: str) -> Path:
 
     Raises
     ------
+    EmptySelectionError
+        The patterns take no file of the mount (listed by a walk of it).
     DatasetNotFoundError, CompetitionNotFoundError
         ``request.file`` is neither a file nor a folder of the mounted data (the message
         lists what is there), or is a file where a folder was asked for (``NAME/``).
     """
     if request.include or request.exclude:
         logger.info("The mount at %s holds every file; --include/--exclude pick no files.", folder)
+        _require_some(folder, request, what)
     if request.file is None:
         return folder
     target = folder.joinpath(*request.file.rstrip("/").split("/"))
@@ -116,10 +121,26 @@ def answer_from_mount(folder: Path, request: Request, *, what: str) -> Path:
     raise missing(msg, ref=str(request.ref))
 
 
+def _require_some(folder: Path, request: Request, what: str) -> None:
+    """Refuse patterns that take no file of the mount, as a complete cache entry does."""
+    selection = Selection(request.file, request.include, request.exclude)
+    names = [
+        (Path(top) / name).relative_to(folder).as_posix()
+        for top, _, files in os.walk(folder)
+        for name in files
+    ]
+    if not selection.takes_any(names):
+        ref = request.ref
+        command = f"kagman files {'-c ' if isinstance(ref, CompetitionRef) else ''}{ref}"
+        label = f"the {what} mounted at {folder}"
+        raise nothing_matches(label, selection, names, command)
+
+
 def fall_back(message: str, request: Request) -> None:
     """Warn that the mount did not work, why, and what kagman does instead."""
     then = "kagman's cache (offline)" if request.offline else "kagman's cache and a normal download"
     warn(
-        f"{message} Falling back to {then}; --no-mount (mount=False) skips the mount.",
+        f"{message} Falling back to {then}; mount=False skips the mount.",
         MountFallbackWarning,
+        cli=f"{message} Falling back to {then}; --no-mount skips the mount.",
     )

@@ -43,7 +43,7 @@ from kagman.cache.manifest import (
     write_manifest,
 )
 from kagman.cache.paths import entry_path, incomplete_dir
-from kagman.cache.selection import Selection, top_level
+from kagman.cache.selection import Selection, nothing_matches, top_level
 from kagman.cache.shared import SharedPartial, claim_partials, make_dirs, share_file
 from kagman.cache.verify import sha256_file
 from kagman.credentials import Credentials
@@ -51,7 +51,6 @@ from kagman.errors import (
     ArchiveError,
     CorruptArchiveError,
     DiskFullError,
-    EmptySelectionError,
     NotFoundError,
 )
 from kagman.fs import counted, disk_full_message, human_size, remove_tree
@@ -147,12 +146,7 @@ def _choose(source: Source, selection: Selection, listing: list[RemoteFile]) -> 
         logger.info("Skipping %s such as %s", counted(len(junk), "junk file"), junk[0])
         names = [n for n in names if n not in set(junk)]
     if not names:
-        msg = (
-            f"Nothing in {source.label} ({counted(len(listing), 'file')}) matches "
-            f"{selection.describe()}. Its top level has {top_level(by_name)}. "
-            f"See every file with `{source.files_command}`."
-        )
-        raise EmptySelectionError(msg, ref=source.label)
+        raise nothing_matches(source.label, selection, by_name.keys(), source.files_command)
     chosen = [by_name[n] for n in names]
     size = sum(f.size for f in chosen)
     total = sum(f.size for f in listing)

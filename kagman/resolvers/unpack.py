@@ -34,7 +34,7 @@ from kagman.archive import Arrival, ExtractLimits, ExtractReport, extract_zip, i
 from kagman.archive.zipformat import has_end_record
 from kagman.cache.shared import SharedPartial
 from kagman.errors import ArchiveError, CacheAccessError, CorruptArchiveError, DiskFullError
-from kagman.fs import human_size, remove_tree
+from kagman.fs import counted, human_size, remove_tree
 from kagman.remote import client
 from kagman.remote.transfer import (
     DownloadResult,
@@ -224,8 +224,8 @@ def _cleanup(
 
 def _extracted(report: ExtractReport, since: float) -> None:
     logger.debug(
-        "Extracted %s files (%s) in %.2f s; every member's CRC-32 checked",
-        f"{len(report.files):,}",
+        "Extracted %s (%s) in %.2f s; every member's CRC-32 checked",
+        counted(len(report.files), "file"),
         human_size(report.total_bytes),
         time.perf_counter() - since,
     )

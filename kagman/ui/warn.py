@@ -11,10 +11,25 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Callable
 
 from kagman.errors import KagmanWarning
 
-__all__ = ["user_stacklevel", "warn"]
+__all__ = ["Name", "cli_text", "user_stacklevel", "warn", "worded"]
+
+#: Names an option in a message: ``name("label_col=", "--label-col")``.
+Name = Callable[[str, str], str]
+
+
+def worded(make: Callable[[Name], str]) -> tuple[str, str]:
+    """A message in Python's words and in the command line's: ``make(name)`` writes it,
+    calling ``name(python, flag)`` wherever it names an option. The second is what an
+    error's ``cli_message`` (or a warning's) holds.
+
+    >>> worded(lambda name: f"Name it with {name('label_col=', '--label-col')}.")
+    ('Name it with label_col=.', 'Name it with --label-col.')
+    """
+    return make(lambda python, _flag: python), make(lambda _python, flag: flag)
 
 
 def user_stacklevel() -> int:
@@ -34,11 +49,19 @@ def user_stacklevel() -> int:
     return level
 
 
-def warn(message: str, category: type[Warning] = KagmanWarning) -> None:
+def cli_text(message: Warning | str) -> str:
+    """A warning as the command line words it: its ``cli_message``, else its text."""
+    return str(getattr(message, "cli_message", None) or message)
+
+
+def warn(message: str, category: type[Warning] = KagmanWarning, *, cli: str | None = None) -> None:
     """``warnings.warn(message, category)`` attributed to the first frame outside kagman.
 
     ``category`` is a :class:`~kagman.errors.KagmanWarning` subclass for anything a
     user must act on, so ``warnings.filterwarnings(..., kagman.KagmanWarning)`` sees
-    all of them.
+    all of them. ``cli``: the message as the command line shows it (its ``cli_message``).
     """
-    warnings.warn(message, category, stacklevel=user_stacklevel())
+    instance = category(message)
+    if cli is not None:
+        instance.cli_message = cli  # type: ignore[attr-defined]
+    warnings.warn(instance, stacklevel=user_stacklevel())
