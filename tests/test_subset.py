@@ -215,6 +215,33 @@ def test_an_empty_selection_is_refused_whatever_is_cached(kaggle: FakeKaggle) ->
             kagman.pull_competition("quiz", include=["*.png"], offline=offline)
 
 
+def test_offline_a_file_missing_from_a_version_cached_whole_is_not_found(
+    kaggle: FakeKaggle,
+) -> None:
+    # online and offline agree: the file does not exist (exit 4), not "not in the cache" (6)
+    kaggle.add_dataset("owner/pets", FILES)
+    kagman.pull("owner/pets")  # cached whole
+    with pytest.raises(DatasetNotFoundError):
+        kagman.pull("owner/pets", file="nope.csv")
+    kaggle.requests.clear()
+    with pytest.raises(DatasetNotFoundError) as pinned:
+        kagman.pull("owner/pets/versions/1", file="nope.csv", offline=True)
+    assert str(pinned.value) == (
+        "owner/pets/versions/1 has no file 'nope.csv': it is cached whole and its manifest "
+        "lists every file. See them with `kagman files owner/pets/versions/1` (names are "
+        "case-sensitive and may include folders)."
+    )
+    with pytest.raises(DatasetNotFoundError, match="cannot see whether Kaggle now has a newer"):
+        kagman.pull("owner/pets", file="train/nope/", offline=True)
+    result = CliRunner().invoke(cli, ["pull", "owner/pets", "--file", "nope.csv", "--offline"])
+    assert result.exit_code == DatasetNotFoundError.exit_code == 4, result.output
+    assert kaggle.requests == []
+    kaggle.add_competition("quiz", {"train.csv": b"a\n1\n"})
+    kagman.pull_competition("quiz")
+    with pytest.raises(kagman.CompetitionNotFoundError, match="quiz's cached data has no file"):
+        kagman.pull_competition("quiz", file="nope.csv", offline=True)
+
+
 def test_single_file_goes_into_the_version_entry_unwrapped(kaggle: FakeKaggle) -> None:
     big = b"x,y\n" + b"1,2\n" * 5000
     kaggle.add_dataset(

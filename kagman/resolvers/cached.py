@@ -21,7 +21,12 @@ from kagman.cache.entries import (
 )
 from kagman.cache.paths import entry_path, require_cache_root
 from kagman.cache.selection import Selection
-from kagman.errors import NotCachedError
+from kagman.errors import (
+    CompetitionNotFoundError,
+    DatasetNotFoundError,
+    NotCachedError,
+    NotFoundError,
+)
 from kagman.fs import counted
 from kagman.remote.refs import CompetitionRef, DatasetRef
 from kagman.resolvers.base import PullRequest
@@ -101,6 +106,8 @@ def offline_hit(ref: DatasetRef | CompetitionRef, selection: Selection) -> Path:
                 selection.describe(),
             )
             return touch_hit(entry, target(entry, selection))
+    if entries and selection.file is not None and holding(entries[0]).state == "complete":
+        raise _no_such_file(ref, entries[0], selection.file)
     require_cache_root()  # a root that is a file: say so, not "not in the cache"
     extra = (
         f" Only part of {ref.name} is cached ({partial}); pull it whole once online."
@@ -118,6 +125,28 @@ def offline_hit(ref: DatasetRef | CompetitionRef, selection: Selection) -> Path:
     err = NotCachedError(said(True), ref=str(ref))
     err.cli_message = said(False)
     raise err
+
+
+def _no_such_file(ref: DatasetRef | CompetitionRef, entry: Path, file: str) -> NotFoundError:
+    """Offline, the newest cached version is complete and ``file`` is not in it: the error a
+    pull online gives (not "not in the cache", which would say a download could help)."""
+    if isinstance(ref, CompetitionRef):
+        where, files = f"the competition {ref.slug}'s cached data", f"kagman files -c {ref.slug}"
+    else:
+        pinned = ref.with_version(int(entry.name))
+        where, files = str(pinned), f"kagman files {pinned}"
+    newer = (
+        ""
+        if isinstance(ref, DatasetRef) and ref.version is not None
+        else " (offline, kagman cannot see whether Kaggle now has a newer version with it)"
+    )
+    msg = (
+        f"{where} has no file {file!r}: it is cached whole and its manifest lists every "
+        f"file{newer}. See them with `{files}` (names are case-sensitive and may include "
+        "folders)."
+    )
+    cls = CompetitionNotFoundError if isinstance(ref, CompetitionRef) else DatasetNotFoundError
+    return cls(msg, ref=ref.slug if isinstance(ref, CompetitionRef) else ref.name, status=404)
 
 
 def _what(ref: DatasetRef | CompetitionRef, selection: Selection, python: bool) -> str:
