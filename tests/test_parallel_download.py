@@ -192,7 +192,11 @@ def test_a_fast_first_mib_keeps_one_connection(
     kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("KAGMAN_PARALLEL_MIN_BYTES", "1000000")
-    kaggle.add_dataset("owner/data", {"t.bin": BLOB})  # loopback, unpaced: GB/s
+    # Loopback brings 0.3-2.6 GB/s, but a loaded CI machine may not reach FAST_LINK within
+    # the sample's few ms: a lower bar (the rule, not the figure, is under test) keeps it
+    # deterministic.
+    monkeypatch.setattr("kagman.remote.transfer.FAST_LINK", 5e6)
+    kaggle.add_dataset("owner/data", {"t.bin": BLOB})  # loopback, unpaced
     with caplog.at_level("DEBUG", logger="kagman"):
         assert kagman.pull("owner/data", file="t.bin").read_bytes() == BLOB
     assert "on one connection: no parts" in caplog.text
