@@ -17,8 +17,9 @@ sum:
 
 Otherwise (a server without ranges, a small archive, a download already complete) the
 archive is downloaded on one connection, then extracted from disk. Either way an error
-or a Ctrl-C removes the temporary folder; a download's bytes are kept for the next pull,
-unless they were refused (a corrupt or hostile archive) or the disk is full.
+or a Ctrl-C removes the temporary folder; a download's bytes are kept for the next pull
+(also when an extraction worker died), unless they were refused (a corrupt or hostile
+archive, one that cannot be extracted here) or the disk is full.
 """
 
 from __future__ import annotations
@@ -33,7 +34,13 @@ from typing import TYPE_CHECKING
 from kagman.archive import Arrival, ExtractLimits, ExtractReport, extract_zip, is_zip
 from kagman.archive.zipformat import has_end_record
 from kagman.cache.shared import SharedPartial
-from kagman.errors import ArchiveError, CacheAccessError, CorruptArchiveError, DiskFullError
+from kagman.errors import (
+    ArchiveError,
+    CacheAccessError,
+    CorruptArchiveError,
+    DiskFullError,
+    WorkerDiedError,
+)
 from kagman.fs import counted, human_size, remove_tree
 from kagman.remote import client
 from kagman.remote.transfer import (
@@ -106,6 +113,9 @@ def download_and_extract(
     ------
     ArchiveError, DiskFullError
         As :func:`kagman.archive.extract_zip` (the download is removed).
+    WorkerDiedError
+        An extraction worker died (the download is kept: the message says what the
+        next pull does with it).
     NetworkError, ServerError, RateLimitedError, CorruptDownloadError, RemoteChangedError
         As :func:`kagman.remote.transfer.download_to`.
     """
@@ -198,7 +208,11 @@ def _overlapped(
 def _cleanup(
     part: Path, tmp: Path, kept: Callable[[], str], download: RangedDownload | None = None
 ) -> Iterator[None]:
-    """Remove ``tmp`` on any error; remove the download too when the archive is refused."""
+    """Remove ``tmp`` on any error; remove the download too when the archive is refused.
+
+    A worker that died is not the archive's fault: the download is kept, and the error
+    says what the next pull does with it. A full disk removes it to give the space back.
+    """
     try:
         yield
     except (ArchiveError, DiskFullError) as err:
@@ -207,6 +221,10 @@ def _cleanup(
             download.stop()  # no thread writes into the partial file any more
             if err is download.error:  # the download's own full disk: already said and done
                 raise
+        if isinstance(err, WorkerDiedError):
+            said = kept()
+            msg = f"{err} {said[:1].upper()}{said[1:]}"
+            raise type(err)(msg, path=part, member=err.member) from err
         discard_partial(part)
         if isinstance(err, DiskFullError):
             msg = f"{err} The downloaded archive was removed to give the space back."

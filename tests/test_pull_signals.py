@@ -1,0 +1,141 @@
+"""Signals around a pull, on real processes: a pull that ignores Ctrl-C (started in the
+background by a shell) finishes; a dead extraction worker never costs the download; a
+Ctrl-C that lands while the finished version is committed does not undo the pull; a
+``--force`` pull interrupted resumes when repeated, as its line says."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from archive_faults import many_files
+from conftest import assert_secretless, kagman_executable
+from kaggle_server import FakeKaggle
+from test_parallel_kill import group_alive
+
+import kagman
+from kagman.remote.partial import read_info
+
+FILES = many_files(3000, size=2000)  # ~6 MB of incompressible files
+
+# What a non-interactive shell does to a command it starts with `&`: SIGINT ignored.
+IGNORING_CTRL_C = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def dataset(ref: str) -> Path:
+    return Path(os.environ["KAGMAN_CACHE"]) / "datasets" / ref
+
+
+def spawn(args: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        args,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a shell gives a job
+    )
+
+
+def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[str], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"{what} never happened"
+        time.sleep(0.002)
+
+
+def parts_going(part: Path) -> bool:
+    """Whether the record of a parallel download shows some bytes of it on disk."""
+    info = read_info(part)
+    return info is not None and info.parts is not None and sum(s.done for s in info.parts) > 0
+
+
+def finish(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    out, err = proc.communicate(timeout=60)
+    assert_secretless(out + err)
+    return out, err
+
+
+@pytest.mark.parametrize("overlapped", [True, False], ids=["while-downloading", "from-disk"])
+def test_a_pull_that_ignores_ctrl_c_finishes_with_its_workers(
+    kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch, overlapped: bool
+) -> None:
+    """`kagman pull x & wait` in a script, then Ctrl-C: the shell made the pull ignore it,
+    so the forked extraction workers (forked before the download, or once it is on disk)
+    must ignore it too, and the pull completes."""
+    if overlapped:
+        monkeypatch.setenv("KAGMAN_PARALLEL_MIN_BYTES", "1000000")
+        monkeypatch.setenv("KAGMAN_CONNECTIONS", "4")
+        files = FILES
+        kaggle.throttle_bytes_per_sec = 1_000_000
+    else:
+        files = many_files(20_000)
+    kaggle.add_dataset("owner/data", files)
+    work = dataset("owner/data") / ".incomplete"
+    part = work / "v1.zip"
+    args = [kagman_executable(), "pull", "owner/data", "--no-progress"]
+    proc = spawn([sys.executable, "-c", IGNORING_CTRL_C, *args])
+
+    def under_way() -> bool:
+        if overlapped:  # the workers wait for bytes while the parts download
+            started = parts_going(part)
+        else:  # the workers write members of the archive on disk
+            started = work.exists() and any(work.glob("v1.extract-*/d*/*"))
+        return started and len(group_alive(proc.pid)) > 1
+
+    wait_for(under_way, proc, "extraction by forked workers")
+    os.killpg(proc.pid, signal.SIGINT)  # what the terminal sends on Ctrl-C
+    out, err = finish(proc)
+    assert (proc.returncode, err) == (0, "")
+    path = dataset("owner/data") / "versions/1"
+    assert out == f"{path}\n"
+    assert {p.relative_to(path).as_posix(): p.read_bytes() for p in path.rglob("*.bin")} == files
+
+
+def test_a_killed_extraction_worker_keeps_the_download(
+    kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that dies (the OOM killer, a stray kill) is no reason to throw the
+    download away: the next pull resumes it, asking for no byte twice."""
+    monkeypatch.setenv("KAGMAN_PARALLEL_MIN_BYTES", "1000000")
+    monkeypatch.setenv("KAGMAN_CONNECTIONS", "4")
+    kaggle.add_dataset("owner/data", FILES)
+    kaggle.throttle_bytes_per_sec = 1_000_000
+    part = dataset("owner/data") / ".incomplete/v1.zip"
+    proc = spawn([kagman_executable(), "pull", "owner/data", "--no-progress"])
+    wait_for(lambda: parts_going(part) and len(group_alive(proc.pid)) > 1, proc, "the workers")
+    worker = max(pid for pid in group_alive(proc.pid) if pid != proc.pid)
+    os.kill(worker, signal.SIGKILL)
+    out, err = finish(proc)
+    assert proc.returncode == 7, err
+    assert out == ""
+    (line,) = err.splitlines()
+    assert line.startswith("Error: A worker extracting v1.zip was killed (SIGKILL). "), line
+    assert re.search(r"the (partial )?download is (complete and )?kept", line), line
+    record = read_info(part)
+    assert record is not None
+    assert record.parts is not None
+    done = [s for s in record.parts if s.done]
+    assert done  # and nothing of it is asked for again:
+    kaggle.throttle_bytes_per_sec = None
+    before = len(kaggle.requests)
+    path = kagman.pull("owner/data")
+    assert {p.relative_to(path).as_posix(): p.read_bytes() for p in path.rglob("*.bin")} == FILES
+    asked = [r.range for r in kaggle.requests[before:] if r.endpoint == "blob" and r.range]
+    assert asked  # the rest, in ranges (the first answer's body is not read)
+    size = len(kaggle.archive_bytes("owner/data"))
+    for rng in asked:
+        first, _, last = str(rng).removeprefix("bytes=").partition("-")
+        start = int(first) if first else size - int(last)
+        assert not any(s.start <= start < s.start + s.done for s in done), (rng, done)
