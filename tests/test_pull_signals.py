@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -139,3 +140,70 @@ def test_a_killed_extraction_worker_keeps_the_download(
         first, _, last = str(rng).removeprefix("bytes=").partition("-")
         start = int(first) if first else size - int(last)
         assert not any(s.start <= start < s.start + s.done for s in done), (rng, done)
+
+
+# Ctrl-C (twice) at the very moment the version is committed, and in the clean-up after:
+# an audit hook sends it from inside the pull when it writes the manifest, then when it
+# removes the download.
+CTRL_C_AT_COMMIT = textwrap.dedent(
+    """
+    import os, signal, sys
+    committed = []
+    def hook(event, args):
+        if event == "os.rename" and os.fspath(args[1]).endswith("1.manifest.json"):
+            committed.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+        if event == "os.remove" and committed and os.fspath(args[0]).endswith("v1.zip"):
+            os.kill(os.getpid(), signal.SIGINT)
+    sys.addaudithook(hook)
+    from kagman.cli import main
+    sys.argv = ["kagman", "pull", "owner/data", "--no-progress"]
+    main()
+    """
+)
+
+
+def test_ctrl_c_while_the_version_is_committed_finishes_the_pull(kaggle: FakeKaggle) -> None:
+    kaggle.add_dataset("owner/data", {"a.bin": os.urandom(1000), "b/c.bin": os.urandom(10)})
+    proc = spawn([sys.executable, "-c", CTRL_C_AT_COMMIT])
+    out, err = finish(proc)
+    path = dataset("owner/data") / "versions/1"
+    assert (proc.returncode, out) == (0, f"{path}\n"), err
+    assert err == (
+        "Warning: Ctrl-C came while owner/data v1 was being committed; "
+        "the pull finished: the version is complete.\n"
+    )
+    (row,) = kagman.cache_info("owner/data").entries
+    assert row.state == "complete"
+    assert list((dataset("owner/data") / ".incomplete").iterdir()) == []
+
+
+# kill -9 between the two removals of a finished download: never a record without its file.
+KILLED_IN_CLEAN_UP = textwrap.dedent(
+    """
+    import os, signal, sys
+    seen = []
+    def hook(event, args):
+        if event == "os.rename" and os.fspath(args[1]).endswith("1.manifest.json"):
+            seen.append("committed")
+        if event == "os.remove" and seen and os.fspath(args[0]).endswith((".zip", ".json")):
+            seen.append(args[0])
+            if len(seen) == 3:  # the second removal after the commit
+                os.kill(os.getpid(), signal.SIGKILL)
+    sys.addaudithook(hook)
+    from kagman.cli import main
+    sys.argv = ["kagman", "pull", "owner/data", "--no-progress"]
+    main()
+    """
+)
+
+
+def test_no_partial_record_outlives_its_download(kaggle: FakeKaggle) -> None:
+    kaggle.add_dataset("owner/data", {"a.bin": os.urandom(1000)})
+    proc = spawn([sys.executable, "-c", KILLED_IN_CLEAN_UP])
+    finish(proc)
+    assert proc.returncode == -signal.SIGKILL
+    work = dataset("owner/data") / ".incomplete"
+    left = sorted(p.name for p in work.iterdir())
+    assert left in ([], ["v1.zip"]), left  # a record is removed before its file, never after
+    assert kagman.pull("owner/data") == dataset("owner/data") / "versions/1"  # complete
