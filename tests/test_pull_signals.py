@@ -207,3 +207,27 @@ def test_no_partial_record_outlives_its_download(kaggle: FakeKaggle) -> None:
     left = sorted(p.name for p in work.iterdir())
     assert left in ([], ["v1.zip"]), left  # a record is removed before its file, never after
     assert kagman.pull("owner/data") == dataset("owner/data") / "versions/1"  # complete
+
+
+def test_a_force_pull_interrupted_resumes_when_repeated(kaggle: FakeKaggle) -> None:
+    """The Ctrl-C line of a ``--force`` pull says the next pull resumes: a repeated
+    ``--force`` does, and the cached version stays usable meanwhile."""
+    big = {"big.bin": os.urandom(2_000_000)}
+    kaggle.add_dataset("owner/big", big)
+    path = kagman.pull("owner/big")
+    kaggle.throttle_bytes_per_sec = 1_000_000
+    part = dataset("owner/big") / ".incomplete/v1.zip"
+    proc = spawn([kagman_executable(), "pull", "owner/big", "--force", "--no-progress"])
+    wait_for(lambda: part.exists() and part.stat().st_size > 300_000, proc, "the download")
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = finish(proc)
+    assert (proc.returncode, out) == (130, ""), err
+    have = part.stat().st_size
+    percent = 100 * have // len(kaggle.archive_bytes("owner/big"))
+    (line,) = err.splitlines()
+    assert line.endswith(f"; the next pull with --force resumes at {percent}%."), line
+    assert (path / "big.bin").read_bytes() == big["big.bin"]  # the old copy meanwhile
+    kaggle.throttle_bytes_per_sec = None
+    assert kagman.pull("owner/big", force=True) == path
+    assert [r.range for r in kaggle.requests if r.endpoint == "blob"][-1] == f"bytes={have}-"
+    assert (path / "big.bin").read_bytes() == big["big.bin"]

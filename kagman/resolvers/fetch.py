@@ -10,9 +10,10 @@ of events is what makes a pull safe to kill at any moment: the download is resum
 place only when complete and verified (:mod:`kagman.resolvers.commit`); the manifest is
 written last. Leftovers of a killed or failed pull (temporary folders, an entry without
 a manifest) are removed by the next pull, a partial download is resumed, a complete one
-is extracted without downloading again. On Ctrl-C the temporary folder is removed and
-one log line says what was kept; once the extraction is done, a Ctrl-C waits for the
-commit, and the pull completes.
+is extracted without downloading again (also by ``--force``: its bytes are checked
+against the storage's ETag and MD5 as any resumed download's). On Ctrl-C the temporary
+folder is removed and one log line says what was kept; once the extraction is done, a
+Ctrl-C waits for the commit, and the pull completes.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from kagman.cache.entries import discard_incomplete_entry
+from kagman.cache.entries import discard_incomplete_entry, is_complete
 from kagman.cache.manifest import build_manifest, later_fields
 from kagman.cache.paths import entry_path, incomplete_dir
 from kagman.cache.shared import claim_partials, make_dirs, share_tree
@@ -92,11 +93,14 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
     discard_incomplete_entry(entry)
     for stale in work.glob(f"{archive.name}.extract-*"):
         remove_tree(stale)  # we hold the lock: no one else is extracting
-    if force:
-        discard_partial(part)
+    # A partial download is resumed even by --force (what an interrupted --force kept):
+    # a resume is checked against the storage's ETag and MD5 like any download.
+    replacing = force and is_complete(entry)
 
     tmp = work / f"{archive.name}.extract-{os.getpid()}"
-    result, report = download_and_extract(ref, archive.open_response, part, tmp, show=show)
+    result, report = download_and_extract(
+        ref, archive.open_response, part, tmp, show=show, force=replacing
+    )
     with finishing() as held:
         _commit(archive, part, tmp, result, report)
     if held.count:
