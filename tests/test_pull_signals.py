@@ -5,6 +5,7 @@ Ctrl-C that lands while the finished version is committed does not undo the pull
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -231,3 +232,50 @@ def test_a_force_pull_interrupted_resumes_when_repeated(kaggle: FakeKaggle) -> N
     assert kagman.pull("owner/big", force=True) == path
     assert [r.range for r in kaggle.requests if r.endpoint == "blob"][-1] == f"bytes={have}-"
     assert (path / "big.bin").read_bytes() == big["big.bin"]
+
+
+POOLED = textwrap.dedent(
+    """
+    import threading, time
+    import kagman
+    from kagman.archive.workers import start_method
+    # A thread (as in a notebook kernel): extraction workers come from a forkserver pool.
+    threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
+    print(start_method(), flush=True)
+    try:
+        kagman.pull("owner/many", progress=False)
+    except kagman.ArchiveError as err:
+        print(type(err).__name__, err, flush=True)
+    """
+)
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def test_a_killed_pool_worker_keeps_the_download(
+    kaggle: FakeKaggle, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same in a process with threads, whose workers come from a forkserver pool."""
+    kaggle.add_dataset("owner/many", many_files(20_000))
+    work = dataset("owner/many") / ".incomplete"
+    proc = spawn([sys.executable, "-c", POOLED])
+
+    def pool_workers() -> list[int]:  # the forkserver's children (the pull's grandchildren)
+        alive = [pid for pid in group_alive(proc.pid) if pid != proc.pid]
+        return [pid for pid in alive if parent_of(pid) != proc.pid]
+
+    wait_for(lambda: any(work.glob("v1.extract-*/d*/*")) and bool(pool_workers()), proc, "pool")
+    os.kill(pool_workers()[0], signal.SIGKILL)
+    out, err = finish(proc)
+    assert proc.returncode == 0, err
+    started, line = out.splitlines()
+    assert started == "forkserver"
+    assert line.startswith("WorkerDiedError A worker extracting v1.zip died. "), line
+    assert line.endswith("the download is complete and kept, so the next pull only extracts it.")
+    assert sorted(p.name for p in work.iterdir()) == ["v1.zip", "v1.zip.json"]
+    with caplog.at_level(logging.DEBUG, logger="kagman"):
+        path = kagman.pull("owner/many")
+    assert "already downloaded" in caplog.text  # extracted from the kept download
+    assert len(list(path.rglob("*.bin"))) == 20_000
