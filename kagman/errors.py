@@ -70,6 +70,7 @@ __all__ = [
     "TermsNotAcceptedError",
     "UnsafeArchiveError",
     "UnsafeDestinationError",
+    "WorkerDiedError",
 ]
 
 
@@ -77,17 +78,15 @@ class KagmanError(Exception):
     """Base class of every error kagman raises on purpose."""
 
     exit_code: int = 1
-    #: The message as the ``kagman`` command shows it, where it names options as flags
-    #: (``--encoding latin-1``, not ``encoding='latin-1'``); ``None``: the same as ``str()``.
+    #: The message as the ``kagman`` command shows it (``--encoding``, not ``encoding=``), or None
     cli_message: str | None = None
 
     @property
     def cause(self) -> BaseException | None:
         """The exception behind this one (often the library error kagman translated), or None:
         ``raise KagmanError(...) from err`` keeps ``err`` here; notebooks do not print it."""
-        if self.__cause__ is not None:
-            return self.__cause__
-        return None if self.__suppress_context__ else self.__context__
+        suppressed = self.__suppress_context__
+        return self.__cause__ or (None if suppressed else self.__context__)
 
     def _render_traceback_(self) -> list[str]:
         """IPython's hook: the caller's lines and this message, without the chained internals
@@ -113,9 +112,8 @@ class KagmanError(Exception):
         cause = self.cause
         if cause is not None:
             kind = type(cause)
-            name = kind.__qualname__
-            if kind.__module__ not in ("builtins", "__main__"):
-                name = f"{kind.__module__}.{name}"
+            local = kind.__module__ in ("builtins", "__main__")
+            name = kind.__qualname__ if local else f"{kind.__module__}.{kind.__qualname__}"
             # the type only: a library's message may hold a signed URL
             lines.append(
                 f"\n(Caused by {name}: see err.cause, or set KAGMAN_DEBUG=1 for the whole chain.)"
@@ -342,6 +340,10 @@ class ArchiveTooLargeError(ArchiveError):
     """The archive exceeds the size or compression-ratio limits (a zip bomb)."""
 
 
+class WorkerDiedError(ArchiveError):
+    """A process extracting the archive died (OOM killer, a signal); the download is kept."""
+
+
 # --- the data itself: image folders, tables ------------------------------
 
 
@@ -410,8 +412,7 @@ def _ipython_lines(err: BaseException, tb: types.TracebackType | None) -> list[s
     formatter = getattr(shell, "InteractiveTB", None)
     if formatter is None:
         return None
-    lines: list[str] = formatter.structured_traceback(type(err), err, tb)
-    return list(lines)
+    return list(formatter.structured_traceback(type(err), err, tb))
 
 
 # --- warnings ---------------------------------------------------------------

@@ -33,9 +33,10 @@ from kagman.errors import (
     CorruptArchiveError,
     DiskFullError,
     UnsafeArchiveError,
+    WorkerDiedError,
 )
 
-__all__ = ["Preforked", "hold_interrupts", "release_interrupts", "run_forked"]
+__all__ = ["Preforked", "hold_interrupts", "release_interrupts", "run_forked", "worker_died"]
 
 _Mask = set[int | signal.Signals] | None  # a thread's signal mask, None where there is none
 
@@ -100,6 +101,18 @@ class Preforked:
             os.close(work)
 
 
+def _die_on_interrupt() -> None:  # pragma: no cover - runs in the forked child
+    """Ctrl-C kills a child (the parent cleans up), unless this process ignores it.
+
+    A child inherits the parent's Python handler, which would raise ``KeyboardInterrupt``
+    in the middle of a batch: dying is cleaner. But a ``kagman`` a shell started in the
+    background (``kagman pull x &`` in a script) ignores Ctrl-C, and so must its workers,
+    or the pull they are part of fails.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _send(out: int, payload: bytes) -> None:
     """One message down a pipe: its length, then its bytes."""
     view = memoryview(struct.pack("<Q", len(payload)) + payload)
@@ -135,7 +148,7 @@ def _waiting_child(  # noqa: PLR0917  # pragma: no cover - runs in the forked ch
     arrival: Arrival,
 ) -> NoReturn:
     """Wait for a share (or the end of the pipe: nothing to do), then write it."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: just die; the parent cleans up
+    _die_on_interrupt()
     release_interrupts(held)
     table, share = _receive(work), _receive(work)
     if table is None or share is None:
@@ -251,8 +264,7 @@ def run_forked(  # noqa: PLR0917 - one caller: workers.run
             os.close(read_end)
             _, status = os.waitpid(pid, 0)
             if status:
-                msg = f"A worker extracting {archive.name} died ({status:#x}). Try again."
-                raise ArchiveError(msg, path=archive)
+                raise WorkerDiedError(worker_died(archive, status), path=archive)
     finally:
         for read_end, pid in children.items():
             os.kill(pid, signal.SIGKILL)
@@ -278,7 +290,7 @@ def _child(  # noqa: PLR0917  # pragma: no cover - runs in the forked child
         os.write(out, b"P%d\n" % nbytes)
 
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: just die; the parent cleans up
+        _die_on_interrupt()
         release_interrupts(held)  # a Ctrl-C held since the fork kills this child now
         for batch in batches:
             found = write_batch(archive, fd, root, members, batch, report, hashes, wait_for)
@@ -299,6 +311,27 @@ def _write_all(out: int, data: bytes) -> None:  # pragma: no cover - runs in the
     view = memoryview(data)
     while view:
         view = view[os.write(out, view) :]
+
+
+def worker_died(archive: Path, status: int | None = None) -> str:
+    """What to say of a worker that ended without reporting (``status`` from ``waitpid``).
+
+    >>> worker_died(Path("v1.zip"), 9)
+    'A worker extracting v1.zip was killed (SIGKILL).'
+    >>> worker_died(Path("v1.zip"), 1 << 8)
+    'A worker extracting v1.zip died (exit status 1).'
+    """
+    if status is not None and os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            how = f"was killed ({signal.Signals(number).name})"
+        except ValueError:  # pragma: no cover - a real-time signal
+            how = f"was killed (signal {number})"
+    elif status is not None and os.WIFEXITED(status):
+        how = f"died (exit status {os.WEXITSTATUS(status)})"
+    else:
+        how = "died"
+    return f"A worker extracting {archive.name} {how}."
 
 
 def _decode_error(archive: Path, line: bytes) -> Exception:

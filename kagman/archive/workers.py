@@ -44,9 +44,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kagman.archive.arrival import Arrival, started, until
-from kagman.archive.forked import Preforked, hold_interrupts, release_interrupts, run_forked
+from kagman.archive.forked import (
+    Preforked,
+    hold_interrupts,
+    release_interrupts,
+    run_forked,
+    worker_died,
+)
 from kagman.archive.members import Batch, Members
 from kagman.archive.writer import Digests, Progress, write_batch
+from kagman.errors import WorkerDiedError
 
 __all__ = ["StartMethod", "run", "settled", "start_method"]
 
@@ -203,6 +210,7 @@ def _run_pooled(  # noqa: PLR0917 - private, one caller
 ) -> None:
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     tasks = [batches[i : i + _BATCHES_PER_TASK] for i in range(0, len(batches), _BATCHES_PER_TASK)]
     context = multiprocessing.get_context(method)
@@ -214,7 +222,10 @@ def _run_pooled(  # noqa: PLR0917 - private, one caller
         reported = 0  # futures before this index have had their bytes reported
 
         def collect(i: int) -> None:
-            done, found = futures[i].result()  # raises a worker's error
+            try:
+                done, found = futures[i].result()  # raises a worker's error
+            except BrokenProcessPool as err:  # a worker killed (the OOM killer, kill -9)
+                raise WorkerDiedError(worker_died(archive), path=archive) from err
             progress(done)
             for batch, batch_digests in zip(tasks[i], found, strict=True):
                 digests.add(batch, batch_digests)

@@ -134,8 +134,12 @@ def spans_prefix(spans: tuple[Span, ...] | list[Span]) -> int:
 
 
 def discard_partial(part: Path) -> None:
-    """Forget a partial download (e.g. after a corrupt archive)."""
-    for path in (part, _info_path(part)):
+    """Forget a partial download (e.g. after a corrupt archive).
+
+    The record goes first: a pull killed in between leaves bytes without a record (which
+    the next pull does not trust, and downloads afresh), never a record without its bytes.
+    """
+    for path in (_info_path(part), part):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
 

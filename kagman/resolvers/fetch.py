@@ -10,8 +10,10 @@ of events is what makes a pull safe to kill at any moment: the download is resum
 place only when complete and verified (:mod:`kagman.resolvers.commit`); the manifest is
 written last. Leftovers of a killed or failed pull (temporary folders, an entry without
 a manifest) are removed by the next pull, a partial download is resumed, a complete one
-is extracted without downloading again. On Ctrl-C the temporary folder is removed and
-one log line says what was kept.
+is extracted without downloading again (also by ``--force``: its bytes are checked
+against the storage's ETag and MD5 as any resumed download's). On Ctrl-C the temporary
+folder is removed and one log line says what was kept; once the extraction is done, a
+Ctrl-C waits for the commit, and the pull completes.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from kagman.cache.entries import discard_incomplete_entry
+from kagman.cache.entries import discard_incomplete_entry, is_complete
 from kagman.cache.manifest import build_manifest, later_fields
 from kagman.cache.paths import entry_path, incomplete_dir
 from kagman.cache.shared import claim_partials, make_dirs, share_tree
@@ -36,10 +38,14 @@ from kagman.remote.refs import DatasetRef, Ref
 from kagman.remote.transfer import discard_partial
 from kagman.resolvers.commit import commit_entry
 from kagman.resolvers.unpack import download_and_extract
+from kagman.ui.interrupt import finishing
 from kagman.ui.summary import duration, summary
 
 if TYPE_CHECKING:
     import requests
+
+    from kagman.archive import ExtractReport
+    from kagman.remote.transfer import DownloadResult
 
 __all__ = ["Archive", "announce", "fetch_archive", "fetch_dataset", "work_dir"]
 
@@ -87,11 +93,30 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
     discard_incomplete_entry(entry)
     for stale in work.glob(f"{archive.name}.extract-*"):
         remove_tree(stale)  # we hold the lock: no one else is extracting
-    if force:
-        discard_partial(part)
+    # A partial download is resumed even by --force (what an interrupted --force kept):
+    # a resume is checked against the storage's ETag and MD5 like any download.
+    replacing = force and is_complete(entry)
 
     tmp = work / f"{archive.name}.extract-{os.getpid()}"
-    result, report = download_and_extract(ref, archive.open_response, part, tmp, show=show)
+    result, report = download_and_extract(
+        ref, archive.open_response, part, tmp, show=show, force=replacing
+    )
+    with finishing() as held:
+        _commit(archive, part, tmp, result, report)
+    if held.count:
+        logger.warning(
+            "Ctrl-C came while %s was being committed; the pull finished: the version is complete.",
+            _label(ref),
+        )
+    announce(ref, entry, counted(len(report.files), "file"), report.total_bytes, started)
+    return entry
+
+
+def _commit(
+    archive: Archive, part: Path, tmp: Path, result: DownloadResult, report: ExtractReport
+) -> None:
+    """The manifest, the swap into place, then the download removed (record first)."""
+    ref, entry = archive.ref, archive.entry
     manifest = build_manifest(
         kind=archive.kind,
         ref=ref,
@@ -114,8 +139,6 @@ def fetch_archive(archive: Archive, *, show: bool, force: bool) -> Path:
     if report.skipped_count:
         skipped = counted(report.skipped_count, "junk file")
         logger.info("Skipped %s (%s)", skipped, _reasons(report.skipped))
-    announce(ref, entry, counted(len(report.files), "file"), report.total_bytes, started)
-    return entry
 
 
 def announce(ref: Ref, path: Path, what: str, nbytes: int, started: float) -> None:
@@ -124,8 +147,11 @@ def announce(ref: Ref, path: Path, what: str, nbytes: int, started: float) -> No
     owner/ds v3: 3,082 files, 1.2 GiB, downloaded in 41 s -> /home/ada/.cache/kagman/...
     """
     took = duration(time.monotonic() - started)
-    label = f"{ref.name} v{ref.version}" if isinstance(ref, DatasetRef) else str(ref)
-    summary(f"{label}: {what}, {human_size(nbytes)}, downloaded in {took} -> {path}")
+    summary(f"{_label(ref)}: {what}, {human_size(nbytes)}, downloaded in {took} -> {path}")
+
+
+def _label(ref: Ref) -> str:
+    return f"{ref.name} v{ref.version}" if isinstance(ref, DatasetRef) else str(ref)
 
 
 def _reasons(skipped: dict[str, int]) -> str:

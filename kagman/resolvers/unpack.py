@@ -17,8 +17,9 @@ sum:
 
 Otherwise (a server without ranges, a small archive, a download already complete) the
 archive is downloaded on one connection, then extracted from disk. Either way an error
-or a Ctrl-C removes the temporary folder; a download's bytes are kept for the next pull,
-unless they were refused (a corrupt or hostile archive) or the disk is full.
+or a Ctrl-C removes the temporary folder; a download's bytes are kept for the next pull
+(also when an extraction worker died), unless they were refused (a corrupt or hostile
+archive, one that cannot be extracted here) or the disk is full.
 """
 
 from __future__ import annotations
@@ -33,7 +34,13 @@ from typing import TYPE_CHECKING
 from kagman.archive import Arrival, ExtractLimits, ExtractReport, extract_zip, is_zip
 from kagman.archive.zipformat import has_end_record
 from kagman.cache.shared import SharedPartial
-from kagman.errors import ArchiveError, CacheAccessError, CorruptArchiveError, DiskFullError
+from kagman.errors import (
+    ArchiveError,
+    CacheAccessError,
+    CorruptArchiveError,
+    DiskFullError,
+    WorkerDiedError,
+)
 from kagman.fs import counted, human_size, remove_tree
 from kagman.remote import client
 from kagman.remote.transfer import (
@@ -56,23 +63,34 @@ __all__ = ["download_and_extract", "kept_partial"]
 
 logger = logging.getLogger(__name__)
 
-_KEPT_DOWNLOAD = (
-    "the temporary extraction folder was removed; the download is complete and kept, "
-    "so the next pull only extracts it."
-)
+
+def _next_pull(force: bool) -> str:
+    """The pull that uses what was kept: a plain pull of a cached version does not."""
+    return "the next pull with --force" if force else "the next pull"
 
 
-def kept_partial(part: Path) -> str:
-    """What an interrupted download keeps, in words (for the Ctrl-C line)."""
+def _kept_download(force: bool) -> str:
+    return (
+        "the temporary extraction folder was removed; the download is complete and kept, "
+        f"so {_next_pull(force)} only extracts it."
+    )
+
+
+def kept_partial(part: Path, *, force: bool = False) -> str:
+    """What an interrupted download keeps, in words (for the Ctrl-C line).
+
+    ``force``: the download replaces a cached version (``pull --force``), so only a
+    repeated ``--force`` resumes it (a plain pull finds the cached version).
+    """
     have, total = partial_progress(part)
     if not have:
         return "nothing had been downloaded yet."
     if not total:
-        return f"the partial download ({human_size(have)}) is kept; the next pull resumes it."
+        return f"the partial download ({human_size(have)}) is kept; {_next_pull(force)} resumes it."
     percent = 100 * have // total
     return (
         f"the partial download is kept ({human_size(have)} of {human_size(total)}); "
-        f"the next pull resumes at {percent}%."
+        f"{_next_pull(force)} resumes at {percent}%."
     )
 
 
@@ -93,11 +111,13 @@ def download_and_extract(
     tmp: Path,
     *,
     show: bool,
+    force: bool = False,
 ) -> tuple[DownloadResult, ExtractReport]:
     """Download the archive of ``ref`` into ``part`` and extract it into ``tmp`` (made here).
 
     ``open_response`` asks Kaggle for the archive and gives the storage's streamed answer
-    (as :func:`kagman.remote.transfer.download_to` takes it).
+    (as :func:`kagman.remote.transfer.download_to` takes it). ``force``: the pull replaces
+    a cached version (what is kept is then for a repeated ``--force``, and says so).
 
     Returns the download (verified) and what was extracted. On an error ``tmp`` is
     removed; ``part`` is kept for the next pull unless the archive was refused.
@@ -106,6 +126,9 @@ def download_and_extract(
     ------
     ArchiveError, DiskFullError
         As :func:`kagman.archive.extract_zip` (the download is removed).
+    WorkerDiedError
+        An extraction worker died (the download is kept: the message says what the
+        next pull does with it).
     NetworkError, ServerError, RateLimitedError, CorruptDownloadError, RemoteChangedError
         As :func:`kagman.remote.transfer.download_to`.
     """
@@ -116,8 +139,8 @@ def download_and_extract(
         for transfer in transfers(part, open_response, what=label, progress=progress):
             with transfer:
                 if transfer.ranged:
-                    return _overlapped(ref, transfer, part, tmp, show)
-                with _on_interrupt(lambda: kept_partial(part)):
+                    return _overlapped(ref, transfer, part, tmp, show, force)
+                with _on_interrupt(lambda: kept_partial(part, force=force)):
                     result = transfer.sequential()
                 break
         else:  # pragma: no cover - transfers() ends only after a break or a return
@@ -130,7 +153,7 @@ def download_and_extract(
         raise CacheAccessError(msg, path=part)
     if not is_zip(part):
         raise _not_a_zip(ref, part)
-    return result, _extract_file(ref, part, tmp, show)
+    return result, _extract_file(ref, part, tmp, show, force)
 
 
 def _not_a_zip(ref: Ref, part: Path) -> CorruptArchiveError:
@@ -142,10 +165,10 @@ def _not_a_zip(ref: Ref, part: Path) -> CorruptArchiveError:
     return CorruptArchiveError(msg, path=part)
 
 
-def _extract_file(ref: Ref, part: Path, tmp: Path, show: bool) -> ExtractReport:
+def _extract_file(ref: Ref, part: Path, tmp: Path, show: bool, force: bool) -> ExtractReport:
     """Extract a complete download (today's way: the whole archive is on disk)."""
     extracting = time.perf_counter()
-    with _cleanup(part, tmp, lambda: _KEPT_DOWNLOAD):
+    with _cleanup(part, tmp, lambda: _kept_download(force)):
         tmp.mkdir()
         with Bar(f"Extracting {ref}", enabled=show) as bar:
             report = extract_zip(
@@ -155,8 +178,8 @@ def _extract_file(ref: Ref, part: Path, tmp: Path, show: bool) -> ExtractReport:
     return report
 
 
-def _overlapped(
-    ref: Ref, transfer: Transfer, part: Path, tmp: Path, show: bool
+def _overlapped(  # noqa: PLR0917 - private, one caller
+    ref: Ref, transfer: Transfer, part: Path, tmp: Path, show: bool, force: bool
 ) -> tuple[DownloadResult, ExtractReport]:
     """Download in parts while extracting what has arrived (see the module docstring)."""
     extracting = time.perf_counter()
@@ -165,8 +188,9 @@ def _overlapped(
         def kept() -> str:
             download.stop()  # the record now says what is on disk
             if download.have() == download.size:
-                return _KEPT_DOWNLOAD
-            return f"the temporary extraction folder was removed; {kept_partial(part)}"
+                return _kept_download(force)
+            removed = "the temporary extraction folder was removed"
+            return f"{removed}; {kept_partial(part, force=force)}"
 
         if not has_end_record(download.read, download.size):
             download.stop()
@@ -198,7 +222,11 @@ def _overlapped(
 def _cleanup(
     part: Path, tmp: Path, kept: Callable[[], str], download: RangedDownload | None = None
 ) -> Iterator[None]:
-    """Remove ``tmp`` on any error; remove the download too when the archive is refused."""
+    """Remove ``tmp`` on any error; remove the download too when the archive is refused.
+
+    A worker that died is not the archive's fault: the download is kept, and the error
+    says what the next pull does with it. A full disk removes it to give the space back.
+    """
     try:
         yield
     except (ArchiveError, DiskFullError) as err:
@@ -207,6 +235,10 @@ def _cleanup(
             download.stop()  # no thread writes into the partial file any more
             if err is download.error:  # the download's own full disk: already said and done
                 raise
+        if isinstance(err, WorkerDiedError):
+            said = kept()
+            msg = f"{err} {said[:1].upper()}{said[1:]}"
+            raise type(err)(msg, path=part, member=err.member) from err
         discard_partial(part)
         if isinstance(err, DiskFullError):
             msg = f"{err} The downloaded archive was removed to give the space back."
