@@ -210,7 +210,10 @@ def _note(found: Found) -> str:
         have = found.path.stat().st_size
         record = json.loads(found.path.with_name(found.path.name + ".json").read_bytes())
         total, verified, md5 = record.get("total"), record.get("verified"), record.get("md5")
-    except (OSError, ValueError, AttributeError):
+        parts = record.get("parts")
+        if parts is not None:  # a parallel download's file has its full size from the start
+            have = sum(int(done) for _start, _end, done in parts)
+    except (OSError, ValueError, TypeError, AttributeError):
         return _NOTES["download"]
     if not isinstance(total, int) or total <= 0:
         return _NOTES["download"]
