@@ -41,7 +41,7 @@ from kagman.cli.load import load_command
 from kagman.cli.pull import pull
 from kagman.cli.show import show_command
 from kagman.errors import KagmanError, KagmanWarning, redact_urls
-from kagman.settings import DEBUG_ENV, env_flag
+from kagman.settings import env_debug
 from kagman.ui.interrupt import is_interrupt_record
 from kagman.ui.progress import watching
 from kagman.ui.summary import SUMMARY_FLAG
@@ -137,7 +137,7 @@ class _KagmanGroup(click.Group):
             except BrokenPipeError:
                 raise
             except KagmanError as err:
-                if ctx.params.get("verbose") or env_flag(DEBUG_ENV):
+                if ctx.params.get("verbose") or env_debug():
                     chain = "".join(traceback.format_exception(err)).rstrip()
                     click.echo(redact_urls(chain), err=True)
                 click.echo(f"Error: {err.cli_message or err}", err=True)
