@@ -152,6 +152,21 @@ def test_cli_index_prints_layout_counts_and_problems(tmp_path: Path) -> None:
     assert len(pd.read_csv(out)) == 15
 
 
+@pytest.mark.parametrize("where", ["missing/index.csv", "a-file/index.csv"])
+def test_cli_index_checks_the_csv_path_before_indexing(tmp_path: Path, where: str) -> None:
+    zoo = build_zoo(tmp_path / "zoo")
+    (tmp_path / "a-file").write_text("x")
+    out = tmp_path / where
+    result = CliRunner().invoke(cli, ["index", str(zoo), "--csv", str(out)])
+    assert (result.exit_code, result.stdout) == (2, "")  # no table printed before the error
+    why = {
+        "missing/index.csv": f"the folder {out.parent} does not exist. Create it "
+        f"(mkdir -p {out.parent}) or choose another path",
+        "a-file/index.csv": f"{out.parent} is a file, not a folder. Choose another path",
+    }[where]
+    assert result.stderr == f"Error: Cannot write {out}: {why}.\n"
+
+
 def test_index_counts_what_it_skipped_in_words(tmp_path: Path) -> None:
     """QA2 finding 4: one skipped entry is "1 file or folder", none is "none"."""
     one = tmp_path / "one"
