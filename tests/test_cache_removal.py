@@ -334,6 +334,10 @@ def test_prune_leaves_a_running_pull_alone_and_clears_other_leftovers(
     dry = kagman.prune(dry_run=True)
     assert [item.entry.path for item in dry.removed] == [stale]  # not the running pull's
     assert dry.kept == ("owner/big: a pull is running, so nothing of it was removed.",)
+    assert dry.lines()[0] == (  # names the leftover once, not the version it was for
+        f"Would remove a leftover of owner/small/versions/7 (partial download), "
+        f"{kagman_size(dry.removed[0].entry.size)}  (left by an interrupted pull)"
+    )
     report = kagman.prune()
     assert [item.entry.path for item in report.removed] == [stale]
     assert report.kept == ("owner/big: a pull is running, so nothing of it was removed.",)

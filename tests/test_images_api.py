@@ -149,6 +149,7 @@ def test_cli_index_prints_layout_counts_and_problems(tmp_path: Path) -> None:
     assert any(line.split() == ["1", "truncated"] for line in lines)
     assert lines[-1] == f"Wrote {out} (15 rows)."
     assert "Warning: Split 'test' has no images of 1 class: 'birds'" in result.stderr
+    assert ".problems" not in result.stderr  # Python's name; the CLI prints Problems below
     assert len(pd.read_csv(out)) == 15
 
 

@@ -138,7 +138,9 @@ def _describe(item: Removal) -> str:
         what += f" file{'s' if len(item.files) > 1 else ''} {shown}"
     elif row.file:
         what += f" file {row.file}"
-    if row.state != "complete":
+    if row.state == "incomplete":  # name the leftover, not the version it was meant to be
+        what = f"a leftover of {what} ({row.note or 'an interrupted pull'})"
+    elif row.state != "complete":
         what += f" [{row.state}{': ' + row.note if row.note else ''}]"
     return f"{what}, {human_size(row.size)}"
 

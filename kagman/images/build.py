@@ -244,7 +244,9 @@ def _log_notes(idx: ImageIndex) -> None:
     if len(idx.problems):
         counts = idx.problems.reason.value_counts()
         summary = ", ".join(f"{n:,} {r}" for r, n in counts.items() if n)
-        log.info("Skipped %s (%s); see .problems.", skipped_entries(len(idx.problems)), summary)
+        # not ".problems": the CLI prints the index's Problems section right after this line
+        what = skipped_entries(len(idx.problems))
+        log.info("Skipped %s (%s): see Problems in the index's summary.", what, summary)
     if "format" in idx.df and log.isEnabledFor(logging.INFO):  # a pass over every path
         formats = {"jpg": "JPEG", "jpe": "JPEG", "jfif": "JPEG", "tif": "TIFF", "dib": "BMP"}
         wrong = sum(
