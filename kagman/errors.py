@@ -19,12 +19,14 @@ line (:func:`kagman.ui.warn.warn`); all derive from :class:`UserWarning`.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+import traceback  # cheap: logging imports it anyway
 import types
 from pathlib import Path
 
-from kagman.settings import DEBUG_ENV, env_flag
+_DEBUG_ENV = "KAGMAN_DEBUG"  # settings.DEBUG_ENV; settings imports this leaf, not vice versa
 
 __all__ = [
     "AccessDeniedError",
@@ -35,6 +37,7 @@ __all__ = [
     "CacheVerificationError",
     "ClassCaseWarning",
     "CompetitionNotFoundError",
+    "ConfigError",
     "CorruptArchiveError",
     "CorruptDownloadError",
     "CredentialsConflictError",
@@ -91,22 +94,14 @@ class KagmanError(Exception):
     def _render_traceback_(self) -> list[str]:
         """IPython's hook: the caller's lines and this message, without the chained internals
         (``KAGMAN_DEBUG=1``: every frame and cause); URL query strings are blanked either way."""
-        if env_flag(DEBUG_ENV):
-            lines = _ipython_lines(self, self.__traceback__)
-            if lines is None:
-                import traceback
-
-                lines = traceback.format_exception(self)
+        if os.environ.get(_DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
+            lines = _ipython_lines(self, self.__traceback__) or traceback.format_exception(self)
             return [redact_urls(line) for line in lines]
         tb = _up_to_kagman(self.__traceback__)
         saved = self.__cause__, self.__suppress_context__
         try:
             self.__cause__, self.__suppress_context__ = None, True
-            lines = _ipython_lines(self, tb)
-            if lines is None:
-                import traceback
-
-                lines = traceback.format_exception(type(self), self, tb)
+            lines = _ipython_lines(self, tb) or traceback.format_exception(type(self), self, tb)
         finally:
             self.__cause__, self.__suppress_context__ = saved
         cause = self.cause
@@ -142,6 +137,10 @@ class InvalidArgumentError(KagmanError, ValueError):
     """A call got an argument it cannot use: a split the index lacks, ``pairs()`` without masks."""
 
     exit_code = 2
+
+
+class ConfigError(InvalidArgumentError):
+    """A ``KAGMAN_*`` variable holds a value it cannot take (README: Configuration)."""
 
 
 class OutputPathError(KagmanError, OSError):

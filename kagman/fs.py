@@ -21,6 +21,7 @@ from kagman.errors import DiskFullError, OutputPathError
 __all__ = [
     "atomic_write_bytes",
     "atomic_write_chunks",
+    "check_output",
     "counted",
     "disk_full_message",
     "ensure_free_space",
@@ -79,6 +80,28 @@ def write_output(path: Path, data: bytes) -> None:
         if isinstance(err, DiskFullError):
             raise
         raise output_error(err, path) from err
+
+
+def check_output(path: Path) -> None:
+    """Check that a file the user named (``--csv``, ``--out``) can be written at ``path``,
+    before the work that makes its data: its folder exists, is a folder and is writable, and
+    ``path`` is not a folder. Creates nothing.
+
+    Raises
+    ------
+    OutputPathError
+        As :func:`write_output` would, with the same message (:func:`output_error`).
+    """
+    folder = path.parent
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+        if not stat.S_ISDIR(folder.stat().st_mode):  # ENOENT, ENOTDIR: as a write would fail
+            raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(folder))
+        if not os.access(folder, os.W_OK):
+            raise PermissionError(errno.EACCES, "Permission denied", str(folder))
+    except OSError as err:
+        raise output_error(err, path) from None
 
 
 def output_error(err: OSError, path: Path, *, what: str | None = None) -> OutputPathError:

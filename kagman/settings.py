@@ -20,8 +20,12 @@ Where notebook platforms mount datasets (as kagglehub computes it)::
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
+from typing import NamedTuple
+
+from kagman.errors import ConfigError
 
 __all__ = [
     "ACCESS_TOKEN_NAMES",
@@ -44,6 +48,7 @@ __all__ = [
     "KAGGLE_RUN_TYPE_ENV",
     "KAGGLE_V1_TOKEN_ENV",
     "KEY_ENV",
+    "LIMITS",
     "LOCK_TIMEOUT_ENV",
     "MAX_EXTRACT_BYTES_ENV",
     "MAX_RATIO_ENV",
@@ -57,10 +62,14 @@ __all__ = [
     "RULES_POLL_ENV",
     "TOKEN_ENV",
     "USERNAME_ENV",
+    "Limit",
+    "check_environment",
     "config_dir",
     "env_credentials",
+    "env_debug",
     "env_flag",
     "env_number",
+    "env_progress",
     "env_switch",
     "kaggle_home",
     "mount_root",
@@ -129,21 +138,86 @@ KAGGLE_JSON = "kaggle.json"
 ACCESS_TOKEN_NAMES = ("access_token", "access_token.txt")
 
 _TRUTHY = frozenset({"1", "true", "yes", "on"})
+_FALSY = frozenset({"0", "false", "no", "off"})
 # kagglehub's _is_env_var_truthy accepts "1", "true", "t" for the DISABLE_* variables.
 _SWITCH_ON = _TRUTHY | {"t"}
 
 
+class Limit(NamedTuple):
+    """The values a numeric ``KAGMAN_*`` variable may take: ``low`` to ``high`` inclusive,
+    whole numbers only when ``whole``; ``unit`` names what it counts (for messages)."""
+
+    low: float
+    high: float
+    whole: bool
+    unit: str
+
+
+#: Every numeric ``KAGMAN_*`` variable and its range (the README's Configuration table).
+#: A value outside it is refused (:class:`~kagman.errors.ConfigError`), never clamped:
+#: ``KAGMAN_CONNECTIONS=1e9`` is a typo, not a wish for a billion connections.
+LIMITS: dict[str, Limit] = {
+    RETRIES_ENV: Limit(0, 100, whole=True, unit="retries"),
+    RETRY_BACKOFF_ENV: Limit(0, 600, whole=False, unit="seconds"),
+    LOCK_TIMEOUT_ENV: Limit(0, 7 * 86400, whole=False, unit="seconds"),
+    MAX_EXTRACT_BYTES_ENV: Limit(1, 1 << 50, whole=True, unit="bytes"),
+    MAX_RATIO_ENV: Limit(1, 1_000_000, whole=False, unit="times"),
+    MOUNT_TIMEOUT_ENV: Limit(0, 86400, whole=False, unit="seconds"),
+    CONNECTIONS_ENV: Limit(1, 64, whole=True, unit="connections"),
+    PARALLEL_MIN_BYTES_ENV: Limit(1, 1 << 50, whole=True, unit="bytes"),
+    RULES_POLL_ENV: Limit(0.05, 3600, whole=False, unit="seconds"),
+}
+
+
+def _bad(name: str, raw: str, wants: str) -> ConfigError:
+    msg = f"{name}={raw!r} is not {wants}. Fix or unset it."
+    return ConfigError(msg)
+
+
 def env_flag(name: str) -> bool:
-    """Whether the variable ``name`` is set to a true value (``1``, ``true``, ``yes``, ``on``).
+    """Whether the variable ``name`` is on: ``1``, ``true``, ``yes``, ``on`` (any case); off
+    when unset, empty, ``0``, ``false``, ``no`` or ``off``.
 
     >>> env_flag("KAGMAN_SURELY_UNSET_VARIABLE")
     False
+
+    Raises
+    ------
+    ConfigError
+        Any other value (``KAGMAN_OFFLINE=maybe`` is a typo, not "off").
     """
-    return os.environ.get(name, "").strip().lower() in _TRUTHY
+    raw = os.environ.get(name, "").strip()
+    if raw.lower() in _TRUTHY:
+        return True
+    if not raw or raw.lower() in _FALSY:
+        return False
+    raise _bad(name, raw, "1 or 0 (true/false, yes/no, on/off)")
+
+
+def env_debug() -> bool:
+    """``KAGMAN_DEBUG`` is on (:func:`env_flag`'s on values). Read while an error is shown,
+    so any other value is off, never an error (:mod:`kagman.errors` reads it the same way).
+    """
+    return os.environ.get(DEBUG_ENV, "").strip().lower() in _TRUTHY
+
+
+def env_progress() -> bool | None:
+    """``KAGMAN_PROGRESS``: ``True`` (bars even without a terminal), ``False`` (no bars), or
+    ``None`` when unset (bars where someone watches).
+
+    Raises
+    ------
+    ConfigError
+        A value that is neither :func:`env_flag`'s on nor its off.
+    """
+    if not os.environ.get(PROGRESS_ENV, "").strip():
+        return None
+    return env_flag(PROGRESS_ENV)
 
 
 def env_switch(name: str) -> bool:
-    """Whether a ``DISABLE_*`` variable is on: :func:`env_flag`'s values plus kagglehub's ``t``.
+    """Whether a ``DISABLE_*`` variable is on: :func:`env_flag`'s values plus kagglehub's ``t``
+    (anything else is off, as kagglehub reads these variables).
 
     >>> env_switch("KAGMAN_SURELY_UNSET_VARIABLE")
     False
@@ -152,21 +226,48 @@ def env_switch(name: str) -> bool:
 
 
 def env_number(name: str, default: float) -> float:
-    """The variable ``name`` as a number, or ``default`` when unset or empty.
+    """The numeric variable ``name`` (a key of :data:`LIMITS`), or ``default`` when unset
+    or empty.
+
+    >>> env_number("KAGMAN_CONNECTIONS", 8)
+    8
 
     Raises
     ------
-    ValueError
-        When it is set to something that is not a number (the message names it).
+    ConfigError
+        It is set to something that is not a number, not a whole number where one is
+        needed, or outside its :data:`LIMITS` range (the message gives the range).
     """
+    limit = LIMITS[name]
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
+    high = f"{limit.high:g}" if limit.high < 1e6 else f"{int(limit.high):,}"
+    wants = f"{'a whole number' if limit.whole else 'a number'} from {limit.low:g} to {high}"
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        msg = f"{name}={raw!r} is not a number. Fix or unset it."
-        raise ValueError(msg) from None
+        raise _bad(name, raw, f"{wants} ({limit.unit})") from None
+    if not math.isfinite(value) or not limit.low <= value <= limit.high:
+        raise _bad(name, raw, f"{wants} ({limit.unit})")
+    if limit.whole and not value.is_integer():
+        raise _bad(name, raw, f"{wants} ({limit.unit})")
+    return int(value) if limit.whole else value
+
+
+def check_environment() -> None:
+    """Read every numeric and yes/no ``KAGMAN_*`` variable now, so a bad value stops a pull
+    before it downloads anything (each is read again where it is used).
+
+    Raises
+    ------
+    ConfigError
+        The first variable set to a value it cannot take.
+    """
+    for name in LIMITS:
+        env_number(name, 0)
+    env_flag(OFFLINE_ENV)
+    env_progress()
 
 
 def kaggle_home() -> Path:

@@ -36,7 +36,7 @@ RANKS = {
 }
 SAME_RANK_ALLOWED = {
     ("kagman.fs", "kagman.errors"),  # errors is the leaf of the leaves
-    ("kagman.errors", "kagman.settings"),  # KAGMAN_DEBUG: whole error chains in notebooks
+    ("kagman.settings", "kagman.errors"),  # a bad KAGMAN_* value is a ConfigError
     ("kagman.remote", "kagman.credentials"),  # the client authenticates
     ("kagman.cache", "kagman.remote"),  # refs name the cache folders (refs only, see below)
     ("kagman.ui", "kagman.platforms"),  # progress bars ask whether this is a Jupyter kernel

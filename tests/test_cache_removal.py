@@ -331,9 +331,36 @@ def test_prune_leaves_a_running_pull_alone_and_clears_other_leftovers(
     kaggle.throttle_bytes_per_sec = 1_000_000
     pull = spawn("pull", "owner/big", "--no-progress")
     wait_for_download(cache_root() / "datasets/owner/big/.incomplete/v1.zip", pull)
+    # ls, verify and rm say that a pull is running, as prune does (QA3 finding 3)
+    info = kagman.cache_info()
+    running = [row for row in info.entries if row.ref == "owner/big"]
+    assert running
+    assert {(row.state, row.note, row.in_progress) for row in running} == {
+        ("incomplete", "a pull is running", True)
+    }
+    assert info.incomplete == tuple(row for row in info.entries if row.path == stale)
+    assert info.summary().endswith(
+        "; 1 leftover of an interrupted pull (`kagman prune` removes it); 1 pull running"
+    )
+    assert "incomplete (a pull is running)" in CliRunner().invoke(cli, ["ls"]).stdout
+    checked = kagman.verify()
+    assert checked.lines()[-2:] == [
+        "1 leftover of an interrupted pull not checked.",
+        "owner/big: a pull is running, so what it writes was not checked.",
+    ]
+    refused = CliRunner().invoke(cli, ["rm", "owner/big", "--yes"])
+    assert (refused.exit_code, refused.stdout) == (6, "")
+    assert refused.stderr == (
+        "Error: owner/big is not in the cache yet: a pull of it is running. "
+        "Wait for it to finish (or stop it), then remove it.\n"
+    )
     dry = kagman.prune(dry_run=True)
     assert [item.entry.path for item in dry.removed] == [stale]  # not the running pull's
     assert dry.kept == ("owner/big: a pull is running, so nothing of it was removed.",)
+    assert dry.lines()[0] == (  # names the leftover once, not the version it was for
+        f"Would remove a leftover of owner/small/versions/7 (partial download), "
+        f"{kagman_size(dry.removed[0].entry.size)}  (left by an interrupted pull)"
+    )
     report = kagman.prune()
     assert [item.entry.path for item in report.removed] == [stale]
     assert report.kept == ("owner/big: a pull is running, so nothing of it was removed.",)

@@ -67,5 +67,23 @@ def test_a_reader_gone_before_anything_is_written(tmp_path: Path, args: list[str
     assert done.returncode == BROKEN_PIPE
 
 
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["pull", "--help"], ["ls"]])
+def test_output_into_a_full_disk_is_one_error_line(args: list[str]) -> None:
+    # --version and --help are written while click parses the options, before any command
+    with Path("/dev/full").open("w") as full:
+        done = subprocess.run(
+            [kagman_executable(), *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert (done.returncode, done.stderr) == (
+        1,
+        "Error: No space left on device. Check it and retry.\n",
+    )
+
+
 def test_the_exit_code_is_documented() -> None:
     assert f"| {BROKEN_PIPE} |" in readme_exit_codes()

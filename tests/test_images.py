@@ -59,9 +59,9 @@ def test_zoo_exact_index(
         idx = kagman.index(zoo)
     assert [r.getMessage() for r in caplog.records] == [
         (
-            "Skipped 9 files or folders (2 macos-junk, 1 empty, 1 not-an-image, "
-            "1 notebook-checkpoint, 1 other-file, 1 symlink-loop, 1 truncated, 1 windows-junk); "
-            "see .problems."
+            "Skipped 6 files and 3 folders (2 macos-junk, 1 empty, 1 not-an-image, "
+            "1 notebook-checkpoint, 1 other-file, 1 symlink-loop, 1 truncated, 1 windows-junk): "
+            "see Problems in the index's summary."
         ),
         (
             "1 image is in another format than its extension says; PIL-based loaders do not "

@@ -144,12 +144,28 @@ def test_cli_index_prints_layout_counts_and_problems(tmp_path: Path) -> None:
     assert "Images: 15 in 3 splits, 3 classes (check: fast)" in lines
     assert any(line.split() == ["train", "3", "6", "2", "0", "11"] for line in lines)
     assert any(line.split() == ["test", "0", "1", "1", "0", "2"] for line in lines)
-    assert "Problems: 9 files or folders skipped" in lines
+    assert "Problems: 6 files and 3 folders skipped" in lines  # __MACOSX, checkpoints, loop
     assert any(line.split() == ["2", "macos-junk"] for line in lines)
     assert any(line.split() == ["1", "truncated"] for line in lines)
     assert lines[-1] == f"Wrote {out} (15 rows)."
     assert "Warning: Split 'test' has no images of 1 class: 'birds'" in result.stderr
+    assert ".problems" not in result.stderr  # Python's name; the CLI prints Problems below
     assert len(pd.read_csv(out)) == 15
+
+
+@pytest.mark.parametrize("where", ["missing/index.csv", "a-file/index.csv"])
+def test_cli_index_checks_the_csv_path_before_indexing(tmp_path: Path, where: str) -> None:
+    zoo = build_zoo(tmp_path / "zoo")
+    (tmp_path / "a-file").write_text("x")
+    out = tmp_path / where
+    result = CliRunner().invoke(cli, ["index", str(zoo), "--csv", str(out)])
+    assert (result.exit_code, result.stdout) == (2, "")  # no table printed before the error
+    why = {
+        "missing/index.csv": f"the folder {out.parent} does not exist. Create it "
+        f"(mkdir -p {out.parent}) or choose another path",
+        "a-file/index.csv": f"{out.parent} is a file, not a folder. Choose another path",
+    }[where]
+    assert result.stderr == f"Error: Cannot write {out}: {why}.\n"
 
 
 def test_index_counts_what_it_skipped_in_words(tmp_path: Path) -> None:
@@ -159,14 +175,14 @@ def test_index_counts_what_it_skipped_in_words(tmp_path: Path) -> None:
     write(one / "train" / "cat" / "notes.txt", b"x")
     result = CliRunner().invoke(cli, ["index", str(one)])
     assert result.exit_code == 0, result.output
-    assert "Problems: 1 file or folder skipped" in result.stdout.splitlines()
-    assert "Problems</b>: 1 file or folder skipped" in kagman.index(one)._repr_html_()
+    assert "Problems: 1 file skipped" in result.stdout.splitlines()
+    assert "Problems</b>: 1 file skipped" in kagman.index(one)._repr_html_()
     clean = tmp_path / "clean"
     write(clean / "train" / "cat" / "1.jpg", JPEG)
     result = CliRunner().invoke(cli, ["index", str(clean)])
     assert result.exit_code == 0, result.output
     assert "Problems: none; nothing was skipped." in result.stdout.splitlines()
-    assert "files or folders" not in result.stdout
+    assert "skipped" not in result.stdout.replace("nothing was skipped", "")
 
 
 def test_cli_index_check_level_and_errors(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -201,6 +202,19 @@ def test_a_fast_first_mib_keeps_one_connection(
         assert kagman.pull("owner/data", file="t.bin").read_bytes() == BLOB
     assert "on one connection: no parts" in caplog.text
     assert blobs(kaggle) == [(None, 200)]  # the first answer carried on
+
+
+def test_one_connection_is_said_in_the_singular(
+    kaggle: FakeKaggle, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("KAGMAN_PARALLEL_MIN_BYTES", "1000000")
+    monkeypatch.setenv("KAGMAN_CONNECTIONS", "1")
+    monkeypatch.setattr("kagman.remote.transfer.FAST_LINK", 1e15)  # no link is this fast
+    kaggle.add_dataset("owner/data", {"t.bin": BLOB})
+    with caplog.at_level("DEBUG", logger="kagman"):
+        assert kagman.pull("owner/data", file="t.bin").read_bytes() == BLOB
+    assert "in parts, over up to 1 connection\n" in caplog.text
+    assert re.search(r"in [0-9.]+ s over 1 connection \(", caplog.text)
 
 
 # --- a storage that says Accept-Ranges and sends everything anyway --------------------------

@@ -15,6 +15,7 @@ from conftest import kagman_executable
 from kaggle_server import FakeKaggle
 
 import kagman
+from kagman.fs import human_size
 from kagman.remote.partial import read_info
 
 FILES = many_files(3000, size=2000)  # ~6 MB of incompressible files
@@ -72,6 +73,11 @@ def test_a_killed_parallel_pull_resumes_every_part(
     spans = record.parts
     under_way = [s for s in spans if 0 < s.done < s.end - s.start]
     assert len(under_way) >= 2
+    # kagman ls counts the parts done, not the file (created at full size up front)
+    done = sum(s.done for s in spans)
+    rows = kagman.cache_info("owner/data").entries
+    (row,) = [r for r in rows if r.path == part]  # beside the killed extraction's folder
+    assert row.note == f"partial download, {100 * done // size}% of {human_size(size)}"
     kaggle.throttle_bytes_per_sec = None
     before = len(kaggle.requests)
     path = kagman.pull("owner/data")

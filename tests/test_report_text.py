@@ -63,6 +63,6 @@ def test_an_image_index_prints_what_kagman_index_prints(tmp_path: Path) -> None:
     idx = kagman.index(folder)
     assert str(idx) == cli_text("index", str(folder))
     assert str(idx).startswith("Layout: ")
-    assert "Problems: 1 file or folder skipped" in str(idx)
+    assert "Problems: 1 file skipped" in str(idx)
     assert "\n" not in repr(idx)
     assert repr(idx).startswith("ImageIndex(")

@@ -21,7 +21,7 @@ from kagman.remote.refs import (
     parse_competition,
     parse_target,
 )
-from kagman.settings import OFFLINE_ENV, env_flag
+from kagman.settings import OFFLINE_ENV, check_environment, env_flag
 from kagman.ui.warn import worded
 
 __all__ = ["pull", "pull_competition"]
@@ -102,6 +102,9 @@ def pull(
     InvalidArgumentError
         ``force`` with ``offline`` (or ``KAGMAN_OFFLINE``); a ``link`` folder that is a file,
         or holds a file or folder (not a symlink) of the link's name.
+    ConfigError
+        A ``KAGMAN_*`` variable is set to a value it cannot take (``KAGMAN_CONNECTIONS=abc``,
+        ``=1000``): checked before anything is downloaded.
     CredentialsError, DatasetNotFoundError, TermsNotAcceptedError, RateLimitedError,
     NetworkError, NotCachedError, DiskFullError, ArchiveError
         ``DatasetNotFoundError`` also when ``file`` is not in a mounted dataset.
@@ -158,7 +161,9 @@ def pull(
 
 
 def _offline(offline: bool, *, force: bool) -> bool:
-    """``offline``, or ``KAGMAN_OFFLINE=1``; refused together with ``force``."""
+    """``offline``, or ``KAGMAN_OFFLINE=1``; refused together with ``force``. First of all,
+    every ``KAGMAN_*`` setting is checked, so a bad one stops the pull before it downloads."""
+    check_environment()
     if (offline := offline or env_flag(OFFLINE_ENV)) and force:
         python, cli = worded(
             lambda name: (
@@ -225,6 +230,8 @@ def pull_competition(
     InvalidRefError, EmptySelectionError, InvalidArgumentError, CredentialsError,
     RateLimitedError, NetworkError, NotCachedError, DiskFullError, ArchiveError
         ``InvalidArgumentError``: as for :func:`pull` (``force`` with ``offline``, ``link``).
+    ConfigError
+        As for :func:`pull`: a bad ``KAGMAN_*`` value, before anything is downloaded.
 
     Notes
     -----

@@ -38,7 +38,7 @@ from kagman.archive.zipformat import (
     locate_central,
 )
 from kagman.errors import ArchiveError
-from kagman.settings import MAX_EXTRACT_BYTES_ENV, MAX_RATIO_ENV
+from kagman.settings import MAX_EXTRACT_BYTES_ENV, MAX_RATIO_ENV, env_number
 
 __all__ = ["FALLBACK_METHODS", "ExtractLimits", "Plan", "check_lengths", "plan"]
 
@@ -65,21 +65,17 @@ class ExtractLimits:
 
     @classmethod
     def from_env(cls) -> ExtractLimits:
-        """Defaults, overridden by ``KAGMAN_MAX_EXTRACT_BYTES`` / ``KAGMAN_MAX_RATIO`` now set."""
-        kwargs: dict[str, float] = {}
-        for var, key in ((MAX_EXTRACT_BYTES_ENV, "max_total_bytes"), (MAX_RATIO_ENV, "max_ratio")):
-            raw = os.environ.get(var, "").strip()
-            if not raw:
-                continue
-            try:
-                value = int(raw) if key == "max_total_bytes" else float(raw)
-            except ValueError:
-                value = -1
-            if not value > 0:
-                msg = f"{var}={raw!r} is not a positive number. Fix or unset it."
-                raise ArchiveError(msg)
-            kwargs[key] = value
-        return cls(**kwargs)  # type: ignore[arg-type]
+        """Defaults, overridden by ``KAGMAN_MAX_EXTRACT_BYTES`` / ``KAGMAN_MAX_RATIO`` now set.
+
+        Raises
+        ------
+        ConfigError
+            A value that is not a number or out of range (:data:`kagman.settings.LIMITS`).
+        """
+        return cls(
+            max_total_bytes=int(env_number(MAX_EXTRACT_BYTES_ENV, cls.max_total_bytes)),
+            max_ratio=env_number(MAX_RATIO_ENV, cls.max_ratio),
+        )
 
 
 @dataclass(frozen=True)

@@ -82,8 +82,9 @@ class CacheInfo:
 
     @property
     def incomplete(self) -> tuple[EntryInfo, ...]:
-        """Leftovers of interrupted pulls (``kagman prune`` removes them)."""
-        return tuple(row for row in self.entries if row.state == "incomplete")
+        """Leftovers of interrupted pulls (``kagman prune`` removes them); not the work of a
+        pull still running (:attr:`EntryInfo.in_progress`)."""
+        return tuple(r for r in self.entries if r.state == "incomplete" and not r.in_progress)
 
     @property
     def df(self) -> pd.DataFrame:
@@ -103,10 +104,15 @@ class CacheInfo:
             left, "leftover of an interrupted pull", "leftovers of interrupted pulls"
         )
         removes = f"`kagman prune` removes {'it' if left == 1 else 'them'}"
-        if left and not done:
+        pulling = {(row.kind, row.ref) for row in self.entries if row.in_progress}
+        running = f"; {counted(len(pulling), 'pull')} running" if pulling else ""
+        if left and not done and not pulling:
             return f"Nothing complete is cached; {leftovers}, {where}; {removes}"
-        text = f"{held(len(done), datasets, len(refs) - datasets)}, {where}"
-        return text + (f"; {leftovers} ({removes})" if left else "")
+        what = held(len(done), datasets, len(refs) - datasets)
+        if pulling and not done:
+            what = "Nothing complete is cached"
+        text = f"{what}, {where}" + (f"; {leftovers} ({removes})" if left else "")
+        return text + running
 
     def lines(self) -> list[str]:
         """The table ``kagman ls`` prints, a line per entry under a header (none when empty)."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kagman.cache.entries import EntryState, latest_state, manifest_holding
+from kagman.cache.lock import is_locked
 from kagman.cache.scan import Found, scan
 from kagman.cache.selection import Selection
 from kagman.cache.sizes import allocated, disk_usage
@@ -50,6 +51,7 @@ _NOTES = {
     "removal": "removal in progress or interrupted",
     "stray": "its data is gone or is a link: not used, pruned",
     "entry": "no manifest: not used, pruned",
+    "running": "a pull is running",
 }
 
 
@@ -111,6 +113,9 @@ class EntryInfo:
     item: Path = field(default=Path(), repr=False)  # the item's folder (holds its lock)
     manifest: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     single_file: bool = field(default=False, repr=False)  # files/<N>/<name>: path is the file
+    #: An incomplete row of a dataset (competition) whose lock a running pull holds: that
+    #: pull's own work in progress, not a leftover (``prune`` leaves it, ``verify`` says so).
+    in_progress: bool = False
 
     @property
     def label(self) -> str:
@@ -158,9 +163,15 @@ def _read(manifest: Path) -> tuple[dict[str, Any] | None, float | None]:
     return (data, mtime) if isinstance(data, dict) else (None, mtime)
 
 
-def _row(found: Found, measure: bool, latest: str | None) -> EntryInfo:
+def _row(found: Found, measure: bool, latest: str | None, locked: dict[Path, bool]) -> EntryInfo:
+    """``locked`` caches, per item folder, whether a running pull holds its lock."""
     manifest, used = _read(found.manifest) if found.manifest is not None else (None, None)
     held = manifest_holding(manifest or {}, found.path)
+    running = False
+    if held.state == "incomplete":
+        if found.item not in locked:
+            locked[found.item] = is_locked(found.item)
+        running = locked[found.item]
     files, size = disk_usage(found.path) if measure else (0, 0)
     pulled = links = None
     if manifest is not None:
@@ -192,10 +203,11 @@ def _row(found: Found, measure: bool, latest: str | None) -> EntryInfo:
         and found.data_state == latest,
         links=links or (),
         path=found.path,
-        note="" if held.state != "incomplete" else _note(found),
+        note="" if held.state != "incomplete" else _NOTES["running"] if running else _note(found),
         item=found.item,
         manifest=manifest,
         single_file=found.file is not None,
+        in_progress=running,
     )
 
 
@@ -210,7 +222,10 @@ def _note(found: Found) -> str:
         have = found.path.stat().st_size
         record = json.loads(found.path.with_name(found.path.name + ".json").read_bytes())
         total, verified, md5 = record.get("total"), record.get("verified"), record.get("md5")
-    except (OSError, ValueError, AttributeError):
+        parts = record.get("parts")
+        if parts is not None:  # a parallel download's file has its full size from the start
+            have = sum(int(done) for _start, _end, done in parts)
+    except (OSError, ValueError, TypeError, AttributeError):
         return _NOTES["download"]
     if not isinstance(total, int) or total <= 0:
         return _NOTES["download"]
@@ -277,11 +292,12 @@ def entries(ref: str | Ref | None = None, *, measure: bool = True) -> list[Entry
     if isinstance(parsed, DatasetRef):
         parsed = parsed.with_version(None)
     latest: dict[str, str | None] = {}
+    locked: dict[Path, bool] = {}  # asked only of items with something incomplete
     rows = []
     for found in scan(parsed):
         if found.collection.kind == "competition" and found.ref not in latest:
             latest[found.ref] = latest_state(CompetitionRef(found.ref))
-        rows.append(_row(found, measure, latest.get(found.ref)))
+        rows.append(_row(found, measure, latest.get(found.ref), locked))
     rows = _with_newer(rows)
     if version is not None:
         rows = [row for row in rows if row.version == version]

@@ -50,7 +50,7 @@ def plan_prune(
         if (row.kind, row.ref) in busy:
             continue
         if row.state == "incomplete":
-            chosen[i] = f"left by an interrupted pull: {row.note}"
+            chosen[i] = "left by an interrupted pull"  # the line names what it is (row.note)
     if keep_latest is not None:
         kept = _kept_ranks(rows, keep_latest)
         for i, row in enumerate(rows):

@@ -138,7 +138,9 @@ def _describe(item: Removal) -> str:
         what += f" file{'s' if len(item.files) > 1 else ''} {shown}"
     elif row.file:
         what += f" file {row.file}"
-    if row.state != "complete":
+    if row.state == "incomplete":  # name the leftover, not the version it was meant to be
+        what = f"a leftover of {what} ({row.note or 'an interrupted pull'})"
+    elif row.state != "complete":
         what += f" [{row.state}{': ' + row.note if row.note else ''}]"
     return f"{what}, {human_size(row.size)}"
 
@@ -178,7 +180,7 @@ def remove(
     InvalidRefError
         ``ref`` or ``file`` is malformed.
     NotCachedError
-        Nothing of ``ref`` (or that file) is cached.
+        Nothing of ``ref`` (or that file) is cached, or only what a running pull is writing.
     InvalidArgumentError
         The file is only held inside a cached whole version (remove the version; exit 2).
     KagmanError
@@ -192,12 +194,18 @@ def remove(
     else:
         parsed, name = parse_cached_ref(ref), check_file_name(file) if file is not None else None
     _refuse_links(ref_dir(parsed))
-    rows = entries(parsed)
+    every = entries(parsed)
+    rows = [row for row in every if not row.in_progress]  # a running pull's work is its own
     plan = [Removal(row, "") for row in rows] if name is None else _file_plan(parsed, rows, name)
     if not plan:
         about = f"the competition {parsed}" if isinstance(parsed, CompetitionRef) else str(parsed)
         what = f"{name!r} of {about}" if name else about
         msg = f"{what} is not in the cache ({cache_dir()}); nothing to remove. See `kagman ls`."
+        if len(rows) < len(every):
+            msg = (
+                f"{what} is not in the cache yet: a pull of it is running. Wait for it to "
+                "finish (or stop it), then remove it."
+            )
         raise NotCachedError(msg, ref=str(parsed))
     return remove_entries(plan, dry_run=dry_run, confirm=confirm, wait=None)
 

@@ -96,13 +96,18 @@ class VerifyReport:
             files = counted(check.files, "file")
             out.append(f"{what}: {files}, {check.method}: {verdict}")
             out += [f"  {p.kind}: {p.path or '(entry)'}  {p.detail}" for p in check.problems]
-        if self.skipped:
-            left = counted(
-                len(self.skipped),
-                "leftover of an interrupted pull",
-                "leftovers of interrupted pulls",
+        running = {(row.kind, row.ref) for row in self.skipped if row.in_progress}
+        left = [row for row in self.skipped if not row.in_progress]
+        if left:
+            n = len(left)
+            out.append(
+                f"{counted(n, 'leftover of an interrupted pull', 'leftovers of interrupted pulls')}"
+                " not checked."
             )
-            out.append(f"{left} not checked.")
+        out += [
+            f"{ref}: a pull is running, so what it writes was not checked."
+            for _, ref in sorted(running)
+        ]
         return out
 
     def summary(self) -> str:

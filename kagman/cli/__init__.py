@@ -41,7 +41,7 @@ from kagman.cli.load import load_command
 from kagman.cli.pull import pull
 from kagman.cli.show import show_command
 from kagman.errors import KagmanError, KagmanWarning, redact_urls
-from kagman.settings import DEBUG_ENV, env_flag
+from kagman.settings import env_debug
 from kagman.ui.interrupt import is_interrupt_record
 from kagman.ui.progress import watching
 from kagman.ui.summary import SUMMARY_FLAG
@@ -63,13 +63,24 @@ def _broken_pipe() -> None:
     without a message. Not SIG_DFL for SIGPIPE: that would also kill kagman when one of its
     own connections drops.
     """
+    _silence(sys.stdout, sys.stderr)
+
+
+def _silence(*streams: Any) -> None:
+    """Point ``streams`` at devnull, so that no later write or flush of them can fail."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    for stream in (sys.stdout, sys.stderr):
+    for stream in streams:
         try:
             os.dup2(devnull, stream.fileno())
         except (OSError, ValueError, AttributeError):  # no real file descriptor (a test runner)
             continue
     os.close(devnull)
+
+
+def _os_error_line(err: OSError) -> str:
+    """The one line an OSError kagman did not expect gets (no traceback)."""
+    where = f": {err.filename}" if err.filename is not None else ""
+    return f"Error: {err.strerror or err}{where}. Check it and retry."
 
 
 # Commands people type from other tools (the kaggle CLI, kagglehub, package managers), and
@@ -137,14 +148,13 @@ class _KagmanGroup(click.Group):
             except BrokenPipeError:
                 raise
             except KagmanError as err:
-                if ctx.params.get("verbose") or env_flag(DEBUG_ENV):
+                if ctx.params.get("verbose") or env_debug():
                     chain = "".join(traceback.format_exception(err)).rstrip()
                     click.echo(redact_urls(chain), err=True)
                 click.echo(f"Error: {err.cli_message or err}", err=True)
                 ctx.exit(err.exit_code)
             except OSError as err:  # one the API did not expect (e.g. writing --csv): no traceback
-                where = f": {err.filename}" if err.filename is not None else ""
-                click.echo(f"Error: {err.strerror or err}{where}. Check it and retry.", err=True)
+                click.echo(_os_error_line(err), err=True)
                 ctx.exit(1)
             except KeyboardInterrupt:
                 # The pull logged what it kept (printed by _StderrHandler); else say so here.
@@ -242,6 +252,10 @@ def main() -> None:
     except BrokenPipeError:
         _broken_pipe()
         sys.exit(BROKEN_PIPE_EXIT_CODE)
+    except OSError as err:  # --help or --version, written before any command runs (> /dev/full)
+        _silence(sys.stdout)  # the interpreter's last flush would fail again
+        click.echo(_os_error_line(err), err=True)
+        _leave(1)
     except SystemExit as done:  # click.main ends this way, with the exit code
         if done.code is None or isinstance(done.code, int):
             _leave(done.code or 0)

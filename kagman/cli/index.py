@@ -74,7 +74,7 @@ def index_command(
 
     from kagman import parse_competition
     from kagman.api import index as build_index
-    from kagman.fs import counted
+    from kagman.fs import check_output, counted
     from kagman.ui.warn import cli_text
 
     kwargs: dict[str, Any] = {
@@ -86,6 +86,8 @@ def index_command(
     }
     if check is not None:
         kwargs["check"] = check
+    if csv_file is not None:  # before indexing (minutes, for a big folder) and printing
+        check_output(csv_file)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         idx = build_index(parse_competition(source) if competition else source, **kwargs)

@@ -234,6 +234,7 @@ def _problem_frame(problems: list[Problem]) -> pd.DataFrame:
             "split": pd.Categorical([r.split for r in rows]),
             "reason": pd.Categorical([r.reason for r in rows]),
             "detail": pd.Series([r.detail for r in rows], dtype=object),
+            "folder": pd.Series([r.folder for r in rows], dtype=bool),
         },
         copy=False,
     )
@@ -244,7 +245,9 @@ def _log_notes(idx: ImageIndex) -> None:
     if len(idx.problems):
         counts = idx.problems.reason.value_counts()
         summary = ", ".join(f"{n:,} {r}" for r, n in counts.items() if n)
-        log.info("Skipped %s (%s); see .problems.", skipped_entries(len(idx.problems)), summary)
+        # not ".problems": the CLI prints the index's Problems section right after this line
+        what = skipped_entries(len(idx.problems), int(idx.problems.folder.sum()))
+        log.info("Skipped %s (%s): see Problems in the index's summary.", what, summary)
     if "format" in idx.df and log.isEnabledFor(logging.INFO):  # a pass over every path
         formats = {"jpg": "JPEG", "jpe": "JPEG", "jfif": "JPEG", "tif": "TIFF", "dib": "BMP"}
         wrong = sum(

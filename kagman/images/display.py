@@ -119,7 +119,7 @@ def _problems(idx: Indexed) -> str:
         rows.append(((-len(group), str(reason)), row))
     body = "".join(row for _, row in sorted(rows))
     return (
-        f"<p><b>Problems</b>: {skipped_entries(len(problems))} skipped (see "
+        f"<p><b>Problems</b>: {_skipped(problems)} skipped (see "
         f'<code>.problems</code>)</p><table style="border-collapse:collapse">{body}</table>'
     )
 
@@ -141,7 +141,7 @@ def index_text(idx: Indexed) -> str:
         lines.append("Counts are images per tag; an image with several tags counts once for each.")
     lines += ["", counts.to_string(), ""]
     if len(idx.problems):
-        lines.append(f"Problems: {skipped_entries(len(idx.problems))} skipped")
+        lines.append(f"Problems: {_skipped(idx.problems)} skipped")
     else:
         lines.append(NOTHING_SKIPPED)
     reasons = idx.problems.reason.value_counts()
@@ -199,3 +199,8 @@ def index_html(idx: Indexed, cache: dict[tuple[str, int], str]) -> str:
         '<div style="font-family:sans-serif;font-size:13px;line-height:1.35">'
         f"{head}{layout}{_counts_table(idx)}{_problems(idx)}{_strip(idx, cache)}</div>"
     )
+
+
+def _skipped(problems: pd.DataFrame) -> str:
+    """``"6 files and 3 folders"``: an index's problem rows, by kind."""
+    return skipped_entries(len(problems), int(problems.folder.sum()))

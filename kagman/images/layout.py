@@ -106,7 +106,7 @@ def detect(
             f"a copy of {_names(dup.copied)} beside it ({counted(dup.images, 'image')}, same "
             "relative paths and sizes); each image is indexed once, from the original"
         )
-        problems.append(Problem(dup.copy, "", "duplicate-tree", detail))
+        problems.append(Problem(dup.copy, "", "duplicate-tree", detail, folder=True))
     problems += [Problem(m, layout.split_of(m), "orphan-mask", why) for m, why in masks.orphans]
     problems += [
         Problem(m, layout.split_of(m), "extra-mask", f"a second mask for {os.path.basename(i)}")
@@ -186,7 +186,7 @@ class _Layout:
             detail = "no image files in it, so it is neither a class nor a split"
             if others:
                 detail += f" ({others} other file{'s' if others > 1 else ''})"
-            self.walker.problem(d.path, "", "empty-folder", detail)
+            self.walker.problem(d.path, "", "empty-folder", detail, folder=True)
 
     def visit(self, node: Node) -> None:
         """A folder with split folders somewhere below it."""
@@ -216,7 +216,7 @@ class _Layout:
                     f"a folder named like the class {d.name!r} beside the split folders, so in "
                     f"no split ({counted(d.total, 'image')}); move it into a split folder to use it"
                 )
-                self.walker.problem(d.path, "", "outside-split", detail)
+                self.walker.problem(d.path, "", "outside-split", detail, folder=True)
             else:
                 self.unit(d, d.name.lower())
 

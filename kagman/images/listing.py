@@ -39,13 +39,18 @@ __all__ = [
 NOTHING_SKIPPED = "Problems: none; nothing was skipped."
 
 
-def skipped_entries(n: int) -> str:
-    """How many files or folders an index skipped, in words (its ``problems`` rows).
+def skipped_entries(n: int, folders: int = 0) -> str:
+    """How many files and folders an index skipped, in words (its ``problems`` rows, of
+    which ``folders`` are folders), by kind.
 
-    >>> skipped_entries(1), skipped_entries(9)
-    ('1 file or folder', '9 files or folders')
+    >>> skipped_entries(1), skipped_entries(90), skipped_entries(2, 2), skipped_entries(9, 1)
+    ('1 file', '90 files', '2 folders', '8 files and 1 folder')
     """
-    return counted(n, "file or folder", "files or folders")
+    if not folders:
+        return counted(n, "file")
+    if folders == n:
+        return counted(n, "folder")
+    return f"{counted(n - folders, 'file')} and {counted(folders, 'folder')}"
 
 
 class Problem(NamedTuple):
@@ -55,6 +60,7 @@ class Problem(NamedTuple):
     split: str  # "" when outside any split
     reason: str  # "macos-junk", "no-label", "truncated", ...
     detail: str  # the reason in words
+    folder: bool = False  # a folder (skipped whole), not a file
 
 
 # Every upper/lower-case spelling of every extension: a set lookup without .lower().
@@ -144,23 +150,27 @@ class Walker:
         #: Whether the folder scanned last has names that may end in ``_mask`` (see pairs).
         self.mask_hint = False
 
-    def problem(self, path: str, split: str, reason: str, detail: str) -> None:
-        """Record one skipped entry."""
-        self.problems.append(Problem(path, split, reason, detail))
+    def problem(
+        self, path: str, split: str, reason: str, detail: str, *, folder: bool = False
+    ) -> None:
+        """Record one skipped entry (``folder``: a folder, skipped whole)."""
+        self.problems.append(Problem(path, split, reason, detail, folder))
 
     def enter(self, path: str, split: str) -> tuple[int, int] | None:
         """Register a folder before listing it; ``None`` if it was reached before (a loop)."""
         try:
             st = os.stat(path)
         except OSError as err:
-            self.problem(path, split, "unreadable-folder", err.strerror or str(err))
+            self.problem(path, split, "unreadable-folder", err.strerror or str(err), folder=True)
             return None
         key = (st.st_dev, st.st_ino)
         if key in self.ancestors:
-            self.problem(path, split, "symlink-loop", "links back to a folder that contains it")
+            detail = "links back to a folder that contains it"
+            self.problem(path, split, "symlink-loop", detail, folder=True)
             return None
         if key in self._seen:
-            self.problem(path, split, "duplicate-folder", "a link to a folder indexed already")
+            detail = "a link to a folder indexed already"
+            self.problem(path, split, "duplicate-folder", detail, folder=True)
             return None
         self._seen.add(key)
         return key
@@ -177,7 +187,7 @@ class Walker:
         try:
             it = os.scandir(folder)
         except OSError as err:
-            self.problem(folder, split, "unreadable-folder", err.strerror or str(err))
+            self.problem(folder, split, "unreadable-folder", err.strerror or str(err), folder=True)
             return [], [], 0
         with it:
             if self.follow_symlinks:
@@ -224,7 +234,7 @@ class Walker:
         for entry in dirs:
             reason = skip_reason(entry.name)
             if reason:
-                self.problem(entry.path, split, reason, "folder, not searched")
+                self.problem(entry.path, split, reason, "folder, not searched", folder=True)
             else:
                 subdirs.append((entry.name, entry.path))
         for entry in odd:

@@ -37,7 +37,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from kagman.errors import DiskFullError
-from kagman.fs import ensure_free_space, human_size
+from kagman.fs import counted, ensure_free_space, human_size
 from kagman.remote.answers import (
     TIMEOUT,
     DownloadResult,
@@ -239,11 +239,11 @@ class RangedDownload:
         self._raise_failure()
         took = time.monotonic() - self._started
         logger.debug(
-            "%s: %s in %.2f s over %d connections (%.1f MB/s)",
+            "%s: %s in %.2f s over %s (%.1f MB/s)",
             self.what,
             human_size(self.size - self._initial),
             took,
-            self.connections,
+            counted(self.connections, "connection"),
             (self.size - self._initial) / max(took, 1e-6) / 1e6,
         )
         if table.mark < self.size:  # pragma: no cover - the workers end only when done

@@ -41,7 +41,7 @@ from pathlib import Path
 from types import TracebackType
 
 from kagman.errors import CorruptDownloadError, RemoteChangedError
-from kagman.fs import human_size
+from kagman.fs import counted, human_size
 from kagman.remote.answers import DownloadResult, Mismatch, RangesRefused, Restart, offer_of
 from kagman.remote.hosts import host_of
 from kagman.remote.parallel import RangedDownload
@@ -194,11 +194,11 @@ class Transfer:
         note_validator(self._state.seen, offer.validator, self.part)
         size = human_size(offer.total) if offer.total is not None else "unknown size"
         logger.debug(
-            "Downloading %s (%s) from %s in parts, over up to %d connections",
+            "Downloading %s (%s) from %s in parts, over up to %s",
             self._state.what,
             size,
             self._state.host,
-            connections(),
+            counted(connections(), "connection"),
         )
         spans = _resume_spans(self.part, offer)
         if spans and not self._at:

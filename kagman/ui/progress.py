@@ -22,13 +22,12 @@ someone watches" as above. Like huggingface_hub's ``disable_progress_bars()`` an
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from types import TracebackType
 from typing import Any
 
 from kagman.platforms.detect import in_jupyter
-from kagman.settings import PROGRESS_ENV
+from kagman.settings import env_progress
 
 __all__ = ["Bar", "progress", "progress_enabled", "watching"]
 
@@ -78,12 +77,8 @@ def progress_enabled(requested: bool | None) -> bool:
         return requested
     if _switch is not None:
         return _switch
-    raw = os.environ.get(PROGRESS_ENV, "").strip().lower()
-    if raw in ("0", "false", "no", "off"):
-        return False
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    return watching()
+    chosen = env_progress()
+    return watching() if chosen is None else chosen
 
 
 def widgets_available() -> bool:
