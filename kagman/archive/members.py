@@ -16,7 +16,7 @@ from array import array
 from collections.abc import Iterable
 from typing import NamedTuple
 
-__all__ = ["Batch", "Member", "Members"]
+__all__ = ["Batch", "Columns", "Member", "Members"]
 
 _U32 = "I" if array("I").itemsize >= 4 else "L"  # the CRC column: 4 bytes where C allows
 
@@ -45,6 +45,19 @@ class Batch(NamedTuple):
     stop: int
     begin: int  # offset of the first member's local header
     end: int  # where the last member's data must end (the next member, or the directory)
+
+
+class Columns(NamedTuple):
+    """:meth:`Members.columns`: the table's columns, in this order."""
+
+    offsets: array[int]
+    csizes: array[int]
+    usizes: array[int]
+    crcs: array[int]
+    methods: array[int]
+    paths: bytearray
+    path_ends: array[int]
+    raw_names: dict[int, bytes]
 
 
 class Members:
@@ -82,6 +95,19 @@ class Members:
 
     def __len__(self) -> int:
         return len(self.offsets)
+
+    def columns(self) -> Columns:
+        """Every column, in one tuple: hot loops bind them to locals once."""
+        return Columns(
+            self.offsets,
+            self.csizes,
+            self.usizes,
+            self.crcs,
+            self.methods,
+            self.paths,
+            self.path_ends,
+            self.raw_names,
+        )
 
     def path(self, i: int) -> str:
         """Member ``i``'s posix path relative to the target folder."""

@@ -172,13 +172,7 @@ def _scan(  # noqa: PLR0917 - private; the one pass of plan()
     overlaps are then checked here, all but the last), and whether their paths came sorted.
     """
     max_members, max_ratio, limit = limits.max_members, limits.max_ratio, members.limit
-    offsets, csizes, usizes, crcs = members.offsets, members.csizes, members.usizes, members.crcs
-    methods, paths, path_ends, raw_names = (
-        members.methods,
-        members.paths,
-        members.path_ends,
-        members.raw_names,
-    )
+    offsets, csizes, usizes, crcs, methods, paths, path_ends, raw_names = members.columns()
     plain, known = _PLAIN.fullmatch, (STORED, DEFLATED, *FALLBACK_METHODS)
     total = 0
     in_order = path_sorted = True

@@ -142,13 +142,7 @@ def write_batch(  # noqa: PLR0917 - the workers' hot path: positional, like os.w
     if len(buf) < stop_at - base:
         raise corrupt(archive, "the file is truncated")
     view, unpack, done = memoryview(buf), _LOCAL.unpack_from, 0
-    offsets, csizes, usizes, crcs = members.offsets, members.csizes, members.usizes, members.crcs
-    methods, paths, path_ends, raw_names = (
-        members.methods,
-        members.paths,
-        members.path_ends,
-        members.raw_names,
-    )
+    offsets, csizes, usizes, crcs, methods, paths, path_ends, raw_names = members.columns()
     sha256, digests = hashlib.sha256, bytearray()
     name_at = path_ends[start - 1] if start else 0
     # The hot loop of the whole module: locals only, one try per member (free in 3.11).
